@@ -1,0 +1,162 @@
+"""The bot's fixed wording, in each customer language (en, id, es).
+
+Used for hand-over messages (whatever the model) and by the offline responder to compose
+answers. Every language has every key; a test checks that.
+"""
+
+from __future__ import annotations
+
+LANGUAGE_NAMES = {"en": "English", "id": "Bahasa Indonesia", "es": "Spanish"}
+
+PHRASES: dict[str, dict[str, str]] = {
+    "en": {
+        "greeting": "Hi{name}! I'm the {shop} assistant. I can help with your orders, shipping, returns, "
+        "payments and your account. What can I do for you?",
+        "thanks": "You're welcome{name}! Anything else I can help with?",
+        "kb_lead": "Here's what our help centre says:",
+        "source": "Source",
+        "order_line": "Order {number}: {status}",
+        "items": "Items: {items}",
+        "carrier": "Carrier: {carrier}, tracking {tracking}",
+        "expected": "Expected delivery: {date}",
+        "delivered": "Delivered on {date}",
+        "ordered": "Ordered on {date}",
+        "choose": "You have {count} orders in progress:",
+        "choose_ask": "Which one would you like to know about? Reply with the order number.",
+        "not_found": "I couldn't find order {number} among the orders on your account. Please check the "
+        "number, or reply with the email address on your account so I can verify you.",
+        "no_orders": "I can't see any orders on your account yet.",
+        "unknown_customer": "I couldn't find an account linked to this number. Please reply with the email "
+        "address you used to order, and I'll look it up.",
+        "unavailable": "I can't check orders right now. I've passed your question to a colleague, who will "
+        "get back to you.",
+        "change_lead": "About changing or cancelling an order:",
+        "complaint": "I'm sorry about this experience, and thank you for telling us.",
+        "no_answer": "I don't have a reliable answer to that in our help centre.",
+        "escalate_human_requested": "Of course. I've passed this conversation to a colleague, who will reply "
+        "here as soon as possible (Mon–Fri 8:00–20:00, Sat 9:00–14:00).",
+        "escalate_out_of_scope": "I can only help with questions about {shop}: orders, shipping, returns, "
+        "payments, your account and our products. I've let a colleague know in case you need more.",
+        "escalate_negative_sentiment": "I'm really sorry about this. I've passed your message to a colleague, "
+        "who will get back to you personally as soon as possible.",
+        "escalate_low_relevance": "I don't have a reliable answer to that, so I've passed your question to a "
+        "colleague, who will reply here soon.",
+        "escalate_guardrail": "I'd rather have a colleague answer this one properly. I've passed it on, and "
+        "they will reply here soon.",
+        "escalate_order_unavailable": "I can't check orders right now. I've passed your question to a "
+        "colleague, who will get back to you.",
+        "escalate_verification_failed": "I couldn't verify your account, so I've passed this to a colleague, "
+        "who will help you.",
+    },
+    "id": {
+        "greeting": "Halo{name}! Saya asisten {shop}. Saya bisa membantu soal pesanan, pengiriman, retur, "
+        "pembayaran, dan akun Anda. Ada yang bisa saya bantu?",
+        "thanks": "Sama-sama{name}! Ada lagi yang bisa saya bantu?",
+        "kb_lead": "Berikut informasi dari pusat bantuan kami:",
+        "source": "Sumber",
+        "order_line": "Pesanan {number}: {status}",
+        "items": "Barang: {items}",
+        "carrier": "Kurir: {carrier}, resi {tracking}",
+        "expected": "Perkiraan tiba: {date}",
+        "delivered": "Diterima pada {date}",
+        "ordered": "Dipesan pada {date}",
+        "choose": "Anda punya {count} pesanan yang sedang diproses:",
+        "choose_ask": "Pesanan mana yang ingin Anda ketahui? Balas dengan nomor pesanannya.",
+        "not_found": "Saya tidak menemukan pesanan {number} di antara pesanan akun Anda. Mohon periksa "
+        "nomornya, atau balas dengan alamat email akun Anda agar saya bisa memverifikasi.",
+        "no_orders": "Saya belum melihat pesanan apa pun di akun Anda.",
+        "unknown_customer": "Saya tidak menemukan akun yang terhubung dengan nomor ini. Mohon balas dengan "
+        "alamat email yang Anda pakai saat memesan, dan saya akan mencarinya.",
+        "unavailable": "Saat ini saya tidak bisa mengecek pesanan. Pertanyaan Anda sudah saya teruskan ke "
+        "rekan kami, yang akan segera menghubungi Anda.",
+        "change_lead": "Tentang mengubah atau membatalkan pesanan:",
+        "complaint": "Mohon maaf atas pengalaman ini, dan terima kasih sudah memberi tahu kami.",
+        "no_answer": "Saya tidak punya jawaban yang pasti untuk itu di pusat bantuan kami.",
+        "escalate_human_requested": "Baik. Percakapan ini sudah saya teruskan ke rekan kami, yang akan "
+        "membalas di sini secepatnya (Sen–Jum 08.00–20.00, Sab 09.00–14.00).",
+        "escalate_out_of_scope": "Saya hanya bisa membantu soal {shop}: pesanan, pengiriman, retur, "
+        "pembayaran, akun, dan produk kami. Saya sudah memberi tahu rekan kami jika Anda butuh bantuan lain.",
+        "escalate_negative_sentiment": "Mohon maaf sekali atas hal ini. Pesan Anda sudah saya teruskan ke "
+        "rekan kami, yang akan menghubungi Anda secepatnya.",
+        "escalate_low_relevance": "Saya tidak punya jawaban yang pasti untuk itu, jadi pertanyaan Anda sudah "
+        "saya teruskan ke rekan kami, yang akan segera membalas di sini.",
+        "escalate_guardrail": "Pertanyaan ini sebaiknya dijawab langsung oleh rekan kami. Sudah saya "
+        "teruskan, dan mereka akan segera membalas di sini.",
+        "escalate_order_unavailable": "Saat ini saya tidak bisa mengecek pesanan. Pertanyaan Anda sudah saya "
+        "teruskan ke rekan kami, yang akan segera menghubungi Anda.",
+        "escalate_verification_failed": "Saya tidak bisa memverifikasi akun Anda, jadi percakapan ini sudah "
+        "saya teruskan ke rekan kami yang akan membantu Anda.",
+    },
+    "es": {
+        "greeting": "¡Hola{name}! Soy el asistente de {shop}. Puedo ayudarte con tus pedidos, envíos, "
+        "devoluciones, pagos y tu cuenta. ¿En qué te ayudo?",
+        "thanks": "¡De nada{name}! ¿Te ayudo con algo más?",
+        "kb_lead": "Esto dice nuestro centro de ayuda:",
+        "source": "Fuente",
+        "order_line": "Pedido {number}: {status}",
+        "items": "Artículos: {items}",
+        "carrier": "Paquetería: {carrier}, guía {tracking}",
+        "expected": "Entrega estimada: {date}",
+        "delivered": "Entregado el {date}",
+        "ordered": "Pedido el {date}",
+        "choose": "Tienes {count} pedidos en curso:",
+        "choose_ask": "¿Sobre cuál quieres saber? Responde con el número de pedido.",
+        "not_found": "No encontré el pedido {number} entre los pedidos de tu cuenta. Revisa el número, o "
+        "responde con el correo de tu cuenta para verificarte.",
+        "no_orders": "Todavía no veo pedidos en tu cuenta.",
+        "unknown_customer": "No encontré una cuenta vinculada a este número. Responde con el correo que "
+        "usaste al comprar y lo busco.",
+        "unavailable": "Ahora mismo no puedo consultar pedidos. Pasé tu pregunta a un compañero, que te "
+        "responderá pronto.",
+        "change_lead": "Sobre cambiar o cancelar un pedido:",
+        "complaint": "Lamento mucho esta experiencia, y gracias por contárnosla.",
+        "no_answer": "No tengo una respuesta fiable para eso en nuestro centro de ayuda.",
+        "escalate_human_requested": "Claro. Pasé esta conversación a un compañero, que te responderá aquí lo "
+        "antes posible (lun–vie 8:00–20:00, sáb 9:00–14:00).",
+        "escalate_out_of_scope": "Solo puedo ayudarte con temas de {shop}: pedidos, envíos, devoluciones, "
+        "pagos, tu cuenta y nuestros productos. Avisé a un compañero por si necesitas algo más.",
+        "escalate_negative_sentiment": "Lo siento mucho. Pasé tu mensaje a un compañero, que se pondrá en "
+        "contacto contigo personalmente lo antes posible.",
+        "escalate_low_relevance": "No tengo una respuesta fiable para eso, así que pasé tu pregunta a un "
+        "compañero, que te responderá aquí pronto.",
+        "escalate_guardrail": "Prefiero que un compañero responda esto como se debe. Ya se lo pasé y te "
+        "responderá aquí pronto.",
+        "escalate_order_unavailable": "Ahora mismo no puedo consultar pedidos. Pasé tu pregunta a un "
+        "compañero, que te responderá pronto.",
+        "escalate_verification_failed": "No pude verificar tu cuenta, así que pasé esto a un compañero que "
+        "te ayudará.",
+    },
+}
+
+ORDER_STATUS_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "pending": "awaiting payment",
+        "processing": "being prepared",
+        "shipped": "on its way",
+        "delivered": "delivered",
+        "cancelled": "cancelled",
+        "returned": "returned",
+    },
+    "id": {
+        "pending": "menunggu pembayaran",
+        "processing": "sedang disiapkan",
+        "shipped": "dalam pengiriman",
+        "delivered": "sudah diterima",
+        "cancelled": "dibatalkan",
+        "returned": "dikembalikan",
+    },
+    "es": {
+        "pending": "pendiente de pago",
+        "processing": "en preparación",
+        "shipped": "en camino",
+        "delivered": "entregado",
+        "cancelled": "cancelado",
+        "returned": "devuelto",
+    },
+}
+
+
+def phrase(language: str, key: str, **values: object) -> str:
+    """The phrase `key` in `language` (English when the language is unknown), filled in."""
+    table = PHRASES.get(language, PHRASES["en"])
+    return table[key].format(**values) if values else table[key]

@@ -1,0 +1,134 @@
+"""The running agent: database, checkpointer, models and graph, opened and closed together.
+
+The API's lifespan, the CLI and the Studio entry point all open it the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.graph.state import CompiledStateGraph
+
+from carebot.db.embedded import resolve_database_url
+from carebot.db.migrations import apply_migrations
+from carebot.db.pool import Pool, open_pool
+from carebot.demo.seed import seed_demo_help_centre, seed_demo_shop
+from carebot.graph import GRAPH_NAME, Context, GraphDeps, build_graph
+from carebot.identity import normalise_sender, thread_id_for
+from carebot.models.factory import Models, build_models
+from carebot.settings import Settings
+from carebot.tools.knowledge import PostgresKnowledgeBase
+from carebot.tools.orders import PostgresOrderSource
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    """What one customer message led to."""
+
+    thread_id: str
+    answer: str
+    intent: str | None
+    language: str
+    escalate: bool
+    escalation_reason: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "thread_id": self.thread_id,
+            "answer": self.answer,
+            "intent": self.intent,
+            "language": self.language,
+            "escalate": self.escalate,
+        }
+
+
+class CareService:
+    """Runs customer turns through the checkpointed graph."""
+
+    def __init__(self, *, graph: CompiledStateGraph[Any, Any, Any, Any], pool: Pool, settings: Settings, models: Models) -> None:
+        self.graph = graph
+        self.pool = pool
+        self.settings = settings
+        self.models = models
+
+    def thread_id(self, channel: str, sender: str) -> str:
+        return thread_id_for(channel, sender, salt=self.settings.thread_id_salt.get_secret_value())
+
+    def context(self, channel: str, sender: str) -> Context:
+        return Context(
+            channel=channel,
+            sender=normalise_sender(channel, sender),
+            shop_name=self.settings.shop_name,
+            history_limit=self.settings.history_limit,
+            relevance_threshold=self.settings.relevance_threshold,
+        )
+
+    def run_config(self, channel: str, thread_id: str) -> dict[str, Any]:
+        # LangSmith groups a conversation's traces by the thread id in the metadata.
+        return {
+            "configurable": {"thread_id": thread_id},
+            "run_name": GRAPH_NAME,
+            "tags": [f"channel:{channel}"],
+            "metadata": {"thread_id": thread_id, "channel": channel},
+        }
+
+    async def chat(self, *, channel: str, sender: str, text: str) -> TurnResult:
+        """Answer one customer message and remember it in the customer's thread."""
+        thread_id = self.thread_id(channel, sender)
+        state = await self.graph.ainvoke(
+            {"messages": [HumanMessage(text)]},
+            config=self.run_config(channel, thread_id),  # type: ignore[arg-type]
+            context=self.context(channel, sender),
+        )
+        answer = next((m.text for m in reversed(state["messages"]) if isinstance(m, AIMessage)), "")
+        escalation = state.get("escalation")
+        return TurnResult(
+            thread_id=thread_id,
+            answer=answer,
+            intent=state.get("intent"),
+            language=state.get("language", "en"),
+            escalate=escalation is not None,
+            escalation_reason=escalation["reason"] if escalation else None,
+        )
+
+    async def history(self, *, channel: str, sender: str) -> list[dict[str, str]]:
+        """The thread's messages as the checkpoint holds them, oldest first."""
+        thread_id = self.thread_id(channel, sender)
+        snapshot = await self.graph.aget_state({"configurable": {"thread_id": thread_id}})
+        messages = snapshot.values.get("messages", []) if snapshot.values else []
+        return [{"role": "customer" if isinstance(m, HumanMessage) else "bot", "text": m.text} for m in messages]
+
+
+@asynccontextmanager
+async def open_service(settings: Settings) -> AsyncIterator[CareService]:
+    """Start everything a turn needs; close it all on exit."""
+    models = build_models(settings)  # fails fast on a bad MODEL before touching the database
+    url = await resolve_database_url(settings.database_url, settings.data_dir)
+    pool = await open_pool(url, max_size=settings.db_pool_max_size)
+    try:
+        checkpointer = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        await checkpointer.setup()
+        await apply_migrations(pool)
+        if settings.seed_demo_data:
+            await seed_demo_shop(pool)
+            await seed_demo_help_centre(pool)
+        deps = GraphDeps(
+            classifier=models.classifier,
+            responder=models.responder,
+            knowledge=PostgresKnowledgeBase(pool),
+            orders=PostgresOrderSource(pool),
+        )
+        graph = build_graph(deps, checkpointer=checkpointer)
+        await models.warm_up()
+        log.info("service_started", extra={"model": models.description})
+        yield CareService(graph=graph, pool=pool, settings=settings, models=models)
+    finally:
+        await pool.close()

@@ -1,0 +1,51 @@
+"""Process settings: secrets, URLs and tokens, read from the environment (and `.env`).
+
+Only `get_settings()` reads them, and only when called: importing this module does nothing.
+Per-run choices (history length, thresholds) live in the graph's runtime context instead.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the process needs from its environment; see `.env.example` for each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL; unset means the embedded server under data_dir."
+    )
+    data_dir: Path = Field(default=Path(".data"), description="Where the embedded PostgreSQL keeps its files.")
+    db_pool_max_size: int = Field(default=10, ge=1)
+
+    model: str = Field(default="offline", description="offline | bedrock:<model id> | openai:<model>")
+    classifier_model: str | None = Field(default=None, description="Optional cheaper model for classify.")
+    embeddings: str = Field(default="none", description="none | bedrock:<id> | openai:<id>")
+    aws_region: str | None = Field(default=None, description="Bedrock region (AWS_REGION).")
+    bedrock_endpoint_url: str | None = Field(default=None, description="Override the Bedrock runtime endpoint.")
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+
+    shop_name: str = "Lumen Home"
+    seed_demo_data: bool = Field(default=True, description="Load the demo shop when the database is empty.")
+    thread_id_salt: SecretStr = Field(
+        default=SecretStr("carebot"), description="Key for hashing senders into thread ids."
+    )
+    history_limit: int = Field(default=20, ge=2, description="Messages kept per thread.")
+    relevance_threshold: float = Field(default=0.3, ge=0, le=1)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    return Settings()

@@ -1,0 +1,74 @@
+"""Loading the demo shop and its help centre into an empty database."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from psycopg.types.json import Jsonb
+
+from carebot.db.pool import Pool
+from carebot.demo.shop import generate_demo_shop
+from carebot.tools.ingest import markdown_document, upsert_document
+
+log = logging.getLogger(__name__)
+
+
+async def seed_demo_shop(pool: Pool) -> int:
+    """Insert the demo customers and orders unless the shop already has customers.
+
+    Returns how many orders were inserted (0 when the shop had data). Concurrent callers
+    are serialised by a transaction-level advisory lock, so the shop is seeded once.
+    """
+    people, orders = generate_demo_shop(today=datetime.now(UTC).date())
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(7310420002)")
+        cur = await conn.execute("SELECT EXISTS (SELECT 1 FROM customers) AS seeded")
+        row = await cur.fetchone()
+        if row and row["seeded"]:
+            return 0
+        async with conn.cursor() as cursor:
+            await cursor.executemany(
+                "INSERT INTO customers (name, email, phone, discord_id, language) VALUES (%s, %s, %s, %s, %s)",
+                [(p.name, p.email, p.phone, p.discord_id, p.language) for p in people],
+            )
+            await cursor.executemany(
+                "INSERT INTO orders (number, customer_id, status, items, total, currency, carrier, tracking_number,"
+                " created_at, shipped_at, estimated_delivery, delivered_at)"
+                " SELECT %s, id, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM customers WHERE email = %s",
+                [
+                    (o.number, o.status, Jsonb(o.items), o.total, o.currency, o.carrier, o.tracking_number,
+                     o.created_at, o.shipped_at, o.estimated_delivery, o.delivered_at, o.customer_email)
+                    for o in orders
+                ],
+            )
+            await cursor.executemany(
+                "INSERT INTO shipment_events (order_id, happened_at, status, location, description)"
+                " SELECT id, %s, %s, %s, %s FROM orders WHERE number = %s",
+                [(at, status, place, text, o.number) for o in orders for at, status, place, text in o.events],
+            )
+    log.info("demo_shop_seeded", extra={"customers": len(people), "orders": len(orders)})
+    return len(orders)
+
+
+def demo_help_centre_files() -> list[tuple[Path, str]]:
+    """(file, language) for every article of the demo help centre."""
+    root = Path(str(resources.files("carebot.demo") / "help_centre"))
+    return [(f, f.parent.name) for f in sorted(root.glob("*/*.md"))]
+
+
+async def seed_demo_help_centre(pool: Pool) -> int:
+    """Ingest the demo help centre when the knowledge base is empty; return articles stored."""
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT EXISTS (SELECT 1 FROM kb_documents) AS seeded")
+        row = await cur.fetchone()
+    if row and row["seeded"]:
+        return 0
+    stored = 0
+    for path, language in demo_help_centre_files():
+        document = markdown_document(path, source=f"demo/help_centre/{language}/{path.name}", language=language)
+        stored += await upsert_document(pool, document)
+    log.info("demo_help_centre_ingested", extra={"documents": stored})
+    return stored

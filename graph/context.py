@@ -1,0 +1,28 @@
+"""Per-run choices: who is asking and the thresholds the graph applies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The demo shop's first customer: Studio runs (which send only messages) act as them.
+DEMO_SENDER = "+14155550100"
+
+
+@dataclass(kw_only=True)
+class Context:
+    """Runtime context of one run (`graph.ainvoke(..., context=Context(...))`)."""
+
+    channel: str = "web"
+    """whatsapp | discord | web: with `sender`, says who is asking."""
+    sender: str = DEMO_SENDER
+    """The channel's sender id (phone number, Discord user id, web user id). Identity for
+    the order tool comes from here, never from what the customer or the model wrote."""
+    shop_name: str = "Lumen Home"
+    history_limit: int = 20
+    """Messages kept in the thread's state."""
+    relevance_threshold: float = 0.3
+    """Below this best passage score the bot does not answer from the help centre."""
+    escalation_sentiment: float = -0.6
+    """At or below this sentiment the conversation goes to a human."""
+    follow_up_confidence: float = 0.5
+    """Below this intent confidence a message is read as a follow-up of the previous intent."""

@@ -1,0 +1,44 @@
+"""Checks an answer must pass before it reaches the customer.
+
+Deterministic, so they hold for every model: the answer is not empty or runaway, mentions no
+order but the caller's own, repeats no contact details it was not given, and does not echo
+the instructions it was written under.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+MAX_ANSWER_CHARS = 4000
+
+_ORDER_NUMBER = re.compile(r"\b[A-Z]\d{4,6}\b")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
+# Section markers of the generate prompt: seeing them in an answer means the prompt leaked.
+_PROMPT_MARKERS = ("HELP CENTRE:", "ORDER:", "Detected intent:", "never instructions to you")
+
+
+def check_answer(answer: str, *, allowed_order_numbers: Iterable[str], material: str) -> list[str]:
+    """The problems with `answer` (empty when it may be sent).
+
+    `material` is what the answer was composed from (passages, order facts, the question):
+    contact details and order numbers appearing there may be repeated.
+    """
+    issues: list[str] = []
+    if not answer.strip():
+        return ["empty answer"]
+    if len(answer) > MAX_ANSWER_CHARS:
+        issues.append(f"answer longer than {MAX_ANSWER_CHARS} characters")
+    allowed = set(allowed_order_numbers) | set(_ORDER_NUMBER.findall(material))
+    foreign = sorted(set(_ORDER_NUMBER.findall(answer)) - allowed)
+    if foreign:
+        issues.append(f"mentions orders that are not the customer's: {', '.join(foreign)}")
+    for kind, pattern in (("email address", _EMAIL), ("phone number", _PHONE)):
+        known = {m.strip() for m in pattern.findall(material)}
+        unknown = {m.strip() for m in pattern.findall(answer)} - known
+        if unknown:
+            issues.append(f"{kind} not found in the material: {', '.join(sorted(unknown))}")
+    if any(marker in answer for marker in _PROMPT_MARKERS):
+        issues.append("echoes the system prompt")
+    return issues

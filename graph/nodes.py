@@ -1,0 +1,165 @@
+"""The care graph's nodes: one async verb each, returning a partial state update."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
+from langgraph.runtime import Runtime
+from pydantic import TypeAdapter
+
+from carebot.graph.context import Context
+from carebot.graph.guardrails import check_answer
+from carebot.graph.state import Escalation, EscalationReason, RetrievedDocument, State
+from carebot.models.offline import format_order_lookup
+from carebot.models.types import AnswerRequest, Classification, Classifier, Responder
+from carebot.phrases import phrase
+from carebot.tools.knowledge import KnowledgeBase, Passage
+from carebot.tools.orders import OrderLookup, OrderSource, lookup_order
+
+_ORDER_LOOKUP = TypeAdapter(OrderLookup)
+
+# Intents a short, unsure follow-up ("and to Bali?", "what about A1042") may continue.
+_CONTINUABLE = frozenset({"order_status", "order_change", "shipping", "returns_refunds", "payment", "account", "product"})
+# How sure the language identifier must be before a message may switch the conversation's language.
+_LANGUAGE_SWITCH_CONFIDENCE = 0.75
+
+
+@dataclass(frozen=True, slots=True)
+class GraphDeps:
+    """What the graph's nodes talk to; tests pass fakes."""
+
+    classifier: Classifier
+    responder: Responder
+    knowledge: KnowledgeBase
+    orders: OrderSource
+
+
+def latest_question(messages: list[AnyMessage]) -> str:
+    """The text of the customer's latest message."""
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            return message.text
+    return ""
+
+
+def bounded_append(messages: list[AnyMessage], reply: AIMessage, limit: int) -> list[AnyMessage]:
+    """The update that appends `reply` and drops the oldest messages beyond `limit`."""
+    overflow = max(0, len(messages) + 1 - limit)
+    return [RemoveMessage(id=m.id) for m in messages[:overflow] if m.id] + [reply]
+
+
+def _escalation(reason: EscalationReason) -> Escalation:
+    return {"reason": reason, "status": "pending_human"}
+
+
+def _hand_over_reason(reading: Classification, context: Context) -> EscalationReason | None:
+    if reading.intent == "human_agent":
+        return "human_requested"
+    if reading.intent == "out_of_scope":
+        return "out_of_scope"
+    if reading.sentiment <= context.escalation_sentiment:
+        return "negative_sentiment"
+    return None
+
+
+def _order_lookup(state: State) -> OrderLookup | None:
+    return _ORDER_LOOKUP.validate_python(state.order) if state.order else None
+
+
+class CareNodes:
+    """The nodes, bound to their dependencies (bound methods keep LangGraph's signatures)."""
+
+    def __init__(self, deps: GraphDeps) -> None:
+        self.deps = deps
+
+    async def classify(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Read intent, language, sentiment and order number; reset the per-turn fields."""
+        question = latest_question(state.messages)
+        reading = await self.deps.classifier.classify(question, history=state.messages[:-1])
+        first_turn = state.intent is None
+        intent = reading.intent
+        if not first_turn and reading.confidence < runtime.context.follow_up_confidence and state.intent in _CONTINUABLE:
+            intent = state.intent
+        language = reading.language
+        if not first_turn and reading.language_confidence < _LANGUAGE_SWITCH_CONFIDENCE:
+            language = state.language
+        reason = _hand_over_reason(reading, runtime.context)
+        return {
+            "intent": intent,
+            "intent_confidence": reading.confidence,
+            "language": language,
+            "sentiment": reading.sentiment,
+            "order_number": reading.order_number,
+            "documents": [],
+            "order": None,
+            "draft": "",
+            "guardrail": None,
+            "escalation": _escalation(reason) if reason else None,
+        }
+
+    async def lookup_order(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Look up the caller's order; identity comes from the run context, not the message."""
+        lookup = await lookup_order(
+            self.deps.orders,
+            channel=runtime.context.channel,
+            sender=runtime.context.sender,
+            order_number=state.order_number,
+        )
+        update: dict[str, Any] = {"order": _ORDER_LOOKUP.dump_python(lookup, mode="json")}
+        if lookup.kind == "unavailable":
+            update["escalation"] = _escalation("order_unavailable")
+        return update
+
+    async def retrieve(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Find help-centre passages; with nothing relevant enough (and no order to talk
+        about) the turn goes to a human rather than to a made-up answer."""
+        passages = await self.deps.knowledge.search(latest_question(state.messages), language=state.language)
+        documents: list[RetrievedDocument] = [asdict(p) for p in passages]  # type: ignore[misc]
+        update: dict[str, Any] = {"documents": documents}
+        best = passages[0].score if passages else 0.0
+        if best < runtime.context.relevance_threshold and state.order is None:
+            update["escalation"] = _escalation("low_relevance")
+        return update
+
+    async def generate(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Draft the answer from the passages and the order result."""
+        order = _order_lookup(state)
+        request = AnswerRequest(
+            question=latest_question(state.messages),
+            intent=state.intent or "greeting",
+            language=state.language,
+            history=state.messages,
+            passages=[Passage(**d) for d in state.documents],
+            order=order,
+            customer_name=order.customer_name if order else None,
+            shop_name=runtime.context.shop_name,
+        )
+        return {"draft": await self.deps.responder.respond(request)}
+
+    async def check_guardrails(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Publish the draft if it passes the checks; otherwise hand the turn over."""
+        order = _order_lookup(state)
+        own_numbers = [o.number for o in order.orders] if order else []
+        material = "\n".join(
+            [latest_question(state.messages)]
+            + [d["text"] for d in state.documents]
+            + ([format_order_lookup(order, state.language)] if order else [])
+        )
+        issues = check_answer(state.draft, allowed_order_numbers=own_numbers, material=material)
+        if issues:
+            return {"guardrail": {"passed": False, "issues": issues}, "escalation": _escalation("guardrail")}
+        return {
+            "guardrail": {"passed": True, "issues": []},
+            "messages": bounded_append(state.messages, AIMessage(state.draft), runtime.context.history_limit),
+        }
+
+    async def escalate(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Tell the customer a colleague will take over, in their language."""
+        escalation = state.escalation or _escalation("human_requested")
+        text = phrase(state.language, f"escalate_{escalation['reason']}", shop=runtime.context.shop_name)
+        return {
+            "escalation": escalation,
+            "messages": bounded_append(state.messages, AIMessage(text), runtime.context.history_limit),
+        }

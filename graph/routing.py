@@ -1,0 +1,37 @@
+"""Where a turn goes next. Routers only read state: the node that finds a reason to hand over
+(classify, lookup_order, retrieve, check_guardrails) records it in `escalation`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.graph import END
+
+from carebot.graph.state import State
+
+ORDER_INTENTS = frozenset({"order_status", "order_change"})
+
+
+def route_after_classify(state: State) -> Literal["retrieve", "lookup_order", "generate", "escalate"]:
+    if state.escalation:
+        return "escalate"
+    if state.intent in ORDER_INTENTS:
+        return "lookup_order"
+    if state.intent == "greeting":
+        return "generate"
+    return "retrieve"
+
+
+def route_after_lookup(state: State) -> Literal["retrieve", "generate", "escalate"]:
+    if state.escalation:
+        return "escalate"
+    # Changing an order depends on the shop's policy as well as on the order itself.
+    return "retrieve" if state.intent == "order_change" else "generate"
+
+
+def route_after_retrieve(state: State) -> Literal["generate", "escalate"]:
+    return "escalate" if state.escalation else "generate"
+
+
+def route_after_guardrails(state: State) -> Literal["escalate", "__end__"]:
+    return "escalate" if state.escalation else END

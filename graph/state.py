@@ -1,0 +1,79 @@
+"""The care graph's state: what a conversation remembers between nodes and between turns.
+
+Values are plain JSON-shaped data (dicts, lists, strings) so checkpoints stay portable and
+readable in LangGraph Studio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph import add_messages
+
+from carebot.models.types import Intent, Language
+
+EscalationReason = Literal[
+    "human_requested",
+    "out_of_scope",
+    "negative_sentiment",
+    "low_relevance",
+    "guardrail",
+    "order_unavailable",
+    "verification_failed",
+]
+
+
+class RetrievedDocument(TypedDict):
+    """A help-centre passage the answer may use (a `tools.knowledge.Passage` as data)."""
+
+    title: str
+    source: str
+    heading: str
+    text: str
+    language: str
+    score: float
+
+
+class GuardrailVerdict(TypedDict):
+    passed: bool
+    issues: list[str]
+
+
+class Escalation(TypedDict):
+    reason: EscalationReason
+    status: Literal["pending_human"]
+
+
+@dataclass(kw_only=True)
+class InputState:
+    """What a caller sends: the new customer message(s). Studio's input form shows this."""
+
+    messages: Annotated[list[AnyMessage], add_messages] = field(default_factory=list)
+    """The conversation, oldest first; nodes append replies and drop the oldest beyond the
+    context's `history_limit`, so a thread's state stays bounded however long it runs."""
+
+
+@dataclass(kw_only=True)
+class State(InputState):
+    """Everything the nodes share. Per-turn fields are reset by `classify` at each turn."""
+
+    intent: Intent | None = None
+    """The latest message's intent (DESIGN.md lists them)."""
+    intent_confidence: float = 0.0
+    language: Language = "en"
+    """The customer's language; carried over from earlier turns when a message is too short to tell."""
+    sentiment: float = 0.0
+    """-1 (furious) to 1 (delighted), for the latest message."""
+    order_number: str | None = None
+    """An order number the customer wrote in the latest message, normalised."""
+    documents: list[RetrievedDocument] = field(default_factory=list)
+    """Help-centre passages retrieved for this turn, best first; replaced every turn."""
+    order: dict[str, Any] | None = None
+    """The order tool's result for this turn (a `tools.orders.OrderLookup` as data)."""
+    draft: str = ""
+    """The generated answer, before the guardrail check publishes it."""
+    guardrail: GuardrailVerdict | None = None
+    escalation: Escalation | None = None
+    """Set when this turn was handed to a human, with the reason."""

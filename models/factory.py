@@ -1,0 +1,82 @@
+"""Choose the models from settings: `offline`, `bedrock:<model id>` or `openai:<model>`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+
+from carebot.models.llm import ChatClassifier, ChatResponder
+from carebot.models.offline import OfflineClassifier, OfflineResponder
+from carebot.models.types import Classifier, Responder
+from carebot.settings import Settings
+
+
+class ModelConfigError(ValueError):
+    """A MODEL / CLASSIFIER_MODEL value that cannot be used, with what to do about it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Models:
+    """The classifier and responder the graph is built with."""
+
+    classifier: Classifier
+    responder: Responder
+    description: str
+    """E.g. "offline" or "openai:gpt-4o-mini (classifier: offline)", for logs and /health."""
+
+    async def warm_up(self) -> None:
+        """Train the offline text models now rather than during the first customer's turn."""
+        if isinstance(self.classifier, OfflineClassifier):
+            await self.classifier.classify("hello")
+
+
+def build_chat_model(spec: str, settings: Settings) -> BaseChatModel:
+    """A LangChain chat model for `bedrock:<id>` or `openai:<model>`."""
+    provider, _, model_id = spec.partition(":")
+    if not model_id:
+        raise ModelConfigError(f"MODEL={spec!r}: expected offline, bedrock:<model id> or openai:<model>")
+    if provider == "bedrock":
+        from langchain_aws import ChatBedrockConverse
+
+        if not settings.aws_region:
+            raise ModelConfigError("MODEL=bedrock:… needs AWS_REGION (and AWS credentials in the usual places)")
+        return ChatBedrockConverse(
+            model=model_id,
+            region_name=settings.aws_region,
+            endpoint_url=settings.bedrock_endpoint_url,
+            temperature=0,
+        )
+    if provider == "openai":
+        from langchain_openai import ChatOpenAI
+
+        if settings.openai_api_key is None:
+            raise ModelConfigError("MODEL=openai:… needs OPENAI_API_KEY")
+        return ChatOpenAI(
+            model=model_id,
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            temperature=0,
+            timeout=30,
+            max_retries=2,
+        )
+    raise ModelConfigError(f"MODEL={spec!r}: unknown provider {provider!r} (use offline, bedrock or openai)")
+
+
+def build_models(settings: Settings) -> Models:
+    """The classifier and responder for these settings; the offline model unless configured."""
+    responder: Responder
+    if settings.model == "offline":
+        responder = OfflineResponder()
+    else:
+        responder = ChatResponder(build_chat_model(settings.model, settings))
+    classifier_spec = settings.classifier_model or settings.model
+    classifier: Classifier
+    if classifier_spec == "offline":
+        classifier = OfflineClassifier()
+    else:
+        classifier = ChatClassifier(build_chat_model(classifier_spec, settings), shop_name=settings.shop_name)
+    description = settings.model
+    if classifier_spec != settings.model:
+        description += f" (classifier: {classifier_spec})"
+    return Models(classifier=classifier, responder=responder, description=description)

@@ -1,0 +1,135 @@
+"""The offline model: runs anywhere, with no key and no network.
+
+Classifies with the learned text models and the sentiment lexicon; answers by composing the
+retrieved help-centre passages and the order tool's result into the customer's language.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from typing import cast
+
+from langchain_core.messages import BaseMessage
+
+from carebot.models.sentiment import sentiment_score
+from carebot.models.text_models import TextModels, default_text_models
+from carebot.models.types import AnswerRequest, Classification, Intent, Language
+from carebot.phrases import ORDER_STATUS_WORDS, phrase
+from carebot.tools.knowledge import Passage
+from carebot.tools.orders import Order, OrderLookup, parse_order_number
+
+
+class OfflineClassifier:
+    """Intent and language from the learned text models; sentiment from the lexicon."""
+
+    def __init__(self, models: TextModels | None = None) -> None:
+        self._models = models
+
+    def classify_now(self, text: str) -> Classification:
+        models = self._models or default_text_models()
+        intent = models.intent.predict(text)
+        language = models.language.predict(text)
+        return Classification(
+            intent=cast(Intent, intent.label),
+            language=cast(Language, language.label),
+            sentiment=sentiment_score(text),
+            confidence=round(intent.confidence, 3),
+            language_confidence=round(language.confidence, 3),
+            order_number=parse_order_number(text),
+        )
+
+    async def classify(self, text: str, *, history: Sequence[BaseMessage] = ()) -> Classification:
+        # A few milliseconds of CPU: keep it off the event loop all the same.
+        return await asyncio.to_thread(self.classify_now, text)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Sentences end at . ! ? or a line break; bullet lines stay whole.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+_THANKS = re.compile(r"\b(thank|thanks|thx|makasih|terima kasih|gracias)\b", re.IGNORECASE)
+
+
+def _stems(text: str) -> set[str]:
+    # A five-letter prefix is a crude stem, but it works across all three languages
+    # ("refunds"/"refund", "pengiriman"/"pengirimannya", "devolución"/"devoluciones").
+    return {w[:5] for w in _WORD.findall(text.lower()) if len(w) > 2}
+
+
+def relevant_sentences(question: str, passage: Passage, *, limit: int = 3) -> list[str]:
+    """The passage's sentences that best answer the question, in their original order."""
+    sentences = [s.strip(" -*•\t") for s in _SENTENCE_BREAK.split(passage.text) if s.strip(" -*•\t")]
+    if len(sentences) <= limit:
+        return sentences
+    wanted = _stems(question)
+    ranked = sorted(range(len(sentences)), key=lambda i: (-len(wanted & _stems(sentences[i])), i))
+    chosen = sorted(ranked[:limit])
+    return [sentences[i] for i in chosen]
+
+
+def _date(value: object) -> str:
+    return value.strftime("%d %b %Y") if hasattr(value, "strftime") else str(value)
+
+
+def format_order(order: Order, language: str) -> list[str]:
+    """The lines describing one order, short enough for WhatsApp."""
+    status = ORDER_STATUS_WORDS.get(language, ORDER_STATUS_WORDS["en"])[order.status]
+    lines = [phrase(language, "order_line", number=order.number, status=status)]
+    lines.append(phrase(language, "items", items=order.summary))
+    if order.carrier and order.tracking_number and order.status in ("shipped", "delivered"):
+        lines.append(phrase(language, "carrier", carrier=order.carrier, tracking=order.tracking_number))
+    if order.status == "delivered" and order.delivered_at:
+        lines.append(phrase(language, "delivered", date=_date(order.delivered_at)))
+    elif order.status in ("pending", "processing", "shipped") and order.estimated_delivery:
+        lines.append(phrase(language, "expected", date=_date(order.estimated_delivery)))
+    else:
+        lines.append(phrase(language, "ordered", date=_date(order.created_at)))
+    return lines
+
+
+def format_order_lookup(lookup: OrderLookup, language: str) -> str:
+    """The customer-facing text for any order-tool result."""
+    if lookup.kind == "order":
+        return "\n".join(format_order(lookup.orders[0], language))
+    if lookup.kind == "choose":
+        status_words = ORDER_STATUS_WORDS.get(language, ORDER_STATUS_WORDS["en"])
+        lines = [phrase(language, "choose", count=len(lookup.orders))]
+        lines += [f"- {o.number}: {o.summary} ({status_words[o.status]})" for o in lookup.orders]
+        lines.append(phrase(language, "choose_ask"))
+        return "\n".join(lines)
+    if lookup.kind == "not_found":
+        return phrase(language, "not_found", number=lookup.requested_number or "")
+    return phrase(language, lookup.kind)
+
+
+def format_passages(question: str, passages: Sequence[Passage], language: str) -> str:
+    """The best passage's most relevant sentences, naming the document they come from."""
+    best = passages[0]
+    body = "\n".join(relevant_sentences(question, best))
+    return f"{body}\n\n{phrase(language, 'source')}: {best.title}"
+
+
+class OfflineResponder:
+    """Composes answers from the tool results and passages with per-language phrases."""
+
+    async def respond(self, request: AnswerRequest) -> str:
+        language, intent = request.language, request.intent
+        parts: list[str] = []
+        if intent == "greeting":
+            key = "thanks" if _THANKS.search(request.question) else "greeting"
+            name = f" {request.customer_name.split()[0]}" if request.customer_name else ""
+            return phrase(language, key, name=name, shop=request.shop_name)
+        if intent == "complaint":
+            parts.append(phrase(language, "complaint"))
+        if request.order is not None:
+            parts.append(format_order_lookup(request.order, language))
+        if request.passages:
+            if intent == "order_change":
+                parts.append(phrase(language, "change_lead"))
+            elif not parts:
+                parts.append(phrase(language, "kb_lead"))
+            parts.append(format_passages(request.question, request.passages, language))
+        if not parts or parts == [phrase(language, "complaint")]:
+            parts.append(phrase(language, "no_answer"))
+        return "\n\n".join(parts)

@@ -1,0 +1,71 @@
+"""What the graph asks of a model, whichever model it is (offline, Bedrock, OpenAI)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol, get_args
+
+from langchain_core.messages import BaseMessage
+
+from carebot.tools.knowledge import Passage
+from carebot.tools.orders import OrderLookup
+
+Intent = Literal[
+    "greeting",
+    "order_status",
+    "order_change",
+    "shipping",
+    "returns_refunds",
+    "payment",
+    "account",
+    "product",
+    "complaint",
+    "human_agent",
+    "out_of_scope",
+]
+INTENTS: tuple[Intent, ...] = get_args(Intent)
+
+Language = Literal["en", "id", "es"]
+LANGUAGES: tuple[Language, ...] = get_args(Language)
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The classify step's reading of one customer message."""
+
+    intent: Intent
+    language: Language
+    sentiment: float
+    """From -1 (furious) to 1 (delighted)."""
+    confidence: float
+    """How sure the classifier is of `intent`, in [0, 1]."""
+    language_confidence: float = 1.0
+    """How sure it is of `language`; short messages ("ok", "A1042") are often unsure."""
+    order_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRequest:
+    """Everything an answer may be composed from."""
+
+    question: str
+    intent: Intent
+    language: Language
+    history: Sequence[BaseMessage] = ()
+    passages: Sequence[Passage] = ()
+    order: OrderLookup | None = None
+    customer_name: str | None = None
+    shop_name: str = "our shop"
+
+
+class Classifier(Protocol):
+    async def classify(self, text: str, *, history: Sequence[BaseMessage] = ()) -> Classification:
+        """Read the intent, language, sentiment and any order number of a customer message."""
+        ...
+
+
+class Responder(Protocol):
+    async def respond(self, request: AnswerRequest) -> str:
+        """Write the answer to the customer, in `request.language`."""
+        ...

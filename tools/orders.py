@@ -1,0 +1,203 @@
+"""The order-status tool: a customer's own orders, and nothing about anyone else's."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+from carebot.db.pool import Pool
+
+OrderStatus = Literal["pending", "processing", "shipped", "delivered", "cancelled", "returned"]
+ACTIVE_STATUSES = frozenset({"pending", "processing", "shipped"})
+
+# Order numbers look like A1042; customers write "#a1042", "A 1042", "a-1042".
+_ORDER_NUMBER = re.compile(r"(?<![A-Za-z0-9])#?\s?([A-Za-z])\s?-?\s?(\d{4,6})(?![0-9])")
+
+
+def parse_order_number(text: str) -> str | None:
+    """The order number a customer wrote, normalised (`A1042`), or None when there is none."""
+    match = _ORDER_NUMBER.search(text[:2000])
+    return f"{match.group(1).upper()}{match.group(2)}" if match else None
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """A shop customer, as far as the care agent needs to know them."""
+
+    id: int
+    name: str
+    email: str
+    phone: str | None
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderItem:
+    name: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """One of the caller's own orders."""
+
+    number: str
+    status: OrderStatus
+    items: tuple[OrderItem, ...]
+    total: Decimal
+    currency: str
+    created_at: datetime
+    carrier: str | None = None
+    tracking_number: str | None = None
+    shipped_at: datetime | None = None
+    estimated_delivery: date | None = None
+    delivered_at: datetime | None = None
+
+    @property
+    def summary(self) -> str:
+        """A one-line summary of the items, e.g. "2× Linen sheet set, Oak desk lamp"."""
+        parts = [f"{i.quantity}× {i.name}" if i.quantity > 1 else i.name for i in self.items]
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLookup:
+    """What the order tool found for the caller; `kind` says which case it is.
+
+    - `order`: one of the caller's orders (the one asked for, or their only recent one);
+    - `choose`: several recent orders: the answer lists them and asks which one;
+    - `no_orders`: the caller has no orders;
+    - `not_found`: the number asked for is not one of the caller's (whether or not it exists:
+      the answer is the same, so nothing leaks);
+    - `unknown_customer`: the sender is not linked to a customer;
+    - `unavailable`: the order system could not be reached.
+    """
+
+    kind: Literal["order", "choose", "no_orders", "not_found", "unknown_customer", "unavailable"]
+    orders: tuple[Order, ...] = ()
+    requested_number: str | None = None
+    customer_name: str | None = None
+    detail: str = field(default="", compare=False)
+
+
+class OrderSource(Protocol):
+    """Where orders come from: the shop's database, or the shop's own order API."""
+
+    async def find_customer(self, *, channel: str, sender: str) -> Customer | None:
+        """The customer a channel sender belongs to, if any."""
+        ...
+
+    async def recent_orders(self, customer_id: int, *, limit: int = 5) -> list[Order]:
+        """The customer's orders, newest first."""
+        ...
+
+    async def customer_order(self, customer_id: int, number: str) -> Order | None:
+        """The order with this number, only if it belongs to this customer."""
+        ...
+
+
+class OrderSourceUnavailable(Exception):
+    """The order source failed (timeout, 5xx, connection refused)."""
+
+
+def sender_key(channel: str, sender: str) -> tuple[str, str]:
+    """Which customer column identifies a sender on a channel, and the value to match."""
+    sender = sender.strip()
+    if channel == "whatsapp":
+        return "phone", sender.removeprefix("whatsapp:")
+    if channel == "discord":
+        return "discord_id", sender
+    # The web chat and the CLI name users freely: a phone number or an email address.
+    return ("email", sender.lower()) if "@" in sender else ("phone", sender)
+
+
+async def lookup_order(
+    source: OrderSource, *, channel: str, sender: str, order_number: str | None
+) -> OrderLookup:
+    """Look up the caller's order: the number they asked for, or their recent orders.
+
+    Identity comes from the channel and sender, never from what the model or the customer
+    wrote, so an order number only ever resolves within the caller's own orders.
+    """
+    try:
+        customer = await source.find_customer(channel=channel, sender=sender)
+        if customer is None:
+            return OrderLookup(kind="unknown_customer", requested_number=order_number)
+        if order_number:
+            order = await source.customer_order(customer.id, order_number)
+            if order is None:
+                return OrderLookup(kind="not_found", requested_number=order_number, customer_name=customer.name)
+            return OrderLookup(kind="order", orders=(order,), customer_name=customer.name)
+        orders = await source.recent_orders(customer.id)
+    except OrderSourceUnavailable as exc:
+        return OrderLookup(kind="unavailable", requested_number=order_number, detail=str(exc))
+    if not orders:
+        return OrderLookup(kind="no_orders", customer_name=customer.name)
+    active = tuple(o for o in orders if o.status in ACTIVE_STATUSES)
+    if len(active) > 1:
+        return OrderLookup(kind="choose", orders=active, customer_name=customer.name)
+    return OrderLookup(kind="order", orders=(active or orders)[:1], customer_name=customer.name)
+
+
+def _order_from_row(row: dict[str, Any]) -> Order:
+    return Order(
+        number=row["number"],
+        status=row["status"],
+        items=tuple(
+            OrderItem(name=i["name"], quantity=int(i["quantity"]), unit_price=Decimal(str(i["unit_price"])))
+            for i in row["items"]
+        ),
+        total=row["total"],
+        currency=row["currency"],
+        created_at=row["created_at"],
+        carrier=row["carrier"],
+        tracking_number=row["tracking_number"],
+        shipped_at=row["shipped_at"],
+        estimated_delivery=row["estimated_delivery"],
+        delivered_at=row["delivered_at"],
+    )
+
+
+_ORDER_COLUMNS = (
+    "number, status, items, total, currency, created_at, carrier, tracking_number, "
+    "shipped_at, estimated_delivery, delivered_at"
+)
+
+
+class PostgresOrderSource:
+    """Orders from the app's own `customers` and `orders` tables."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def find_customer(self, *, channel: str, sender: str) -> Customer | None:
+        column, value = sender_key(channel, sender)
+        # `column` comes from sender_key's fixed set, never from input.
+        sql = f"SELECT id, name, email, phone, language FROM customers WHERE {column} = %s"
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(sql, (value,))  # type: ignore[arg-type]
+            row = await cur.fetchone()
+        return Customer(**row) if row else None
+
+    async def recent_orders(self, customer_id: int, *, limit: int = 5) -> list[Order]:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE customer_id = %s "  # type: ignore[arg-type]
+                "ORDER BY created_at DESC LIMIT %s",
+                (customer_id, limit),
+            )
+            rows = await cur.fetchall()
+        return [_order_from_row(r) for r in rows]
+
+    async def customer_order(self, customer_id: int, number: str) -> Order | None:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE customer_id = %s AND number = %s",  # type: ignore[arg-type]
+                (customer_id, number),
+            )
+            row = await cur.fetchone()
+        return _order_from_row(row) if row else None
