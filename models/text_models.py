@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 # Order numbers carry no intent or language: fold them into one token so "A1042" and
 # "a-1187" teach the model the same thing.
@@ -40,6 +40,11 @@ def load_examples(name: str = "intent_examples.jsonl") -> list[Example]:
 
 
 def _text_pipeline(char_range: tuple[int, int], c: float) -> Pipeline:
+    # scikit-learn takes seconds to import: only processes that use the offline model pay.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
     # Characters catch typos, slang and word forms ("pesananku", "wheres"); words catch phrasing.
     features = FeatureUnion(
         [
