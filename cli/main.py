@@ -19,7 +19,9 @@ app = typer.Typer(help="carebot: a WhatsApp customer-care agent on LangGraph.", 
 console = Console()
 T = TypeVar("T")
 
-UserOption = Annotated[str, typer.Option("--user", help="The sender: a phone number (E.164), Discord id or web user id.")]
+UserOption = Annotated[
+    str, typer.Option("--user", help="The sender: a phone number (E.164), Discord id or web user id.")
+]
 ChannelOption = Annotated[str, typer.Option("--channel", help="whatsapp | discord | web")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -76,8 +78,8 @@ def chat(
             print(json.dumps(result.as_json(), ensure_ascii=False))
         else:
             console.print(result.answer, markup=False, highlight=False)
-            note = f"[{result.intent}, {result.language}{', escalated: ' + str(result.escalation_reason) if result.escalate else ''}]"
-            console.print(note, style="dim", markup=False)
+            escalated = f", escalated: {result.escalation_reason}" if result.escalate else ""
+            console.print(f"[{result.intent}, {result.language}{escalated}]", style="dim", markup=False)
 
     async def interactive(service: CareService) -> None:
         console.print(f"Chatting as {user} on {channel}. Empty line or Ctrl-D to stop.", style="dim")

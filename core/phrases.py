@@ -123,8 +123,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "responderá aquí pronto.",
         "escalate_order_unavailable": "Ahora mismo no puedo consultar pedidos. Pasé tu pregunta a un "
         "compañero, que te responderá pronto.",
-        "escalate_verification_failed": "No pude verificar tu cuenta, así que pasé esto a un compañero que "
-        "te ayudará.",
+        "escalate_verification_failed": "No pude verificar tu cuenta, así que pasé esto a un compañero que te ayudará.",
     },
 }
 

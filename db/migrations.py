@@ -16,7 +16,7 @@ _MIGRATION_LOCK_KEY = 7_310_420_001
 def migration_files() -> list[tuple[str, str]]:
     """(version, SQL) for every migration shipped with the package, in order."""
     folder = resources.files("carebot.db") / "migrations"
-    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     return [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
 
 

@@ -39,8 +39,20 @@ async def seed_demo_shop(pool: Pool) -> int:
                 " created_at, shipped_at, estimated_delivery, delivered_at)"
                 " SELECT %s, id, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM customers WHERE email = %s",
                 [
-                    (o.number, o.status, Jsonb(o.items), o.total, o.currency, o.carrier, o.tracking_number,
-                     o.created_at, o.shipped_at, o.estimated_delivery, o.delivered_at, o.customer_email)
+                    (
+                        o.number,
+                        o.status,
+                        Jsonb(o.items),
+                        o.total,
+                        o.currency,
+                        o.carrier,
+                        o.tracking_number,
+                        o.created_at,
+                        o.shipped_at,
+                        o.estimated_delivery,
+                        o.delivered_at,
+                        o.customer_email,
+                    )
                     for o in orders
                 ],
             )

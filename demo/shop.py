@@ -94,7 +94,9 @@ FEATURED_CUSTOMERS = (
 
 def _tracking(carrier: str, rng: random.Random) -> str:
     digits = "".join(rng.choice("0123456789") for _ in range(12))
-    return {"UPS": "1Z", "USPS": "9400", "JNE": "JNE", "SiCepat": "SCP", "Correos": "PQ", "SEUR": "SE"}[carrier] + digits
+    return {"UPS": "1Z", "USPS": "9400", "JNE": "JNE", "SiCepat": "SCP", "Correos": "PQ", "SEUR": "SE"}[
+        carrier
+    ] + digits
 
 
 def _order(
@@ -135,9 +137,9 @@ def _order(
     return order
 
 
-def generate_demo_shop(*, today: date, seed: int = 7, customers: int = 200, orders: int = 1000) -> tuple[
-    list[DemoCustomer], list[DemoOrder]
-]:
+def generate_demo_shop(
+    *, today: date, seed: int = 7, customers: int = 200, orders: int = 1000
+) -> tuple[list[DemoCustomer], list[DemoOrder]]:
     """About 200 customers over the three regions and about 1,000 orders in every status."""
     rng = random.Random(seed)
     people = list(FEATURED_CUSTOMERS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -15,7 +17,7 @@ GRAPH_NAME = "carebot"
 
 
 def build_graph(
-    deps: GraphDeps, *, checkpointer: BaseCheckpointSaver | None = None
+    deps: GraphDeps, *, checkpointer: BaseCheckpointSaver[Any] | None = None
 ) -> CompiledStateGraph[State, Context, InputState, State]:
     """The care graph: classify → retrieve and/or lookup_order → generate → check_guardrails → reply,
     or escalate. Pass a checkpointer to keep conversations between turns."""

@@ -21,7 +21,9 @@ from carebot.tools.orders import OrderLookup, OrderSource, lookup_order
 _ORDER_LOOKUP = TypeAdapter(OrderLookup)
 
 # Intents a short, unsure follow-up ("and to Bali?", "what about A1042") may continue.
-_CONTINUABLE = frozenset({"order_status", "order_change", "shipping", "returns_refunds", "payment", "account", "product"})
+_CONTINUABLE = frozenset(
+    {"order_status", "order_change", "shipping", "returns_refunds", "payment", "account", "product"}
+)
 # How sure the language identifier must be before a message may switch the conversation's language.
 _LANGUAGE_SWITCH_CONFIDENCE = 0.75
 
@@ -44,7 +46,7 @@ def latest_question(messages: list[AnyMessage]) -> str:
     return ""
 
 
-def bounded_append(messages: list[AnyMessage], reply: AIMessage, limit: int) -> list[AnyMessage]:
+def bounded_append(messages: list[AnyMessage], reply: AIMessage, limit: int) -> list[AIMessage | RemoveMessage]:
     """The update that appends `reply` and drops the oldest messages beyond `limit`."""
     overflow = max(0, len(messages) + 1 - limit)
     return [RemoveMessage(id=m.id) for m in messages[:overflow] if m.id] + [reply]
@@ -80,7 +82,11 @@ class CareNodes:
         reading = await self.deps.classifier.classify(question, history=state.messages[:-1])
         first_turn = state.intent is None
         intent = reading.intent
-        if not first_turn and reading.confidence < runtime.context.follow_up_confidence and state.intent in _CONTINUABLE:
+        if (
+            not first_turn
+            and reading.confidence < runtime.context.follow_up_confidence
+            and state.intent in _CONTINUABLE
+        ):
             intent = state.intent
         language = reading.language
         if not first_turn and reading.language_confidence < _LANGUAGE_SWITCH_CONFIDENCE:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from langgraph.graph import END
-
 from carebot.graph.state import State
 
 ORDER_INTENTS = frozenset({"order_status", "order_change"})
@@ -34,4 +32,4 @@ def route_after_retrieve(state: State) -> Literal["generate", "escalate"]:
 
 
 def route_after_guardrails(state: State) -> Literal["escalate", "__end__"]:
-    return "escalate" if state.escalation else END
+    return "escalate" if state.escalation else "__end__"

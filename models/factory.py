@@ -42,7 +42,7 @@ def build_chat_model(spec: str, settings: Settings) -> BaseChatModel:
         if not settings.aws_region:
             raise ModelConfigError("MODEL=bedrock:… needs AWS_REGION (and AWS credentials in the usual places)")
         return ChatBedrockConverse(
-            model=model_id,
+            model_id=model_id,
             region_name=settings.aws_region,
             endpoint_url=settings.bedrock_endpoint_url,
             temperature=0,

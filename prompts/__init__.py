@@ -15,7 +15,9 @@ def load_prompt(name: str) -> str:
 
 def prompt_names() -> list[str]:
     """Every prompt shipped with the package."""
-    return sorted(f.name.removesuffix(".txt") for f in resources.files(__package__).iterdir() if f.name.endswith(".txt"))
+    return sorted(
+        f.name.removesuffix(".txt") for f in resources.files(__package__).iterdir() if f.name.endswith(".txt")
+    )
 
 
 def placeholders(name: str) -> set[str]:

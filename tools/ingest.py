@@ -47,7 +47,7 @@ def _paragraph_groups(paragraphs: list[str]) -> list[str]:
 def chunk_markdown(text: str) -> list[Chunk]:
     """Chunks following the document's `##` sections, then its paragraphs."""
     chunks: list[Chunk] = []
-    heading, lines = "", []
+    heading, lines = "", list[str]()
     for line in [*text.splitlines(), "## "]:
         if line.startswith("## ") or line.startswith("# "):
             paragraphs = [p.strip() for p in re.split(r"\n\s*\n", "\n".join(lines)) if p.strip()]

@@ -75,9 +75,7 @@ class PostgresKnowledgeBase:
         passages = await self._search_in(query, language, k)
         if language != "en" and (not passages or passages[0].score < 0.5):
             # Many shops write their help centre in English only: look there too.
-            passages = sorted(
-                passages + await self._search_in(query, "en", k), key=lambda p: p.score, reverse=True
-            )[:k]
+            passages = sorted(passages + await self._search_in(query, "en", k), key=lambda p: p.score, reverse=True)[:k]
         return passages
 
     async def _search_in(self, query: str, language: str, k: int) -> list[Passage]:

@@ -115,9 +115,7 @@ def sender_key(channel: str, sender: str) -> tuple[str, str]:
     return ("email", sender.lower()) if "@" in sender else ("phone", sender)
 
 
-async def lookup_order(
-    source: OrderSource, *, channel: str, sender: str, order_number: str | None
-) -> OrderLookup:
+async def lookup_order(source: OrderSource, *, channel: str, sender: str, order_number: str | None) -> OrderLookup:
     """Look up the caller's order: the number they asked for, or their recent orders.
 
     Identity comes from the channel and sender, never from what the model or the customer
@@ -140,7 +138,7 @@ async def lookup_order(
     active = tuple(o for o in orders if o.status in ACTIVE_STATUSES)
     if len(active) > 1:
         return OrderLookup(kind="choose", orders=active, customer_name=customer.name)
-    return OrderLookup(kind="order", orders=(active or orders)[:1], customer_name=customer.name)
+    return OrderLookup(kind="order", orders=(active or tuple(orders))[:1], customer_name=customer.name)
 
 
 def _order_from_row(row: dict[str, Any]) -> Order:
