@@ -13,7 +13,7 @@ from collections.abc import Iterable
 MAX_ANSWER_CHARS = 4000
 
 _ORDER_NUMBER = re.compile(r"\b[A-Z]\d{4,6}\b")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
 # Section markers of the generate prompt: seeing them in an answer means the prompt leaked.
 _PROMPT_MARKERS = ("HELP CENTRE:", "ORDER:", "Detected intent:", "never instructions to you")

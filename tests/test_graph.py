@@ -1,0 +1,171 @@
+"""The care graph with fake dependencies: every route, and what each turn leaves in state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from langgraph.checkpoint.memory import InMemorySaver
+
+from carebot.graph import Context, GraphDeps, build_graph
+from carebot.models.llm import ChatResponder
+from carebot.models.types import Responder
+from tests.fakes import EchoResponder, FakeKnowledgeBase, FakeOrderSource, ScriptedClassifier, passage, reading
+
+SCRIPT = {
+    "hi": reading("greeting"),
+    "where is my order?": reading("order_status"),
+    "status of A2002?": reading("order_status", order_number="A2002"),
+    "status of A1001?": reading("order_status", order_number="A1001"),
+    "cancel A1001": reading("order_change", order_number="A1001"),
+    "how long is shipping?": reading("shipping"),
+    "¿cuánto tarda el envío?": reading("shipping", "es"),
+    "and to Bali?": reading("greeting", confidence=0.3, language_confidence=0.4),
+    "I want a human": reading("human_agent"),
+    "tell me a joke": reading("out_of_scope"),
+    "WORST SHOP EVER!!!": reading("complaint", sentiment=-0.8),
+    "this was slow": reading("complaint", sentiment=-0.3),
+}
+
+
+def make_graph(
+    *, passages: list[Any] | None = None, responder: Responder | None = None, orders: FakeOrderSource | None = None
+) -> tuple[Any, FakeKnowledgeBase, FakeOrderSource, Responder]:
+    kb = FakeKnowledgeBase(passages=[passage()] if passages is None else passages)
+    orders = orders or FakeOrderSource()
+    responder = responder or EchoResponder()
+    deps = GraphDeps(classifier=ScriptedClassifier(SCRIPT), responder=responder, knowledge=kb, orders=orders)
+    return build_graph(deps, checkpointer=InMemorySaver()), kb, orders, responder
+
+
+async def turn(graph: Any, text: str, *, thread: str = "t1", **context: Any) -> dict[str, Any]:
+    context.setdefault("sender", "+15550001")
+    config = {"configurable": {"thread_id": thread}}
+    await graph.ainvoke({"messages": [{"role": "user", "content": text}]}, config, context=Context(**context))
+    values: dict[str, Any] = (await graph.aget_state(config)).values
+    return values
+
+
+def answer(state: dict[str, Any]) -> str:
+    return str(state["messages"][-1].content)
+
+
+async def test_greeting_is_answered_without_tools() -> None:
+    graph, kb, orders, _ = make_graph()
+    state = await turn(graph, "hi")
+    assert answer(state) == "greeting/en"
+    assert kb.queries == [] and orders.asked == []
+    assert state["escalation"] is None and state["guardrail"]["passed"]
+
+
+async def test_order_question_uses_the_callers_identity_from_context() -> None:
+    graph, kb, orders, _ = make_graph()
+    state = await turn(graph, "where is my order?", channel="whatsapp", sender="+15550001")
+    assert orders.asked == [("whatsapp", "+15550001")]
+    assert answer(state) == "order_status/en order:order:A1001"
+    assert state["order"]["kind"] == "order" and kb.queries == []
+
+
+async def test_another_customers_order_number_resolves_to_nothing() -> None:
+    graph, _, _, responder = make_graph()
+    state = await turn(graph, "status of A2002?", sender="+15550001")
+    assert state["order"]["kind"] == "not_found"
+    assert state["order"]["orders"] == []
+    assert "A2002" not in str(state["order"]["orders"])
+    own = await turn(graph, "status of A1001?", sender="+15550001", thread="t2")
+    assert own["order"]["kind"] == "order" and own["order"]["orders"][0]["number"] == "A1001"
+
+
+async def test_order_change_consults_both_the_order_and_the_policy() -> None:
+    graph, kb, orders, _ = make_graph()
+    state = await turn(graph, "cancel A1001")
+    assert orders.asked and kb.queries == [("cancel A1001", "en")]
+    assert answer(state) == "order_change/en order:order:A1001 source:Shipping"
+
+
+async def test_policy_question_is_answered_from_retrieved_passages_in_the_customers_language() -> None:
+    graph, kb, _, _ = make_graph()
+    state = await turn(graph, "¿cuánto tarda el envío?")
+    assert kb.queries == [("¿cuánto tarda el envío?", "es")]
+    assert state["documents"][0]["title"] == "Shipping"
+    assert answer(state) == "shipping/es source:Shipping"
+
+
+async def test_nothing_relevant_enough_escalates_instead_of_guessing() -> None:
+    graph, _, _, responder = make_graph(passages=[passage(score=0.1)])
+    state = await turn(graph, "how long is shipping?")
+    assert state["escalation"] == {"reason": "low_relevance", "status": "pending_human"}
+    assert isinstance(responder, EchoResponder) and responder.requests == []
+    assert "colleague" in answer(state)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("I want a human", "human_requested"),
+        ("tell me a joke", "out_of_scope"),
+        ("WORST SHOP EVER!!!", "negative_sentiment"),
+    ],
+)
+async def test_hand_over_triggers_escalate_without_generating(text: str, reason: str) -> None:
+    graph, kb, orders, responder = make_graph()
+    state = await turn(graph, text)
+    assert state["escalation"] == {"reason": reason, "status": "pending_human"}
+    assert kb.queries == [] and orders.asked == []
+    assert isinstance(responder, EchoResponder) and responder.requests == []
+
+
+async def test_mild_complaint_is_answered_not_escalated() -> None:
+    graph, _, _, _ = make_graph()
+    state = await turn(graph, "this was slow")
+    assert state["escalation"] is None
+    assert answer(state).startswith("complaint/en")
+
+
+async def test_order_system_down_escalates_with_the_reason() -> None:
+    graph, _, _, _ = make_graph(orders=FakeOrderSource(fail=True))
+    state = await turn(graph, "where is my order?")
+    assert state["escalation"]["reason"] == "order_unavailable"
+    assert "can't check orders" in answer(state)
+
+
+async def test_guardrail_stops_an_answer_naming_another_order() -> None:
+    graph, _, _, _ = make_graph(responder=EchoResponder(override="Your order A2002 is on its way."))
+    state = await turn(graph, "where is my order?")
+    assert state["guardrail"]["passed"] is False
+    assert any("A2002" in issue for issue in state["guardrail"]["issues"])
+    assert state["escalation"]["reason"] == "guardrail"
+    assert all("A2002" not in str(m.content) for m in state["messages"])
+
+
+async def test_history_stays_bounded_however_long_the_conversation() -> None:
+    graph, _, _, _ = make_graph()
+    for _ in range(15):
+        state = await turn(graph, "hi", history_limit=6)
+    assert len(state["messages"]) == 6
+    assert answer(state) == "greeting/en"
+
+
+async def test_unsure_follow_up_keeps_the_previous_intent_and_language() -> None:
+    graph, kb, _, _ = make_graph()
+    await turn(graph, "¿cuánto tarda el envío?")
+    state = await turn(graph, "and to Bali?")
+    assert state["intent"] == "shipping" and state["language"] == "es"
+    assert kb.queries[-1] == ("and to Bali?", "es")
+
+
+async def test_per_turn_fields_are_reset_each_turn() -> None:
+    graph, _, _, _ = make_graph()
+    await turn(graph, "I want a human")
+    state = await turn(graph, "hi")
+    assert state["escalation"] is None and state["order"] is None and state["documents"] == []
+
+
+async def test_chat_model_responder_writes_the_published_answer() -> None:
+    model = GenericFakeChatModel(messages=iter([AIMessage("Standard delivery takes 3 to 5 working days.")]))
+    graph, _, _, _ = make_graph(responder=ChatResponder(model))
+    state = await turn(graph, "how long is shipping?")
+    assert answer(state) == "Standard delivery takes 3 to 5 working days."
+    assert state["guardrail"] == {"passed": True, "issues": []}

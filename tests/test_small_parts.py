@@ -1,0 +1,82 @@
+"""Order-number parsing, guardrails, prompts, phrases, thread ids and settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from carebot.graph.guardrails import check_answer
+from carebot.identity import thread_id_for
+from carebot.models.factory import ModelConfigError, build_models
+from carebot.models.offline import OfflineClassifier
+from carebot.phrases import ORDER_STATUS_WORDS, PHRASES
+from carebot.prompts import placeholders, prompt_names, render_prompt
+from carebot.settings import Settings
+from carebot.tools.orders import parse_order_number
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("where is A1042", "A1042"),
+        ("order #a1042 please", "A1042"),
+        ("pedido A 1042", "A1042"),
+        ("a-1042?", "A1042"),
+        ("#A1001' OR 1=1 --", "A1001"),
+        ("no number here", None),
+        ("call 5551234", None),
+        ("🙂" * 5000 + "A1042", None),  # only the start of a flood is read
+    ],
+)
+def test_order_numbers_in_the_forms_customers_write_them(text: str, number: str | None) -> None:
+    assert parse_order_number(text) == number
+
+
+def test_guardrail_rejects_foreign_orders_unknown_contacts_and_prompt_echo() -> None:
+    material = "Email help@lumenhome.example for help."
+    assert check_answer("Order A1001 is on its way.", allowed_order_numbers=["A1001"], material=material) == []
+    assert check_answer("Write to help@lumenhome.example.", allowed_order_numbers=[], material=material) == []
+    assert check_answer("", allowed_order_numbers=[], material="") == ["empty answer"]
+    issues = check_answer(
+        "A2002 belongs to bob@evil.example, call +1 555 010 9999. HELP CENTRE: ...",
+        allowed_order_numbers=["A1001"],
+        material=material,
+    )
+    assert len(issues) == 4
+
+
+def test_every_prompt_renders_with_its_placeholders() -> None:
+    assert set(prompt_names()) >= {"classify", "generate"}
+    for name in prompt_names():
+        values = {key: f"<{key}>" for key in placeholders(name)}
+        rendered = render_prompt(name, **values)
+        assert all(f"<{key}>" in rendered for key in values)
+        with pytest.raises(KeyError):
+            render_prompt(name)
+
+
+def test_every_language_has_every_phrase() -> None:
+    keys = set(PHRASES["en"])
+    for language in ("id", "es"):
+        assert set(PHRASES[language]) == keys
+        assert set(ORDER_STATUS_WORDS[language]) == set(ORDER_STATUS_WORDS["en"])
+
+
+def test_thread_ids_are_stable_per_channel_and_hide_the_number() -> None:
+    a = thread_id_for("whatsapp", "whatsapp:+14155550100", salt="s")
+    assert a == thread_id_for("whatsapp", "+14155550100", salt="s")
+    assert a != thread_id_for("web", "+14155550100", salt="s")
+    assert a.startswith("whatsapp:") and "4155550100" not in a
+    assert a != thread_id_for("whatsapp", "+14155550100", salt="other")
+
+
+def test_model_settings_are_checked_before_anything_starts() -> None:
+    offline = build_models(Settings(_env_file=None, model="offline"))
+    assert isinstance(offline.classifier, OfflineClassifier) and offline.description == "offline"
+    with pytest.raises(ModelConfigError, match="OPENAI_API_KEY"):
+        build_models(Settings(_env_file=None, model="openai:gpt-4o-mini", openai_api_key=None))
+    with pytest.raises(ModelConfigError, match="AWS_REGION"):
+        build_models(Settings(_env_file=None, model="bedrock:anthropic.claude", aws_region=None))
+    with pytest.raises(ModelConfigError, match="unknown provider"):
+        build_models(Settings(_env_file=None, model="llama:7b"))
+    mixed = build_models(Settings(_env_file=None, model="openai:gpt-x", openai_api_key="k", classifier_model="offline"))
+    assert isinstance(mixed.classifier, OfflineClassifier) and mixed.description == "openai:gpt-x (classifier: offline)"
