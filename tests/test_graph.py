@@ -69,7 +69,7 @@ async def test_order_question_uses_the_callers_identity_from_context() -> None:
 
 
 async def test_another_customers_order_number_resolves_to_nothing() -> None:
-    graph, _, _, responder = make_graph()
+    graph, _, _, _ = make_graph()
     state = await turn(graph, "status of A2002?", sender="+15550001")
     assert state["order"]["kind"] == "not_found"
     assert state["order"]["orders"] == []

