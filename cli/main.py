@@ -34,7 +34,13 @@ def _with_service(work: Callable[[CareService], Awaitable[T]]) -> T:
         async with open_service(settings) as service:
             return await work(service)
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    finally:
+        # A short-lived process must hand its LangSmith traces over before it exits.
+        from langchain_core.tracers.langchain import wait_for_all_tracers
+
+        wait_for_all_tracers()
 
 
 def _check_channel(channel: str) -> None:
