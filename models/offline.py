@@ -51,10 +51,19 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 _THANKS = re.compile(r"\b(thank|thanks|thx|makasih|terima kasih|gracias)\b", re.IGNORECASE)
 
 
+# Words that say nothing about which sentence answers ("can I pay with…" should find "Klarna").
+_FUNCTION_WORDS = frozenset(
+    "the and for with can you your our are how what when where which does did have has will from this that "
+    "there not any all into about also would could should please "
+    "yang dan untuk dengan bisa saya anda kami apa bagaimana gimana kapan berapa ada ini itu dari pada mau "
+    "los las del con por para que cómo como qué cuándo dónde puedo puede una uno mis tus sus hay".split()
+)
+
+
 def _stems(text: str) -> set[str]:
     # A five-letter prefix is a crude stem, but it works across all three languages
     # ("refunds"/"refund", "pengiriman"/"pengirimannya", "devolución"/"devoluciones").
-    return {w[:5] for w in _WORD.findall(text.lower()) if len(w) > 2}
+    return {w[:5] for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _FUNCTION_WORDS}
 
 
 def relevant_sentences(question: str, passage: Passage, *, limit: int = 3) -> list[str]:

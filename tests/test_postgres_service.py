@@ -31,6 +31,7 @@ ALEX, SITI, LUCIA = "+14155550100", "+6281234500001", "+34600100001"
         (LUCIA, "¿cuánto tarda el envío?", "es", "shipping", ["3 a 5 días laborables", "Fuente: Envíos y entregas"]),
         (ALEX, "how long do refunds take?", "en", "returns_refunds", ["5 working days", "Source: Returns and refunds"]),
         (SITI, "bagaimana cara retur barang?", "id", "returns_refunds", ["label retur", "Sumber: Retur"]),
+        (SITI, "kapan refund saya masuk?", "id", "returns_refunds", ["5 hari kerja", "Sumber: Retur"]),
         (
             LUCIA,
             "¿cuál es el plazo para devolver un artículo?",
