@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from carebot.identity import CHANNELS
 from carebot.logs import configure_logging
 from carebot.service import CareService, open_service
 from carebot.settings import get_settings
@@ -44,7 +45,7 @@ def _with_service(work: Callable[[CareService], Awaitable[T]]) -> T:
 
 
 def _check_channel(channel: str) -> None:
-    if channel not in ("whatsapp", "discord", "web"):
+    if channel not in CHANNELS:
         raise typer.BadParameter(f"unknown channel {channel!r}: use whatsapp, discord or web", param_hint="--channel")
 
 

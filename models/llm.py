@@ -76,4 +76,4 @@ class ChatResponder:
         )
         history = list(request.history)[-_CONTEXT_MESSAGES:]
         reply = await self._model.ainvoke([SystemMessage(system), *history])
-        return reply.text.strip() if hasattr(reply, "text") else str(reply.content).strip()
+        return reply.text.strip()

@@ -8,7 +8,6 @@ and cached for the process. Deterministic: the same examples give the same model
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -17,13 +16,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-# Order numbers carry no intent or language: fold them into one token so "A1042" and
-# "a-1187" teach the model the same thing.
-_ORDER_NUMBER = re.compile(r"#?\b[a-z]\s?-?\s?\d{4,6}\b", re.IGNORECASE)
+from carebot.tools.orders import ORDER_NUMBER
 
 
 def normalise(text: str) -> str:
-    return _ORDER_NUMBER.sub(" ordernum ", text.lower())
+    # Order numbers carry no intent or language: fold them into one token so "A1042" and
+    # "a-1187" teach the model the same thing.
+    return ORDER_NUMBER.sub(" ordernum ", text.lower())
 
 
 @dataclass(frozen=True, slots=True)

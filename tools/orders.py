@@ -9,17 +9,18 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from carebot.db.pool import Pool
+from carebot.identity import normalise_sender
 
 OrderStatus = Literal["pending", "processing", "shipped", "delivered", "cancelled", "returned"]
 ACTIVE_STATUSES = frozenset({"pending", "processing", "shipped"})
 
 # Order numbers look like A1042; customers write "#a1042", "A 1042", "a-1042".
-_ORDER_NUMBER = re.compile(r"(?<![A-Za-z0-9])#?\s?([A-Za-z])\s?-?\s?(\d{4,6})(?![0-9])")
+ORDER_NUMBER = re.compile(r"(?<![A-Za-z0-9])#?\s?([A-Za-z])\s?-?\s?(\d{4,6})(?![0-9])")
 
 
 def parse_order_number(text: str) -> str | None:
     """The order number a customer wrote, normalised (`A1042`), or None when there is none."""
-    match = _ORDER_NUMBER.search(text[:2000])
+    match = ORDER_NUMBER.search(text[:2000])
     return f"{match.group(1).upper()}{match.group(2)}" if match else None
 
 
@@ -106,9 +107,9 @@ class OrderSourceUnavailable(Exception):
 
 def sender_key(channel: str, sender: str) -> tuple[str, str]:
     """Which customer column identifies a sender on a channel, and the value to match."""
-    sender = sender.strip()
+    sender = normalise_sender(channel, sender)
     if channel == "whatsapp":
-        return "phone", sender.removeprefix("whatsapp:")
+        return "phone", sender
     if channel == "discord":
         return "discord_id", sender
     # The web chat and the CLI name users freely: a phone number or an email address.
