@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import resources
 
 from fastapi import APIRouter
@@ -39,7 +40,12 @@ async def chat(body: ChatRequest, service: ServiceDep) -> ChatResponse:
     )
 
 
+@cache
+def _chat_page_html() -> str:
+    return (resources.files("carebot.api") / "static" / "chat.html").read_text(encoding="utf-8")
+
+
 @router.get("/ui", response_class=HTMLResponse)
 async def chat_page() -> HTMLResponse:
     """A small chat page for trying the agent in a browser."""
-    return HTMLResponse((resources.files("carebot.api") / "static" / "chat.html").read_text(encoding="utf-8"))
+    return HTMLResponse(_chat_page_html())

@@ -21,7 +21,7 @@ from carebot.db.migrations import apply_migrations
 from carebot.db.pool import Pool, open_pool
 from carebot.demo.seed import seed_demo_help_centre, seed_demo_shop
 from carebot.graph import GRAPH_NAME, Context, GraphDeps, build_graph
-from carebot.identity import normalise_sender, thread_id_for
+from carebot.identity import thread_id_for
 from carebot.models.factory import Models, build_models
 from carebot.settings import Settings
 from carebot.tools.knowledge import PostgresKnowledgeBase
@@ -75,7 +75,7 @@ class CareService:
     def context(self, channel: str, sender: str) -> Context:
         return Context(
             channel=channel,
-            sender=normalise_sender(channel, sender),
+            sender=sender,
             shop_name=self.settings.shop_name,
             history_limit=self.settings.history_limit,
             relevance_threshold=self.settings.relevance_threshold,

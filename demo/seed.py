@@ -22,13 +22,14 @@ async def seed_demo_shop(pool: Pool) -> int:
     Returns how many orders were inserted (0 when the shop had data). Concurrent callers
     are serialised by a transaction-level advisory lock, so the shop is seeded once.
     """
-    people, orders = generate_demo_shop(today=datetime.now(UTC).date())
     async with pool.connection() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(7310420002)")
         cur = await conn.execute("SELECT EXISTS (SELECT 1 FROM customers) AS seeded")
         row = await cur.fetchone()
         if row and row["seeded"]:
             return 0
+        # Generated only when needed: every start-up passes through here.
+        people, orders = generate_demo_shop(today=datetime.now(UTC).date())
         async with conn.cursor() as cursor:
             await cursor.executemany(
                 "INSERT INTO customers (name, email, phone, discord_id, language) VALUES (%s, %s, %s, %s, %s)",

@@ -124,21 +124,18 @@ class OfflineResponder:
 
     async def respond(self, request: AnswerRequest) -> str:
         language, intent = request.language, request.intent
-        parts: list[str] = []
         if intent == "greeting":
             key = "thanks" if _THANKS.search(request.question) else "greeting"
             name = f" {request.customer_name.split()[0]}" if request.customer_name else ""
             return phrase(language, key, name=name, shop=request.shop_name)
-        if intent == "complaint":
-            parts.append(phrase(language, "complaint"))
+        facts: list[str] = []
         if request.order is not None:
-            parts.append(format_order_lookup(request.order, language))
+            facts.append(format_order_lookup(request.order, language))
         if request.passages:
             if intent == "order_change":
-                parts.append(phrase(language, "change_lead"))
-            elif not parts:
-                parts.append(phrase(language, "kb_lead"))
-            parts.append(format_passages(request.question, request.passages, language))
-        if not parts or parts == [phrase(language, "complaint")]:
-            parts.append(phrase(language, "no_answer"))
-        return "\n\n".join(parts)
+                facts.append(phrase(language, "change_lead"))
+            elif not facts and intent != "complaint":
+                facts.append(phrase(language, "kb_lead"))
+            facts.append(format_passages(request.question, request.passages, language))
+        opening = [phrase(language, "complaint")] if intent == "complaint" else []
+        return "\n\n".join(opening + (facts or [phrase(language, "no_answer")]))

@@ -73,7 +73,6 @@ async def test_another_customers_order_number_resolves_to_nothing() -> None:
     state = await turn(graph, "status of A2002?", sender="+15550001")
     assert state["order"]["kind"] == "not_found"
     assert state["order"]["orders"] == []
-    assert "A2002" not in str(state["order"]["orders"])
     own = await turn(graph, "status of A1001?", sender="+15550001", thread="t2")
     assert own["order"]["kind"] == "order" and own["order"]["orders"][0]["number"] == "A1001"
 
