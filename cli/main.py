@@ -11,12 +11,21 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from carebot.db.pool import Pool
+from carebot.demo.seed import seed_demo_help_centre, seed_demo_shop
 from carebot.identity import CHANNELS
 from carebot.logs import configure_logging
-from carebot.service import CareService, open_service
+from carebot.service import CareService, open_database, open_service
 from carebot.settings import get_settings
+from carebot.tools.orders import Order, PostgresOrderSource, order_as_json
 
 app = typer.Typer(help="carebot: a WhatsApp customer-care agent on LangGraph.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo shop.", no_args_is_help=True)
+customers_app = typer.Typer(help="The shop's customers (the database's tables).", no_args_is_help=True)
+orders_app = typer.Typer(help="The shop's orders (the database's tables).", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+app.add_typer(customers_app, name="customers")
+app.add_typer(orders_app, name="orders")
 console = Console()
 T = TypeVar("T")
 
@@ -42,6 +51,22 @@ def _with_service(work: Callable[[CareService], Awaitable[T]]) -> T:
         from langchain_core.tracers.langchain import wait_for_all_tracers
 
         wait_for_all_tracers()
+
+
+def _with_database(work: Callable[[Pool], Awaitable[T]], *, seed: bool = False) -> T:
+    """Run `work` on the migrated database, without loading any model."""
+    settings = get_settings().model_copy(update={"seed_demo_data": seed})
+    configure_logging("WARNING")
+
+    async def run() -> T:
+        async with open_database(settings) as pool:
+            return await work(pool)
+
+    return asyncio.run(run())
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def _check_channel(channel: str) -> None:
@@ -118,6 +143,67 @@ def history(user: UserOption, channel: ChannelOption = "web", as_json: JsonOptio
         return
     for message in thread["messages"]:
         console.print(f"{message['role']:>8}: {message['text']}", markup=False, highlight=False)
+
+
+@demo_app.command("seed")
+def demo_seed() -> None:
+    """Load the demo shop (customers, orders) and help centre into an empty database."""
+
+    async def seed(pool: Pool) -> tuple[int, int]:
+        return await seed_demo_shop(pool), await seed_demo_help_centre(pool)
+
+    orders, articles = _with_database(seed)
+    if orders or articles:
+        console.print(f"Seeded {orders} orders and {articles} help-centre articles.", markup=False)
+    else:
+        console.print("The database already has a shop and a help centre; nothing to do.", markup=False)
+
+
+@customers_app.command("list")
+def customers_list(
+    limit: Annotated[int, typer.Option(help="Most customers to list.")] = 1000, as_json: JsonOption = False
+) -> None:
+    """List customers with their contact ids and number of orders."""
+
+    async def read(pool: Pool) -> list[dict[str, Any]]:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT c.id, c.name, c.email, c.phone, c.discord_id, c.language, count(o.id) AS orders"
+                " FROM customers c LEFT JOIN orders o ON o.customer_id = c.id"
+                " GROUP BY c.id ORDER BY c.id LIMIT %s",
+                (limit,),
+            )
+            return await cur.fetchall()
+
+    customers = _with_database(read)
+    if as_json:
+        _print_json(customers)
+        return
+    for c in customers:
+        console.print(f"{c['phone']:<16} {c['name']:<24} {c['email']:<40} {c['orders']:>3} orders", markup=False)
+
+
+@orders_app.command("list")
+def orders_list(
+    customer: Annotated[str, typer.Option("--customer", help="The customer's phone number (E.164).")],
+    as_json: JsonOption = False,
+) -> None:
+    """List a customer's orders, newest first."""
+
+    async def read(pool: Pool) -> list[Order] | None:
+        source = PostgresOrderSource(pool)
+        found = await source.find_customer(channel="whatsapp", sender=customer)
+        return None if found is None else await source.recent_orders(found.id, limit=10_000)
+
+    orders = _with_database(read)
+    if orders is None:
+        console.print(f"No customer with phone number {customer}.", markup=False, style="red")
+        raise typer.Exit(1)
+    if as_json:
+        _print_json([order_as_json(o) for o in orders])
+        return
+    for o in orders:
+        console.print(f"{o.number}  {o.status:<10} {o.created_at:%Y-%m-%d}  {o.summary}", markup=False)
 
 
 def main() -> None:

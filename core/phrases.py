@@ -26,6 +26,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "not_found": "I couldn't find order {number} among the orders on your account. Please check the "
         "number, or reply with the email address on your account so I can verify you.",
         "no_orders": "I can't see any orders on your account yet.",
+        "verify_mismatch": "That email address doesn't match the account for this order. Please check it "
+        "and try again ({left} attempts left).",
         "unknown_customer": "I couldn't find an account linked to this number. Please reply with the email "
         "address you used to order, and I'll look it up.",
         "unavailable": "I can't check orders right now. I've passed your question to a colleague, who will "
@@ -65,6 +67,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "not_found": "Saya tidak menemukan pesanan {number} di antara pesanan akun Anda. Mohon periksa "
         "nomornya, atau balas dengan alamat email akun Anda agar saya bisa memverifikasi.",
         "no_orders": "Saya belum melihat pesanan apa pun di akun Anda.",
+        "verify_mismatch": "Alamat email itu tidak cocok dengan akun untuk pesanan ini. Mohon periksa dan "
+        "coba lagi (sisa {left} kali percobaan).",
         "unknown_customer": "Saya tidak menemukan akun yang terhubung dengan nomor ini. Mohon balas dengan "
         "alamat email yang Anda pakai saat memesan, dan saya akan mencarinya.",
         "unavailable": "Saat ini saya tidak bisa mengecek pesanan. Pertanyaan Anda sudah saya teruskan ke "
@@ -104,6 +108,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "not_found": "No encontré el pedido {number} entre los pedidos de tu cuenta. Revisa el número, o "
         "responde con el correo de tu cuenta para verificarte.",
         "no_orders": "Todavía no veo pedidos en tu cuenta.",
+        "verify_mismatch": "Ese correo no coincide con la cuenta de este pedido. Revísalo e inténtalo de "
+        "nuevo (te quedan {left} intentos).",
         "unknown_customer": "No encontré una cuenta vinculada a este número. Responde con el correo que "
         "usaste al comprar y lo busco.",
         "unavailable": "Ahora mismo no puedo consultar pedidos. Pasé tu pregunta a un compañero, que te "

@@ -25,7 +25,8 @@ from carebot.identity import thread_id_for
 from carebot.models.factory import Models, build_models
 from carebot.settings import Settings
 from carebot.tools.knowledge import PostgresKnowledgeBase
-from carebot.tools.orders import PostgresOrderSource
+from carebot.tools.order_api import HttpOrderSource
+from carebot.tools.orders import OrderSource, PostgresOrderSource
 
 log = logging.getLogger(__name__)
 
@@ -121,27 +122,52 @@ class CareService:
 
 
 @asynccontextmanager
-async def open_service(settings: Settings) -> AsyncIterator[CareService]:
-    """Start everything a turn needs; close it all on exit."""
-    models = build_models(settings)  # fails fast on a bad MODEL before touching the database
+async def open_database(settings: Settings) -> AsyncIterator[Pool]:
+    """The database, migrated (checkpoint tables included) and, if configured, seeded with the
+    demo shop when empty. Ops commands that need no model open only this."""
     url = await resolve_database_url(settings.database_url, settings.data_dir)
     pool = await open_pool(url, max_size=settings.db_pool_max_size)
     try:
-        checkpointer = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
-        await checkpointer.setup()
+        await AsyncPostgresSaver(pool).setup()  # type: ignore[arg-type]
         await apply_migrations(pool)
         if settings.seed_demo_data:
             await seed_demo_shop(pool)
             await seed_demo_help_centre(pool)
+        yield pool
+    finally:
+        await pool.close()
+
+
+@asynccontextmanager
+async def open_order_source(settings: Settings, pool: Pool) -> AsyncIterator[OrderSource]:
+    """The shop's order API when ORDERS_API_URL is set, else the database's orders."""
+    if not settings.orders_api_url:
+        yield PostgresOrderSource(pool)
+        return
+    source = HttpOrderSource(
+        settings.orders_api_url,
+        token=settings.orders_api_token.get_secret_value() if settings.orders_api_token else None,
+        timeout=settings.orders_api_timeout,
+        retries=settings.orders_api_retries,
+    )
+    try:
+        yield source
+    finally:
+        await source.aclose()
+
+
+@asynccontextmanager
+async def open_service(settings: Settings) -> AsyncIterator[CareService]:
+    """Start everything a turn needs; close it all on exit."""
+    models = build_models(settings)  # fails fast on a bad MODEL before touching the database
+    async with open_database(settings) as pool, open_order_source(settings, pool) as orders:
         deps = GraphDeps(
             classifier=models.classifier,
             responder=models.responder,
             knowledge=PostgresKnowledgeBase(pool),
-            orders=PostgresOrderSource(pool),
+            orders=orders,
         )
-        graph = build_graph(deps, checkpointer=checkpointer)
+        graph = build_graph(deps, checkpointer=AsyncPostgresSaver(pool))  # type: ignore[arg-type]
         await models.warm_up()
         log.info("service_started", extra={"model": models.description})
         yield CareService(graph=graph, deps=deps, pool=pool, settings=settings, models=models)
-    finally:
-        await pool.close()

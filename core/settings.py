@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
 
+    orders_api_url: str | None = Field(
+        default=None, description="The shop's own order API; unset means the orders tables in the database."
+    )
+    orders_api_token: SecretStr | None = Field(default=None, description="Bearer token for the order API.")
+    orders_api_timeout: float = Field(default=5.0, gt=0, description="Seconds per order API request.")
+    orders_api_retries: int = Field(default=2, ge=0, description="Retries after a timeout, 429 or 5xx.")
+
     shop_name: str = "Lumen Home"
     seed_demo_data: bool = Field(default=True, description="Load the demo shop when the database is empty.")
     thread_id_salt: SecretStr = Field(

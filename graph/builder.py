@@ -10,7 +10,13 @@ from langgraph.graph.state import CompiledStateGraph
 
 from carebot.graph.context import Context
 from carebot.graph.nodes import CareNodes, GraphDeps
-from carebot.graph.routing import route_after_classify, route_after_guardrails, route_after_lookup, route_after_retrieve
+from carebot.graph.routing import (
+    route_after_classify,
+    route_after_guardrails,
+    route_after_lookup,
+    route_after_retrieve,
+    route_after_verify,
+)
 from carebot.graph.state import InputState, State
 
 GRAPH_NAME = "carebot"
@@ -20,17 +26,20 @@ def build_graph(
     deps: GraphDeps, *, checkpointer: BaseCheckpointSaver[Any] | None = None
 ) -> CompiledStateGraph[State, Context, InputState, State]:
     """The care graph: classify → retrieve and/or lookup_order → generate → check_guardrails → reply,
-    or escalate. Pass a checkpointer to keep conversations between turns."""
+    or escalate; an email given when asked for goes through verify_customer first. Pass a
+    checkpointer to keep conversations between turns."""
     nodes = CareNodes(deps)
     builder = StateGraph(State, context_schema=Context, input_schema=InputState)
     builder.add_node("classify", nodes.classify)
     builder.add_node("lookup_order", nodes.lookup_order)
+    builder.add_node("verify_customer", nodes.verify_customer)
     builder.add_node("retrieve", nodes.retrieve)
     builder.add_node("generate", nodes.generate)
     builder.add_node("check_guardrails", nodes.check_guardrails)
     builder.add_node("escalate", nodes.escalate)
     builder.add_edge(START, "classify")
     builder.add_conditional_edges("classify", route_after_classify)
+    builder.add_conditional_edges("verify_customer", route_after_verify)
     builder.add_conditional_edges("lookup_order", route_after_lookup)
     builder.add_conditional_edges("retrieve", route_after_retrieve)
     builder.add_edge("generate", "check_guardrails")

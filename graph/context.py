@@ -26,3 +26,5 @@ class Context:
     """At or below this sentiment the conversation goes to a human."""
     follow_up_confidence: float = 0.5
     """Below this intent confidence a message is read as a follow-up of the previous intent."""
+    verification_attempts: int = 3
+    """Email addresses a customer may get wrong before the conversation goes to a human."""

@@ -11,12 +11,12 @@ from pydantic import TypeAdapter
 
 from carebot.graph.context import Context
 from carebot.graph.guardrails import check_answer
-from carebot.graph.state import Escalation, EscalationReason, RetrievedDocument, State
+from carebot.graph.state import Escalation, EscalationReason, RetrievedDocument, State, Verification
 from carebot.models.offline import format_order_lookup
 from carebot.models.types import AnswerRequest, Classification, Classifier, Responder
 from carebot.phrases import phrase
 from carebot.tools.knowledge import KnowledgeBase, Passage
-from carebot.tools.orders import OrderLookup, OrderSource, lookup_order
+from carebot.tools.orders import OrderLookup, OrderSource, OrderSourceUnavailable, lookup_order, parse_email
 
 _ORDER_LOOKUP = TypeAdapter(OrderLookup)
 
@@ -52,8 +52,11 @@ def bounded_append(messages: list[AnyMessage], reply: AIMessage, limit: int) -> 
     return [RemoveMessage(id=m.id) for m in messages[:overflow] if m.id] + [reply]
 
 
-def _escalation(reason: EscalationReason) -> Escalation:
-    return {"reason": reason, "status": "pending_human"}
+def _escalation(reason: EscalationReason, detail: str = "") -> Escalation:
+    escalation: Escalation = {"reason": reason, "status": "pending_human"}
+    if detail:
+        escalation["detail"] = detail
+    return escalation
 
 
 def _hand_over_reason(reading: Classification, context: Context) -> EscalationReason | None:
@@ -92,12 +95,17 @@ class CareNodes:
         if not first_turn and reading.language_confidence < _LANGUAGE_SWITCH_CONFIDENCE:
             language = state.language
         reason = _hand_over_reason(reading, runtime.context)
+        email = parse_email(question)
+        if email and state.verification is not None:
+            # The customer is answering our request for their email: not a new topic.
+            intent, reason = "order_status", None
         return {
             "intent": intent,
             "intent_confidence": reading.confidence,
             "language": language,
             "sentiment": reading.sentiment,
             "order_number": reading.order_number,
+            "email": email,
             "documents": [],
             "order": None,
             "draft": "",
@@ -106,16 +114,52 @@ class CareNodes:
         }
 
     async def lookup_order(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        """Look up the caller's order; identity comes from the run context, not the message."""
+        """Look up the caller's order; identity comes from the run context (and a verification
+        earlier in the conversation), never from the message."""
         lookup = await lookup_order(
             self.deps.orders,
             channel=runtime.context.channel,
             sender=runtime.context.sender,
             order_number=state.order_number,
+            verified_customer_id=state.verified_customer_id,
         )
         update: dict[str, Any] = {"order": _ORDER_LOOKUP.dump_python(lookup, mode="json")}
         if lookup.kind == "unavailable":
-            update["escalation"] = _escalation("order_unavailable")
+            update["escalation"] = _escalation("order_unavailable", lookup.detail)
+        elif lookup.kind in ("unknown_customer", "not_found"):
+            # The answer asks for the account's email; failures count across requests.
+            failures = state.verification["failures"] if state.verification else 0
+            verification: Verification = {"order_number": lookup.requested_number, "failures": failures}
+            update["verification"] = verification
+        return update
+
+    async def verify_customer(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Check the email the customer gave against the account that owns the order asked about.
+
+        A match links the conversation to that customer and answers the pending question; a
+        mismatch says only that it does not match (never whether the address or order exists),
+        and the last allowed mismatch hands the conversation to a human.
+        """
+        pending = state.verification or {"order_number": None, "failures": 0}
+        limit = runtime.context.verification_attempts
+        if pending["failures"] < limit and state.email:
+            try:
+                customer = await self.deps.orders.customer_by_email(state.email)
+                number = pending["order_number"]
+                owns_order = customer is not None and (
+                    number is None or await self.deps.orders.customer_order(customer.id, number) is not None
+                )
+            except OrderSourceUnavailable as exc:
+                return {"escalation": _escalation("order_unavailable", str(exc))}
+            if customer is not None and owns_order:
+                return {"verified_customer_id": customer.id, "verification": None, "order_number": number}
+        failures = pending["failures"] + 1
+        update: dict[str, Any] = {"verification": {**pending, "failures": failures}}
+        if failures >= limit:
+            update["escalation"] = _escalation("verification_failed", f"{failures} email addresses did not match")
+            return update
+        text = phrase(state.language, "verify_mismatch", left=limit - failures)
+        update["messages"] = bounded_append(state.messages, AIMessage(text), runtime.context.history_limit)
         return update
 
     async def retrieve(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -10,14 +10,25 @@ from carebot.graph.state import State
 ORDER_INTENTS = frozenset({"order_status", "order_change"})
 
 
-def route_after_classify(state: State) -> Literal["retrieve", "lookup_order", "generate", "escalate"]:
+def route_after_classify(
+    state: State,
+) -> Literal["retrieve", "lookup_order", "verify_customer", "generate", "escalate"]:
     if state.escalation:
         return "escalate"
+    if state.verification is not None and state.email:
+        return "verify_customer"
     if state.intent in ORDER_INTENTS:
         return "lookup_order"
     if state.intent == "greeting":
         return "generate"
     return "retrieve"
+
+
+def route_after_verify(state: State) -> Literal["lookup_order", "escalate", "__end__"]:
+    if state.escalation:
+        return "escalate"
+    # Verified: answer the question that led to verification. Otherwise the node has replied.
+    return "lookup_order" if state.verification is None else "__end__"
 
 
 def route_after_lookup(state: State) -> Literal["retrieve", "generate", "escalate"]:

@@ -7,7 +7,7 @@ readable in LangGraph Studio.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph import add_messages
@@ -44,6 +44,17 @@ class GuardrailVerdict(TypedDict):
 class Escalation(TypedDict):
     reason: EscalationReason
     status: Literal["pending_human"]
+    detail: NotRequired[str]
+    """What went wrong, for the colleague taking over (e.g. "order API timed out"); never shown to the customer."""
+
+
+class Verification(TypedDict):
+    """An email verification the bot asked for, still open."""
+
+    order_number: str | None
+    """The order the customer asked about before being asked to verify, answered once verified."""
+    failures: int
+    """Email addresses given that did not match; at the context's limit the conversation escalates."""
 
 
 @dataclass(kw_only=True)
@@ -68,6 +79,12 @@ class State(InputState):
     """-1 (furious) to 1 (delighted), for the latest message."""
     order_number: str | None = None
     """An order number the customer wrote in the latest message, normalised."""
+    email: str | None = None
+    """An email address the customer wrote in the latest message (an answer to verification)."""
+    verification: Verification | None = None
+    """Set while the bot waits for the email address on the customer's account; kept across turns."""
+    verified_customer_id: int | None = None
+    """The customer this conversation proved to be by email; order lookups use it from then on."""
     documents: list[RetrievedDocument] = field(default_factory=list)
     """Help-centre passages retrieved for this turn, best first; replaced every turn."""
     order: dict[str, Any] | None = None

@@ -28,7 +28,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_settings(database_url: str, **overrides: Any) -> Settings:
+def settings_for(database_url: str, **overrides: Any) -> Settings:
     """Settings that ignore the developer's .env and environment, on the test database."""
     values: dict[str, Any] = {
         "database_url": database_url,
@@ -56,7 +56,7 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = make_conninfo(base, dbname=name)
 
     async def prepare() -> None:
-        async with open_service(test_settings(url, seed_demo_data=True)):
+        async with open_service(settings_for(url, seed_demo_data=True)):
             pass
 
     asyncio.run(prepare())
@@ -69,7 +69,7 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 async def service(postgres_url: str) -> AsyncIterator[CareService]:
-    async with open_service(test_settings(postgres_url)) as running:
+    async with open_service(settings_for(postgres_url)) as running:
         yield running
 
 

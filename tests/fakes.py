@@ -121,3 +121,9 @@ class FakeOrderSource:
 
     async def customer_order(self, customer_id: int, number: str) -> Order | None:
         return next((o for o in self.orders.get(customer_id, []) if o.number == number), None)
+
+    async def customer_by_email(self, email: str) -> Customer | None:
+        return next((c for c in self.customers.values() if c.email == email.lower()), None)
+
+    async def customer_by_id(self, customer_id: int) -> Customer | None:
+        return next((c for c in self.customers.values() if c.id == customer_id), None)

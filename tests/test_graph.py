@@ -27,6 +27,10 @@ SCRIPT = {
     "tell me a joke": reading("out_of_scope"),
     "WORST SHOP EVER!!!": reading("complaint", sentiment=-0.8),
     "this was slow": reading("complaint", sentiment=-0.3),
+    # What the text models make of a bare email address is anyone's guess.
+    "it's bo@example.com": reading("out_of_scope"),
+    "ann@example.com": reading("out_of_scope"),
+    "nobody@example.com": reading("greeting"),
 }
 
 
@@ -168,3 +172,46 @@ async def test_chat_model_responder_writes_the_published_answer() -> None:
     state = await turn(graph, "how long is shipping?")
     assert answer(state) == "Standard delivery takes 3 to 5 working days."
     assert state["guardrail"] == {"passed": True, "issues": []}
+
+
+async def test_email_of_the_orders_owner_verifies_and_answers_the_pending_question() -> None:
+    graph, _, _, _ = make_graph()
+    asked = await turn(graph, "status of A2002?", sender="+15550001")
+    assert asked["verification"] == {"order_number": "A2002", "failures": 0}
+    state = await turn(graph, "it's bo@example.com", sender="+15550001")
+    assert state["verified_customer_id"] == 2 and state["verification"] is None
+    assert answer(state) == "order_status/en order:order:A2002" and state["escalation"] is None
+    # From now on the conversation is Bo's.
+    assert answer(await turn(graph, "where is my order?", sender="+15550001")) == "order_status/en order:order:A2002"
+
+
+async def test_unknown_sender_verified_by_email_sees_their_orders() -> None:
+    graph, _, _, _ = make_graph()
+    asked = await turn(graph, "where is my order?", sender="+15559999")
+    assert asked["order"]["kind"] == "unknown_customer" and asked["verification"] is not None
+    state = await turn(graph, "ann@example.com", sender="+15559999")
+    assert answer(state) == "order_status/en order:order:A1001"
+
+
+async def test_three_wrong_emails_escalate_and_a_right_one_afterwards_does_not_unlock() -> None:
+    graph, _, _, _ = make_graph()
+    await turn(graph, "status of A2002?", sender="+15550001")
+    replies = []
+    # Ann's own address is real but does not own A2002: a mismatch like any other.
+    for text in ("nobody@example.com", "ann@example.com"):
+        state = await turn(graph, text, sender="+15550001")
+        replies.append(answer(state))
+        assert state["escalation"] is None and state.get("verified_customer_id") is None
+    assert "2 attempts left" in replies[0] and "1 attempts left" in replies[1]
+    assert replies[0].replace("2", "1") == replies[1]  # no hint whether the address exists
+    third = await turn(graph, "nobody@example.com", sender="+15550001")
+    assert third["escalation"]["reason"] == "verification_failed"
+    late = await turn(graph, "it's bo@example.com", sender="+15550001")
+    assert late["escalation"]["reason"] == "verification_failed" and late.get("verified_customer_id") is None
+    assert "A2002" not in answer(late)
+
+
+async def test_an_email_without_a_pending_verification_is_just_a_message() -> None:
+    graph, _, _, _ = make_graph()
+    state = await turn(graph, "it's bo@example.com", sender="+15550001")
+    assert state["escalation"]["reason"] == "out_of_scope" and state.get("verified_customer_id") is None

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
+from pydantic import TypeAdapter
+
 from carebot.db.pool import Pool
 from carebot.identity import normalise_sender
 
@@ -18,10 +20,20 @@ ACTIVE_STATUSES = frozenset({"pending", "processing", "shipped"})
 ORDER_NUMBER = re.compile(r"(?<![A-Za-z0-9])#?\s?([A-Za-z])\s?-?\s?(\d{4,6})(?![0-9])")
 
 
+# Loose on purpose: the address is only ever compared with the one on an account.
+EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
+
+
 def parse_order_number(text: str) -> str | None:
     """The order number a customer wrote, normalised (`A1042`), or None when there is none."""
     match = ORDER_NUMBER.search(text[:2000])
     return f"{match.group(1).upper()}{match.group(2)}" if match else None
+
+
+def parse_email(text: str) -> str | None:
+    """The email address a customer wrote, lower-cased, or None when there is none."""
+    match = EMAIL.search(text[:2000])
+    return match.group(0).lower().rstrip(".") if match else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +104,14 @@ class OrderSource(Protocol):
         """The customer a channel sender belongs to, if any."""
         ...
 
+    async def customer_by_email(self, email: str) -> Customer | None:
+        """The customer with this email address (verification), if any."""
+        ...
+
+    async def customer_by_id(self, customer_id: int) -> Customer | None:
+        """A customer this conversation was already verified as."""
+        ...
+
     async def recent_orders(self, customer_id: int, *, limit: int = 5) -> list[Order]:
         """The customer's orders, newest first."""
         ...
@@ -116,14 +136,32 @@ def sender_key(channel: str, sender: str) -> tuple[str, str]:
     return ("email", sender.lower()) if "@" in sender else ("phone", sender)
 
 
-async def lookup_order(source: OrderSource, *, channel: str, sender: str, order_number: str | None) -> OrderLookup:
+async def lookup_order(
+    source: OrderSource,
+    *,
+    channel: str,
+    sender: str,
+    order_number: str | None,
+    verified_customer_id: int | None = None,
+) -> OrderLookup:
     """Look up the caller's order: the number they asked for, or their recent orders.
 
-    Identity comes from the channel and sender, never from what the model or the customer
-    wrote, so an order number only ever resolves within the caller's own orders.
+    Args:
+        source: Where orders come from.
+        channel: The channel the caller writes on.
+        sender: The caller's id on that channel (phone number, Discord id).
+        order_number: The number the customer asked about, if any.
+        verified_customer_id: The customer this conversation proved to be (by email), which
+            takes precedence over the sender's own account.
+
+    Identity comes from the channel, the sender and verification, never from what the model
+    or the customer wrote, so an order number only ever resolves within the caller's own orders.
     """
     try:
-        customer = await source.find_customer(channel=channel, sender=sender)
+        if verified_customer_id is not None:
+            customer = await source.customer_by_id(verified_customer_id)
+        else:
+            customer = await source.find_customer(channel=channel, sender=sender)
         if customer is None:
             return OrderLookup(kind="unknown_customer", requested_number=order_number)
         if order_number:
@@ -140,6 +178,11 @@ async def lookup_order(source: OrderSource, *, channel: str, sender: str, order_
     if len(active) > 1:
         return OrderLookup(kind="choose", orders=active, customer_name=customer.name)
     return OrderLookup(kind="order", orders=(active or tuple(orders))[:1], customer_name=customer.name)
+
+
+def order_as_json(order: Order) -> dict[str, Any]:
+    """An order as JSON-ready data (dates in ISO 8601, amounts as strings)."""
+    return _ORDER_JSON.dump_python(order, mode="json")  # type: ignore[no-any-return]
 
 
 def _order_from_row(row: dict[str, Any]) -> Order:
@@ -161,6 +204,7 @@ def _order_from_row(row: dict[str, Any]) -> Order:
     )
 
 
+_ORDER_JSON: TypeAdapter[Order] = TypeAdapter(Order)
 _ORDER_COLUMNS = (
     "number, status, items, total, currency, created_at, carrier, tracking_number, "
     "shipped_at, estimated_delivery, delivered_at"
@@ -174,8 +218,16 @@ class PostgresOrderSource:
         self._pool = pool
 
     async def find_customer(self, *, channel: str, sender: str) -> Customer | None:
-        column, value = sender_key(channel, sender)
-        # `column` comes from sender_key's fixed set, never from input.
+        return await self._customer(*sender_key(channel, sender))
+
+    async def customer_by_email(self, email: str) -> Customer | None:
+        return await self._customer("email", email.lower())
+
+    async def customer_by_id(self, customer_id: int) -> Customer | None:
+        return await self._customer("id", customer_id)
+
+    async def _customer(self, column: str, value: object) -> Customer | None:
+        # `column` comes from a fixed set in this module, never from input.
         sql = f"SELECT id, name, email, phone, language FROM customers WHERE {column} = %s"
         async with self._pool.connection() as conn:
             cur = await conn.execute(sql, (value,))  # type: ignore[arg-type]
