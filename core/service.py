@@ -22,9 +22,16 @@ from carebot.db.pool import Pool, open_pool
 from carebot.demo.seed import seed_demo_help_centre, seed_demo_shop
 from carebot.graph import GRAPH_NAME, Context, GraphDeps, build_graph
 from carebot.identity import thread_id_for
-from carebot.models.factory import Models, build_models
+from carebot.models.factory import Models, build_embedder, build_models
 from carebot.settings import Settings
-from carebot.tools.knowledge import PostgresKnowledgeBase
+from carebot.tools.knowledge import (
+    Embedder,
+    KnowledgeBase,
+    PostgresKnowledgeBase,
+    bedrock_knowledge_base,
+    check_embeddings_table,
+    embed_pending_chunks,
+)
 from carebot.tools.order_api import HttpOrderSource
 from carebot.tools.orders import OrderSource, PostgresOrderSource
 
@@ -63,12 +70,14 @@ class CareService:
         pool: Pool,
         settings: Settings,
         models: Models,
+        embedder: Embedder | None = None,
     ) -> None:
         self.graph = graph
         self.deps = deps
         self.pool = pool
         self.settings = settings
         self.models = models
+        self.embedder = embedder
 
     def thread_id(self, channel: str, sender: str) -> str:
         return thread_id_for(channel, sender, salt=self.settings.thread_id_salt.get_secret_value())
@@ -156,18 +165,34 @@ async def open_order_source(settings: Settings, pool: Pool) -> AsyncIterator[Ord
         await source.aclose()
 
 
+async def open_knowledge_base(settings: Settings, pool: Pool, embedder: Embedder | None) -> KnowledgeBase:
+    """Bedrock's Knowledge Base when KNOWLEDGE_BASE_ID is set; else the database's help centre,
+    with every chunk embedded first when EMBEDDINGS is on."""
+    if settings.knowledge_base_id:
+        return bedrock_knowledge_base(
+            settings.knowledge_base_id, region=settings.aws_region, endpoint_url=settings.bedrock_agent_endpoint_url
+        )
+    if embedder is not None:
+        await check_embeddings_table(pool)
+        embedded = await embed_pending_chunks(pool, embedder)
+        if embedded:
+            log.info("kb_embedded", extra={"chunks": embedded, "model": embedder.name})
+    return PostgresKnowledgeBase(pool, embedder=embedder)
+
+
 @asynccontextmanager
 async def open_service(settings: Settings) -> AsyncIterator[CareService]:
     """Start everything a turn needs; close it all on exit."""
     models = build_models(settings)  # fails fast on a bad MODEL before touching the database
+    embedder = build_embedder(settings)
     async with open_database(settings) as pool, open_order_source(settings, pool) as orders:
         deps = GraphDeps(
             classifier=models.classifier,
             responder=models.responder,
-            knowledge=PostgresKnowledgeBase(pool),
+            knowledge=await open_knowledge_base(settings, pool, embedder),
             orders=orders,
         )
         graph = build_graph(deps, checkpointer=AsyncPostgresSaver(pool))  # type: ignore[arg-type]
         await models.warm_up()
-        log.info("service_started", extra={"model": models.description})
-        yield CareService(graph=graph, deps=deps, pool=pool, settings=settings, models=models)
+        log.info("service_started", extra={"model": models.description, "embeddings": settings.embeddings})
+        yield CareService(graph=graph, deps=deps, pool=pool, settings=settings, models=models, embedder=embedder)

@@ -27,8 +27,14 @@ class Settings(BaseSettings):
     model: str = Field(default="offline", description="offline | bedrock:<model id> | openai:<model>")
     classifier_model: str | None = Field(default=None, description="Optional cheaper model for classify.")
     embeddings: str = Field(default="none", description="none | bedrock:<id> | openai:<id>")
+    knowledge_base_id: str | None = Field(
+        default=None, description="Knowledge Bases for Amazon Bedrock id; replaces the Postgres help-centre search."
+    )
     aws_region: str | None = Field(default=None, description="Bedrock region (AWS_REGION).")
     bedrock_endpoint_url: str | None = Field(default=None, description="Override the Bedrock runtime endpoint.")
+    bedrock_agent_endpoint_url: str | None = Field(
+        default=None, description="Override the Bedrock agent runtime endpoint (Knowledge Bases)."
+    )
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
 
@@ -46,6 +52,11 @@ class Settings(BaseSettings):
     )
     history_limit: int = Field(default=20, ge=2, description="Messages kept per thread.")
     relevance_threshold: float = Field(default=0.3, ge=0, le=1)
+
+    admin_token: SecretStr | None = Field(
+        default=None, description="Bearer token for /admin endpoints; unset disables them (401)."
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted (413).")
 
     host: str = "127.0.0.1"
     port: int = 8000

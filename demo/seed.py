@@ -11,7 +11,8 @@ from psycopg.types.json import Jsonb
 
 from carebot.db.pool import Pool
 from carebot.demo.shop import generate_demo_shop
-from carebot.tools.ingest import markdown_document, upsert_document
+from carebot.tools.ingest import upsert_document
+from carebot.tools.loaders import load_file
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,9 @@ async def seed_demo_help_centre(pool: Pool) -> int:
         return 0
     stored = 0
     for path, language in demo_help_centre_files():
-        document = markdown_document(path, source=f"demo/help_centre/{language}/{path.name}", language=language)
-        stored += await upsert_document(pool, document)
+        # Named as `carebot kb ingest demo/help_centre` from the repo root names them.
+        documents, _ = load_file(path, source=f"demo/help_centre/{language}/{path.name}", language=language)
+        for document in documents:
+            stored += await upsert_document(pool, document) != "unchanged"
     log.info("demo_help_centre_ingested", extra={"documents": stored})
     return stored

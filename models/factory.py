@@ -10,6 +10,7 @@ from carebot.models.llm import ChatClassifier, ChatResponder
 from carebot.models.offline import OfflineClassifier, OfflineResponder
 from carebot.models.types import Classifier, Responder
 from carebot.settings import Settings
+from carebot.tools.knowledge import Embedder
 
 
 class ModelConfigError(ValueError):
@@ -61,6 +62,40 @@ def build_chat_model(spec: str, settings: Settings) -> BaseChatModel:
             max_retries=2,
         )
     raise ModelConfigError(f"MODEL={spec!r}: unknown provider {provider!r} (use offline, bedrock or openai)")
+
+
+def build_embedder(settings: Settings) -> Embedder | None:
+    """The embedding model for `EMBEDDINGS` (`none`, `bedrock:<id>`, `openai:<id>`)."""
+    spec = settings.embeddings
+    if spec == "none":
+        return None
+    provider, _, model_id = spec.partition(":")
+    if provider == "bedrock" and model_id:
+        from langchain_aws import BedrockEmbeddings
+
+        if not settings.aws_region:
+            raise ModelConfigError("EMBEDDINGS=bedrock:… needs AWS_REGION (and AWS credentials in the usual places)")
+        return Embedder(
+            spec,
+            BedrockEmbeddings(
+                model_id=model_id, region_name=settings.aws_region, endpoint_url=settings.bedrock_endpoint_url
+            ),
+        )
+    if provider == "openai" and model_id:
+        from langchain_openai import OpenAIEmbeddings
+
+        if settings.openai_api_key is None:
+            raise ModelConfigError("EMBEDDINGS=openai:… needs OPENAI_API_KEY")
+        # No client-side token counting: it would download tiktoken's tables at first use.
+        model = OpenAIEmbeddings(
+            model=model_id,
+            openai_api_key=settings.openai_api_key,
+            openai_api_base=settings.openai_base_url,
+            check_embedding_ctx_length=False,
+            max_retries=2,
+        )
+        return Embedder(spec, model)
+    raise ModelConfigError(f"EMBEDDINGS={spec!r}: expected none, bedrock:<model id> or openai:<model>")
 
 
 def build_models(settings: Settings) -> Models:

@@ -100,3 +100,8 @@ def train_text_models(examples: list[Example]) -> TextModels:
 def default_text_models() -> TextModels:
     """The models trained on the shipped examples, built once per process on first use."""
     return train_text_models(load_examples())
+
+
+def detect_language(text: str) -> str:
+    """The language (en, id, es) of a document or message, by the shipped language model."""
+    return default_text_models().language.predict(text).label

@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+import re
+from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any, Protocol
 
 from carebot.db.pool import Pool
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+    from langchain_core.retrievers import BaseRetriever
 
 # Postgres text-search configuration per customer language; `simple` for anything else.
 TS_CONFIGS = {"en": "english", "id": "indonesian", "es": "spanish"}
 
-# Postgres' indonesian configuration stems but has no stop-word list: without these, words
-# every question contains ("saya", "bisa") would count as matches and dilute the score.
-_INDONESIAN_STOPWORDS = frozenset(
-    "saya aku kamu anda apa apakah ke di dari yang dan ini itu kak min admin dong ya bisa mau "
-    "gimana bagaimana berapa ada tidak nggak gak ga kok sih deh untuk dengan pada sudah udah "
-    "belum blm tolong mohon minta kalau jika atau juga lagi nya".split()
-)
+# Words that make a message a question but say nothing about its topic, removed before
+# searching. Postgres' indonesian configuration stems but has no stop-word list at all, and the
+# english and spanish ones keep question words ("cuánto" would match "en cuanto tu pedido sale").
+_QUESTION_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        "how what when where which who why can could would will do does did get got something anything "
+        "please hi hello thanks want need know tell me my i you your".split()
+    ),
+    "id": frozenset(
+        "saya aku kamu anda apa apakah ke di dari yang dan ini itu kak min admin dong ya bisa mau "
+        "gimana bagaimana berapa ada tidak nggak gak ga kok sih deh untuk dengan pada sudah udah "
+        "belum blm tolong mohon minta kalau jika atau juga lagi nya".split()
+    ),
+    "es": frozenset(
+        "cuánto cuanto cuánta cuanta cuántos cuantos cuántas cuantas cuándo cuando dónde donde cómo como "
+        "qué que cuál cual cuáles puedo puede pueden quiero necesito hola gracias favor tengo mi mis me".split()
+    ),
+}
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def topic_words(query: str, language: str) -> str:
+    """The query without its question words (the text Postgres then parses and stems)."""
+    stop = _QUESTION_WORDS.get(language, frozenset())
+    return " ".join(w for w in _WORD.findall(query.lower()[:2000]) if w not in stop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +58,8 @@ class Passage:
     language: str
     """The document's language code."""
     score: float
-    """Relevance in [0, 1]: the share of the question's key terms the chunk contains."""
+    """Relevance in [0, 1]: the share of the question's key terms the chunk contains, fused with
+    the embedding similarity when embeddings are on."""
 
 
 class KnowledgeBase(Protocol):
@@ -45,10 +70,13 @@ class KnowledgeBase(Protocol):
         ...
 
 
+# Score: the share of the question's key terms a chunk contains (title, heading or body);
+# ties go to the chunk whose own section has more of them, then to the denser match. IDF
+# weighting was tried on the retrieval set and lost: in a help centre of a few dozen articles,
+# the rarest words are often filler ("something").
 _SEARCH_SQL = """
 WITH q AS (
-    SELECT array(SELECT unnest(tsvector_to_array(to_tsvector(%(cfg)s::regconfig, %(text)s)))
-                 EXCEPT SELECT unnest(%(stop)s::text[])) AS terms
+    SELECT tsvector_to_array(to_tsvector(%(cfg)s::regconfig, %(text)s)) AS terms
 ), tq AS (
     SELECT terms, (SELECT string_agg(quote_literal(t), ' | ') FROM unnest(terms) t)::tsquery AS query
     FROM q WHERE cardinality(terms) > 0
@@ -56,33 +84,149 @@ WITH q AS (
 SELECT d.title, d.source, d.language, c.heading, c.body,
        (SELECT count(*) FROM unnest(tq.terms) t WHERE t = ANY(tsvector_to_array(c.tsv)))::float
            / cardinality(tq.terms) AS coverage,
+       (SELECT count(*) FROM unnest(tq.terms) t WHERE t = ANY(tsvector_to_array(ts_filter(c.tsv, '{a,b}'))))
+           AS section_matches,
        ts_rank_cd(c.tsv, tq.query, 32) AS rank
 FROM tq, kb_chunks c JOIN kb_documents d ON d.id = c.document_id
 WHERE c.ts_config = %(cfg)s::regconfig AND c.tsv @@ tq.query
-ORDER BY coverage DESC, rank DESC, c.id
+ORDER BY coverage DESC, section_matches DESC, rank DESC, c.id
 LIMIT %(k)s
 """
 
 
-class PostgresKnowledgeBase:
-    """Full-text search over `kb_chunks`, in the question's language first, then English."""
+@dataclass(frozen=True, slots=True)
+class Embedder:
+    """An embedding model and the name its vectors are stored under (`openai:<id>`, `bedrock:<id>`)."""
 
-    def __init__(self, pool: Pool) -> None:
+    name: str
+    model: Embeddings
+
+
+class EmbeddingsUnavailable(RuntimeError):
+    """EMBEDDINGS is set but the database has no pgvector."""
+
+
+def _vector_literal(vector: list[float]) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+
+
+def _embedding_text(title: str, heading: str, body: str) -> str:
+    return "\n".join(part for part in (title, heading, body) if part)
+
+
+async def check_embeddings_table(pool: Pool) -> None:
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT to_regclass('kb_chunk_embeddings') IS NOT NULL AS present")
+        row = await cur.fetchone()
+    if not (row and row["present"]):
+        raise EmbeddingsUnavailable("EMBEDDINGS needs the pgvector extension in the database (CREATE EXTENSION vector)")
+
+
+async def embed_pending_chunks(pool: Pool, embedder: Embedder, *, batch: int = 64) -> int:
+    """Embed every chunk that has no vector from this model yet; return how many were embedded."""
+    done = 0
+    while True:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT c.id, d.title, c.heading, c.body FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id"
+                " WHERE NOT EXISTS (SELECT 1 FROM kb_chunk_embeddings e WHERE e.chunk_id = c.id AND e.model = %s)"
+                " ORDER BY c.id LIMIT %s",
+                (embedder.name, batch),
+            )
+            rows = await cur.fetchall()
+        if not rows:
+            return done
+        vectors = await embedder.model.aembed_documents(
+            [_embedding_text(r["title"], r["heading"], r["body"]) for r in rows]
+        )
+        async with pool.connection() as conn, conn.cursor() as cursor:
+            # A chunk deleted meanwhile (document replaced) simply gets no vector.
+            await cursor.executemany(
+                "INSERT INTO kb_chunk_embeddings (chunk_id, model, embedding)"
+                " SELECT id, %s, %s::vector FROM kb_chunks WHERE id = %s ON CONFLICT DO NOTHING",
+                [(embedder.name, _vector_literal(v), r["id"]) for r, v in zip(rows, vectors, strict=True)],
+            )
+        done += len(rows)
+
+
+# English passages found for a question in another language score this much of their match.
+_OTHER_LANGUAGE_FACTOR = 0.8
+
+_SEMANTIC_SQL = """
+SELECT d.title, d.source, d.language, c.heading, c.body, 1 - (e.embedding <=> %(q)s::vector) AS similarity
+FROM kb_chunk_embeddings e JOIN kb_chunks c ON c.id = e.chunk_id JOIN kb_documents d ON d.id = c.document_id
+WHERE e.model = %(model)s AND d.language = ANY(%(languages)s)
+ORDER BY e.embedding <=> %(q)s::vector, c.id
+LIMIT %(k)s
+"""
+
+
+def _key(passage: Passage) -> tuple[str, str, str]:
+    return passage.source, passage.heading, passage.text
+
+
+def fuse(lexical: list[Passage], semantic: list[Passage], *, language: str, k: int) -> list[Passage]:
+    """One ranking from both searches; the score is the probabilistic OR of the two scores
+    (1 - (1-a)(1-b)), so either strong signal is enough and both together are stronger.
+    Ties go to the customer's language."""
+    scores: dict[tuple[str, str, str], tuple[Passage, float, float]] = {}
+    for p in lexical:
+        scores[_key(p)] = (p, p.score, 0.0)
+    for p in semantic:
+        base, lexical_score, _ = scores.get(_key(p), (p, 0.0, 0.0))
+        scores[_key(p)] = (base, lexical_score, p.score)
+    fused = [replace(p, score=round(1 - (1 - a) * (1 - b), 4)) for p, a, b in scores.values()]
+    fused.sort(key=lambda p: (-p.score, p.language != language))
+    return fused[:k]
+
+
+class PostgresKnowledgeBase:
+    """Full-text search over `kb_chunks`, in the question's language first, then English;
+    fused with pgvector similarity when an embedder is given."""
+
+    def __init__(self, pool: Pool, *, embedder: Embedder | None = None) -> None:
         self._pool = pool
+        self._embedder = embedder
 
     async def search(self, query: str, *, language: str, k: int = 4) -> list[Passage]:
-        """Return up to `k` passages, best first, scored by how much of the question they cover."""
+        """Return up to `k` passages, best first, scored in [0, 1]."""
         passages = await self._search_in(query, language, k)
         if language != "en" and (not passages or passages[0].score < 0.5):
-            # Many shops write their help centre in English only: look there too.
-            passages = sorted(passages + await self._search_in(query, "en", k), key=lambda p: p.score, reverse=True)[:k]
-        return passages
+            # Many shops write their help centre in English only: look there too, but an answer
+            # in the customer's own language wins unless the English one is clearly better.
+            english = [
+                replace(p, score=round(p.score * _OTHER_LANGUAGE_FACTOR, 4))
+                for p in await self._search_in(query, "en", k)
+            ]
+            passages = sorted(passages + english, key=lambda p: p.score, reverse=True)[:k]
+        if self._embedder is None:
+            return passages
+        return fuse(passages, await self._semantic(query, language, k), language=language, k=k)
+
+    async def _semantic(self, query: str, language: str, k: int) -> list[Passage]:
+        assert self._embedder is not None
+        vector = await self._embedder.model.aembed_query(query)
+        params = {"q": _vector_literal(vector), "model": self._embedder.name, "languages": [language, "en"], "k": k}
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(_SEMANTIC_SQL, params)
+            rows = await cur.fetchall()
+        return [
+            Passage(
+                title=r["title"],
+                source=r["source"],
+                heading=r["heading"],
+                text=r["body"],
+                language=r["language"],
+                score=max(0.0, min(1.0, float(r["similarity"]))),
+            )
+            for r in rows
+        ]
 
     async def _search_in(self, query: str, language: str, k: int) -> list[Passage]:
         cfg = TS_CONFIGS.get(language, "simple")
-        stop = sorted(_INDONESIAN_STOPWORDS) if language == "id" else []
+        text = topic_words(query, language)
         async with self._pool.connection() as conn:
-            cur = await conn.execute(_SEARCH_SQL, {"cfg": cfg, "text": query, "stop": stop, "k": k})
+            cur = await conn.execute(_SEARCH_SQL, {"cfg": cfg, "text": text, "k": k})
             rows = await cur.fetchall()
         return [
             Passage(
@@ -95,3 +239,58 @@ class PostgresKnowledgeBase:
             )
             for row in rows
         ]
+
+
+class BedrockKnowledgeBase:
+    """Knowledge Bases for Amazon Bedrock (KNOWLEDGE_BASE_ID) through langchain-aws' retriever.
+
+    The shop's documents live in Bedrock; Bedrock's relevance score is already in [0, 1].
+    """
+
+    def __init__(self, retriever: BaseRetriever) -> None:
+        self._retriever = retriever
+
+    async def search(self, query: str, *, language: str, k: int = 4) -> list[Passage]:
+        documents = await self._retriever.ainvoke(query)
+        passages = [self._passage(d.page_content, d.metadata, language) for d in documents if d.page_content]
+        passages.sort(key=lambda p: p.score, reverse=True)
+        return passages[:k]
+
+    @staticmethod
+    def _passage(text: str, metadata: dict[str, Any], language: str) -> Passage:
+        extra = metadata.get("source_metadata") or {}
+        source = _bedrock_source(metadata.get("location") or {}) or str(
+            extra.get("x-amz-bedrock-kb-source-uri", "bedrock")
+        )
+        return Passage(
+            title=str(extra.get("title") or PurePosixPath(source).stem or source),
+            source=source,
+            heading="",
+            text=text,
+            language=language,
+            score=max(0.0, min(1.0, float(metadata.get("score") or 0.0))),
+        )
+
+
+def _bedrock_source(location: dict[str, Any]) -> str | None:
+    """The document's URI from a Retrieve result's location (`s3Location.uri`, `webLocation.url`, …)."""
+    for value in location.values():
+        if isinstance(value, dict) and (value.get("uri") or value.get("url")):
+            return str(value.get("uri") or value.get("url"))
+    return None
+
+
+def bedrock_knowledge_base(
+    knowledge_base_id: str, *, region: str | None, endpoint_url: str | None = None, k: int = 4
+) -> BedrockKnowledgeBase:
+    """The Bedrock-backed knowledge base (the client is built here, not at import)."""
+    from langchain_aws.retrievers import AmazonKnowledgeBasesRetriever
+
+    retriever = AmazonKnowledgeBasesRetriever(
+        knowledge_base_id=knowledge_base_id,
+        region_name=region,
+        endpoint_url=endpoint_url,
+        retrieval_config={"vectorSearchConfiguration": {"numberOfResults": k}},
+        min_score_confidence=None,
+    )
+    return BedrockKnowledgeBase(retriever)

@@ -1,0 +1,64 @@
+"""What every `carebot` subcommand shares: the console, JSON output, and running async work
+on the database or the whole service."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from carebot.db.pool import Pool
+from carebot.logs import configure_logging
+from carebot.service import CareService, open_database, open_service
+from carebot.settings import Settings, get_settings
+
+console = Console()
+errors = Console(stderr=True)
+T = TypeVar("T")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def say(text: str, **style: Any) -> None:
+    """Print plain text (no Rich markup or highlighting: customer text is not markup)."""
+    console.print(text, markup=False, highlight=False, **style)
+
+
+def with_service(work: Callable[[CareService], Awaitable[T]]) -> T:
+    """Run `work` with the whole agent open (database, models, graph)."""
+    settings = get_settings()
+    configure_logging("WARNING")
+
+    async def run() -> T:
+        async with open_service(settings) as service:
+            return await work(service)
+
+    try:
+        return asyncio.run(run())
+    finally:
+        # A short-lived process must hand its LangSmith traces over before it exits.
+        from langchain_core.tracers.langchain import wait_for_all_tracers
+
+        wait_for_all_tracers()
+
+
+def with_database(work: Callable[[Pool, Settings], Awaitable[T]], *, seed: bool = False) -> T:
+    """Run `work` on the migrated database, without loading any model; `seed` loads the demo
+    shop into an empty database when the settings allow it."""
+    settings = get_settings()
+    settings = settings.model_copy(update={"seed_demo_data": seed and settings.seed_demo_data})
+    configure_logging("WARNING")
+
+    async def run() -> T:
+        async with open_database(settings) as pool:
+            return await work(pool, settings)
+
+    return asyncio.run(run())
