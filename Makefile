@@ -6,12 +6,13 @@ VENV := .venv
 export LANGGRAPH_CLI_NO_ANALYTICS := 1
 export LANGGRAPH_NO_VERSION_CHECK := 1
 
-.PHONY: help venv run test test-fast lint format typecheck studio eval clean
+.PHONY: help venv run test test-fast lint format typecheck studio eval eval-retrieval clean
 
 help:
 	@echo "make run        serve the agent on http://127.0.0.1:8000 (embedded Postgres, demo shop, offline model)"
 	@echo "make test       lint, type-check and run every test"
 	@echo "make studio     LangGraph Studio's dev server on port 2025"
+	@echo "make eval-retrieval  recall@1, recall@3 and MRR of the help-centre search, per language"
 	@echo "make lint | typecheck | format | clean"
 
 # uv comes from PyPI when the machine has none; the lock file pins everything else.
@@ -46,6 +47,9 @@ typecheck: venv
 	@for f in core/*.py; do ln -s ../../$$f .mypy_src/carebot/; done; \
 	 for d in graph api tools prompts evals cli db models demo; do ln -s ../../$$d .mypy_src/carebot/$$d; done
 	cd .mypy_src && ../$(VENV)/bin/mypy --config-file ../pyproject.toml -p carebot
+
+eval-retrieval: venv
+	$(VENV)/bin/carebot kb evaluate --dataset evals/datasets/retrieval.v1.jsonl --fail-under 0.9
 
 studio: venv
 	$(VENV)/bin/langgraph dev --no-browser --port 2025

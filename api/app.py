@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from carebot import __version__
-from carebot.api import chat, health
+from carebot.api import admin, chat, health
 from carebot.service import open_service
 from carebot.settings import Settings, get_settings
 
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="carebot", version=__version__, lifespan=lifespan)
     app.include_router(health.router)
     app.include_router(chat.router)
+    app.include_router(admin.router)
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

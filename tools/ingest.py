@@ -6,6 +6,7 @@ re-ingesting a folder is cheap and never leaves a half-written document behind.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -103,7 +104,8 @@ async def store_documents(
     """Upsert documents (detecting a missing language), then embed any new chunks."""
     for document in documents:
         if not document.language:
-            document = replace(document, language=detect_language(f"{document.title}\n{document.text[:2000]}"))
+            sample = f"{document.title}\n{document.text[:2000]}"
+            document = replace(document, language=await asyncio.to_thread(detect_language, sample))
         outcome = await upsert_document(pool, document)
         getattr(report, outcome).append(document.source)
     if embedder is not None and (report.added or report.updated):

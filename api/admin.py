@@ -1,0 +1,100 @@
+"""Admin endpoints for the shop's developers: the knowledge base, behind `ADMIN_TOKEN`."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from carebot.api.dependencies import ServiceDep
+from carebot.models.text_models import detect_language
+from carebot.tools.documents import Document, markdown_title
+from carebot.tools.ingest import IngestReport, delete_document, list_documents, store_documents
+
+_bearer = HTTPBearer(auto_error=False, description="ADMIN_TOKEN")
+
+
+def require_admin(
+    service: ServiceDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """401 unless the request carries `Authorization: Bearer <ADMIN_TOKEN>`."""
+    token = service.settings.admin_token
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if token is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "admin endpoints are disabled: set ADMIN_TOKEN", challenge)
+    given = credentials.credentials if credentials else ""
+    if not secrets.compare_digest(given.encode(), token.get_secret_value().encode()):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid admin bearer token is required", challenge)
+
+
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+
+
+class DocumentIn(BaseModel):
+    source: str = Field(min_length=1, max_length=500, description="Unique name; the same source replaces it.")
+    text: str = Field(min_length=1, max_length=500_000, description="Markdown or plain text.")
+    title: str | None = Field(default=None, max_length=300, description="Default: the text's `# Title`.")
+    url: str | None = Field(default=None, max_length=2000)
+    language: Literal["en", "id", "es"] | None = Field(default=None, description="Default: detected.")
+
+
+class DocumentOut(BaseModel):
+    source: str
+    outcome: Literal["added", "updated", "unchanged"]
+
+
+class SearchHit(BaseModel):
+    title: str
+    source: str
+    text: str
+    score: float
+
+
+@router.post("/kb/documents", status_code=status.HTTP_201_CREATED)
+async def put_document(body: DocumentIn, service: ServiceDep, response: Response) -> DocumentOut:
+    """Add or replace one document (atomically); an unchanged one is left alone (200)."""
+    document = Document(
+        source=body.source,
+        title=body.title or markdown_title(body.text, body.source),
+        language=body.language or "",
+        text=body.text,
+        url=body.url,
+    )
+    report = IngestReport()
+    await store_documents(service.pool, [document], report, detect_language=detect_language, embedder=service.embedder)
+    outcome: Literal["added", "updated", "unchanged"] = (
+        "added" if report.added else "updated" if report.updated else "unchanged"
+    )
+    if outcome != "added":
+        response.status_code = status.HTTP_200_OK
+    return DocumentOut(source=body.source, outcome=outcome)
+
+
+@router.get("/kb/documents")
+async def get_documents(service: ServiceDep) -> list[dict[str, Any]]:
+    """Every document in the knowledge base, with its chunk count."""
+    return await list_documents(service.pool)
+
+
+@router.delete("/kb/documents", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_document(service: ServiceDep, source: Annotated[str, Query(min_length=1)]) -> None:
+    """Delete one document by source; 404 when there is none."""
+    if not await delete_document(service.pool, source):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no document with source {source!r}")
+
+
+@router.get("/kb/search")
+async def search(
+    service: ServiceDep,
+    q: Annotated[str, Query(min_length=1, max_length=2000, description="The question.")],
+    k: Annotated[int, Query(ge=1, le=50)] = 5,
+    language: Literal["en", "id", "es"] | None = None,
+) -> list[SearchHit]:
+    """Search the knowledge base exactly as the bot does; scores in [0, 1], best first."""
+    searched_in: str = language if language else await asyncio.to_thread(detect_language, q)
+    passages = await service.deps.knowledge.search(q, language=searched_in, k=k)
+    return [SearchHit(title=p.title, source=p.source, text=p.text, score=p.score) for p in passages]
