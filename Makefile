@@ -45,7 +45,7 @@ format: venv
 typecheck: venv
 	@rm -rf .mypy_src && mkdir -p .mypy_src/carebot
 	@for f in core/*.py; do ln -s ../../$$f .mypy_src/carebot/; done; \
-	 for d in graph api tools prompts evals cli db models demo; do ln -s ../../$$d .mypy_src/carebot/$$d; done
+	 for d in graph api tools prompts evals cli db models demo channels; do ln -s ../../$$d .mypy_src/carebot/$$d; done
 	cd .mypy_src && ../$(VENV)/bin/mypy --config-file ../pyproject.toml -p carebot
 
 eval-retrieval: venv

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from functools import cache
 from importlib import resources
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from carebot.api.dependencies import ServiceDep
+from carebot.api.dependencies import DeliveryDep
+from carebot.channels.delivery import InboundMessage
 
 router = APIRouter(tags=["chat"])
 
@@ -28,15 +30,28 @@ class ChatResponse(BaseModel):
 
 
 @router.post("/chat")
-async def chat(body: ChatRequest, service: ServiceDep) -> ChatResponse:
-    """Answer one web-chat message (the conversation continues per `user_id`)."""
-    result = await service.chat(channel="web", sender=body.user_id, text=body.text)
+async def chat(body: ChatRequest, delivery: DeliveryDep) -> ChatResponse:
+    """Answer one web-chat message (the conversation continues per `user_id`).
+
+    It goes through the same inbox and per-thread ordering as WhatsApp and Discord, and waits
+    for its answer.
+    """
+    accepted = await delivery.accept(
+        InboundMessage(channel="web", external_id=uuid.uuid4().hex, sender=body.user_id, body=body.text)
+    )
+    assert accepted.inbox_id is not None  # a fresh id is never a duplicate
+    await delivery.process_thread(accepted.thread_id)
+    row = await delivery.answer_of(accepted.inbox_id)
+    if row is None or row["status"] != "answered":
+        await delivery.give_up(accepted.inbox_id, "web request could not be answered")
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the assistant could not answer just now; try again")
+    answer = row["answer"]
     return ChatResponse(
-        answer=result.answer,
-        intent=result.intent,
-        escalate=result.escalate,
-        thread_id=result.thread_id,
-        language=result.language,
+        answer=answer["answer"],
+        intent=answer["intent"],
+        escalate=answer["escalate"],
+        thread_id=accepted.thread_id,
+        language=answer["language"],
     )
 
 

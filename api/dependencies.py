@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from carebot.channels.delivery import Delivery
 from carebot.service import CareService
 
 
@@ -15,3 +16,11 @@ def get_service(request: Request) -> CareService:
 
 
 ServiceDep = Annotated[CareService, Depends(get_service)]
+
+
+def get_delivery(request: Request) -> Delivery:
+    delivery: Delivery = request.app.state.delivery
+    return delivery
+
+
+DeliveryDep = Annotated[Delivery, Depends(get_delivery)]

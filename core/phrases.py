@@ -33,6 +33,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "unavailable": "I can't check orders right now. I've passed your question to a colleague, who will "
         "get back to you.",
         "change_lead": "About changing or cancelling an order:",
+        "text_only": "Thanks! I can only read text messages for now. Could you write your question in a message?",
         "complaint": "I'm sorry about this experience, and thank you for telling us.",
         "no_answer": "I don't have a reliable answer to that in our help centre.",
         "escalate_human_requested": "Of course. I've passed this conversation to a colleague, who will reply "
@@ -74,6 +75,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "unavailable": "Saat ini saya tidak bisa mengecek pesanan. Pertanyaan Anda sudah saya teruskan ke "
         "rekan kami, yang akan segera menghubungi Anda.",
         "change_lead": "Tentang mengubah atau membatalkan pesanan:",
+        "text_only": "Terima kasih! Untuk saat ini saya hanya bisa membaca pesan teks. Bisa tuliskan "
+        "pertanyaan Anda dalam pesan?",
         "complaint": "Mohon maaf atas pengalaman ini, dan terima kasih sudah memberi tahu kami.",
         "no_answer": "Saya tidak punya jawaban yang pasti untuk itu di pusat bantuan kami.",
         "escalate_human_requested": "Baik. Percakapan ini sudah saya teruskan ke rekan kami, yang akan "
@@ -115,6 +118,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "unavailable": "Ahora mismo no puedo consultar pedidos. Pasé tu pregunta a un compañero, que te "
         "responderá pronto.",
         "change_lead": "Sobre cambiar o cancelar un pedido:",
+        "text_only": "¡Gracias! Por ahora solo puedo leer mensajes de texto. ¿Puedes escribir tu pregunta en "
+        "un mensaje?",
         "complaint": "Lamento mucho esta experiencia, y gracias por contárnosla.",
         "no_answer": "No tengo una respuesta fiable para eso en nuestro centro de ayuda.",
         "escalate_human_requested": "Claro. Pasé esta conversación a un compañero, que te responderá aquí lo "

@@ -82,21 +82,23 @@ class CareService:
     def thread_id(self, channel: str, sender: str) -> str:
         return thread_id_for(channel, sender, salt=self.settings.thread_id_salt.get_secret_value())
 
-    def context(self, channel: str, sender: str) -> Context:
+    def context(self, channel: str, sender: str, turn_id: str | None = None) -> Context:
         return Context(
             channel=channel,
             sender=sender,
+            turn_id=turn_id,
             shop_name=self.settings.shop_name,
             history_limit=self.settings.history_limit,
             relevance_threshold=self.settings.relevance_threshold,
         )
 
-    async def chat(self, *, channel: str, sender: str, text: str) -> TurnResult:
+    async def chat(self, *, channel: str, sender: str, text: str, turn_id: str | None = None) -> TurnResult:
         """Answer one customer message and remember it in the customer's thread.
 
         With LangSmith tracing on, the turn is one trace named for the graph; its metadata
         (thread id, channel, and the intent once classify has run) groups a conversation's
-        turns into a LangSmith thread. The sender itself is never sent.
+        turns into a LangSmith thread. The sender itself is never sent. `turn_id` (the inbox
+        message's id) makes running the same message again replace, not repeat, the turn.
         """
         thread_id = self.thread_id(channel, sender)
         metadata = {"thread_id": thread_id, "channel": channel}
@@ -104,9 +106,9 @@ class CareService:
             GRAPH_NAME, "chain", inputs={"text": text}, metadata=metadata, tags=[f"channel:{channel}"]
         ) as run:
             state = await self.graph.ainvoke(
-                {"messages": [HumanMessage(text)]},
+                {"messages": [HumanMessage(text, id=turn_id)]},
                 config={"configurable": {"thread_id": thread_id}, "metadata": metadata},
-                context=self.context(channel, sender),
+                context=self.context(channel, sender, turn_id),
             )
             answer = next((m.text for m in reversed(state["messages"]) if isinstance(m, AIMessage)), "")
             escalation = state.get("escalation")
@@ -121,6 +123,11 @@ class CareService:
             run.add_metadata({"intent": result.intent, "language": result.language, "escalated": result.escalate})
             run.end(outputs=result.as_json())
         return result
+
+    async def thread_language(self, *, channel: str, sender: str) -> str:
+        """The language the thread was last in ('en' for a new thread)."""
+        snapshot = await self.graph.aget_state({"configurable": {"thread_id": self.thread_id(channel, sender)}})
+        return str((snapshot.values or {}).get("language", "en"))
 
     async def history(self, *, channel: str, sender: str) -> list[dict[str, str]]:
         """The thread's messages as the checkpoint holds them, oldest first."""

@@ -58,6 +58,26 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted (413).")
 
+    public_base_url: str | None = Field(
+        default=None, description="The URL Twilio calls (https://bot.example.com): signatures are checked against it."
+    )
+    trust_proxy: bool = Field(default=False, description="Rebuild the public URL from X-Forwarded-Proto/Host.")
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_whatsapp_from: str | None = Field(default=None, description="whatsapp:+14155238886, the bot's number.")
+    twilio_messaging_service_sid: str | None = Field(default=None, description="Send via a Messaging Service instead.")
+    twilio_validate_signature: bool = True
+    twilio_api_base_url: str | None = Field(default=None, description="Override https://api.twilio.com (tests).")
+    discord_application_id: str | None = None
+    discord_public_key: str | None = Field(default=None, description="Hex Ed25519 key of the Discord app.")
+    discord_bot_token: SecretStr | None = None
+    discord_api_base_url: str = "https://discord.com/api/v10"
+    bot_trigger_words: str = Field(
+        default="", description="Comma-separated; when set, WhatsApp messages without one are stored, not answered."
+    )
+    send_attempts: int = Field(default=4, ge=1, description="Tries per outbound message on transient failures.")
+    send_backoff: float = Field(default=0.5, ge=0, description="Seconds before the first retry; doubles each time.")
+
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

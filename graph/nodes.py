@@ -46,10 +46,13 @@ def latest_question(messages: list[AnyMessage]) -> str:
     return ""
 
 
-def bounded_append(messages: list[AnyMessage], reply: AIMessage, limit: int) -> list[AIMessage | RemoveMessage]:
-    """The update that appends `reply` and drops the oldest messages beyond `limit`."""
-    overflow = max(0, len(messages) + 1 - limit)
-    return [RemoveMessage(id=m.id) for m in messages[:overflow] if m.id] + [reply]
+def bounded_append(messages: list[AnyMessage], text: str, context: Context) -> list[AIMessage | RemoveMessage]:
+    """The update that appends the reply `text` and drops the oldest messages beyond the limit."""
+    reply_id = f"{context.turn_id}-reply" if context.turn_id else None
+    if reply_id and any(m.id == reply_id for m in messages):
+        return [AIMessage(text, id=reply_id)]  # the same turn run again: replace its reply
+    overflow = max(0, len(messages) + 1 - context.history_limit)
+    return [RemoveMessage(id=m.id) for m in messages[:overflow] if m.id] + [AIMessage(text, id=reply_id)]
 
 
 def _escalation(reason: EscalationReason, detail: str = "") -> Escalation:
@@ -159,7 +162,7 @@ class CareNodes:
             update["escalation"] = _escalation("verification_failed", f"{failures} email addresses did not match")
             return update
         text = phrase(state.language, "verify_mismatch", left=limit - failures)
-        update["messages"] = bounded_append(state.messages, AIMessage(text), runtime.context.history_limit)
+        update["messages"] = bounded_append(state.messages, text, runtime.context)
         return update
 
     async def retrieve(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -202,7 +205,7 @@ class CareNodes:
             return {"guardrail": {"passed": False, "issues": issues}, "escalation": _escalation("guardrail")}
         return {
             "guardrail": {"passed": True, "issues": []},
-            "messages": bounded_append(state.messages, AIMessage(state.draft), runtime.context.history_limit),
+            "messages": bounded_append(state.messages, state.draft, runtime.context),
         }
 
     async def escalate(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -211,5 +214,5 @@ class CareNodes:
         text = phrase(state.language, f"escalate_{escalation['reason']}", shop=runtime.context.shop_name)
         return {
             "escalation": escalation,
-            "messages": bounded_append(state.messages, AIMessage(text), runtime.context.history_limit),
+            "messages": bounded_append(state.messages, text, runtime.context),
         }

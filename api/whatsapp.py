@@ -1,0 +1,89 @@
+"""Twilio WhatsApp: the inbound-message webhook and the status callback."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+
+from carebot.api.dependencies import DeliveryDep, ServiceDep
+from carebot.channels.delivery import InboundMessage
+from carebot.settings import Settings
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/webhooks/whatsapp", tags=["whatsapp"])
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+def public_url(request: Request, settings: Settings) -> str:
+    """The URL Twilio called (and signed): behind a proxy or tunnel the app sees another one."""
+    if settings.public_base_url:
+        url = settings.public_base_url.rstrip("/") + request.url.path
+    elif settings.trust_proxy:
+        proto = request.headers.get("x-forwarded-proto", request.url.scheme).split(",")[0].strip()
+        host = request.headers.get("x-forwarded-host", request.headers.get("host", "")).split(",")[0].strip()
+        url = f"{proto}://{host}{request.url.path}"
+    else:
+        url = f"{request.url.scheme}://{request.url.netloc}{request.url.path}"
+    return f"{url}?{request.url.query}" if request.url.query else url
+
+
+async def verified_params(request: Request, settings: Settings) -> dict[str, str]:
+    """The form Twilio posted, once its `X-Twilio-Signature` checks out (403 otherwise)."""
+    try:
+        form = await request.form()
+    except Exception as exc:  # a body that is not a form at all
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"malformed form body ({type(exc).__name__})") from None
+    params = {key: value for key, value in form.multi_items() if isinstance(value, str)}
+    if settings.twilio_validate_signature:
+        from twilio.request_validator import RequestValidator
+
+        token = settings.twilio_auth_token
+        signature = request.headers.get("x-twilio-signature", "")
+        url = public_url(request, settings)
+        if (
+            token is None
+            or not signature
+            or not RequestValidator(token.get_secret_value()).validate(url, params, signature)
+        ):
+            log.warning("signature_rejected", extra={"channel": "whatsapp", "url": url})
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or invalid X-Twilio-Signature")
+    return params
+
+
+@router.post("", response_class=Response)
+async def inbound(request: Request, service: ServiceDep, delivery: DeliveryDep) -> Response:
+    """Store the message, acknowledge at once with empty TwiML, answer in the background."""
+    params = await verified_params(request, service.settings)
+    sid, sender = params.get("MessageSid", ""), params.get("From", "")
+    if not sid or not sender:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "MessageSid and From are required")
+    count = int(params.get("NumMedia", "0") or 0) if params.get("NumMedia", "0").isdigit() else 0
+    # Media are recorded, never fetched: the bot answers text, and asks for text otherwise.
+    media = [
+        {"url": params.get(f"MediaUrl{i}", ""), "content_type": params.get(f"MediaContentType{i}", "")}
+        for i in range(min(count, 10))
+    ]
+    message = InboundMessage(
+        channel="whatsapp",
+        external_id=sid,
+        sender=sender,
+        body=params.get("Body", "")[:4000],
+        payload={"reply_to": sender, "media": media, "message_type": params.get("MessageType", "")},
+    )
+    accepted = await delivery.accept(message)
+    if accepted.inbox_id is not None:
+        delivery.kick(accepted.thread_id)
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+@router.post("/status", response_class=Response)
+async def status_callback(request: Request, service: ServiceDep, delivery: DeliveryDep) -> Response:
+    """Twilio's delivery status for a reply (queued, sent, delivered, read, failed, undelivered)."""
+    params = await verified_params(request, service.settings)
+    sid, state = params.get("MessageSid", ""), params.get("MessageStatus", "")
+    if not sid or not state:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "MessageSid and MessageStatus are required")
+    await delivery.record_status(sid, state, params.get("ErrorCode") or None)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,136 @@
+"""Sending replies: Twilio's REST API (through the twilio SDK) and Discord's interaction webhooks.
+
+Both raise `TransientSendError` for what may pass on a retry (network, timeout, 429, 5xx) and
+`PermanentSendError` for what will not (e.g. Twilio 63016, outside the 24-hour window).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+import httpx
+
+from carebot.settings import Settings
+
+SEND_TIMEOUT = 15.0
+
+
+class SendError(Exception):
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TransientSendError(SendError):
+    """Worth retrying with backoff."""
+
+
+class PermanentSendError(SendError):
+    """Recorded and logged, never retried."""
+
+
+class Sender(Protocol):
+    async def send(self, *, recipient: str, body: str, part: int, payload: dict[str, Any]) -> str | None:
+        """Deliver one message; return the provider's id for it, if it has one."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class TwilioSender:
+    """WhatsApp messages through Twilio's Messages API (the SDK's async client)."""
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        whatsapp_from: str | None,
+        messaging_service_sid: str | None,
+        api_base_url: str | None = None,
+        status_callback: str | None = None,
+    ) -> None:
+        from twilio.http.async_http_client import AsyncTwilioHttpClient
+        from twilio.rest import Client
+
+        if not (whatsapp_from or messaging_service_sid):
+            raise ValueError("set TWILIO_WHATSAPP_FROM or TWILIO_MESSAGING_SERVICE_SID to send WhatsApp replies")
+        self._http = AsyncTwilioHttpClient()
+        self._client = Client(account_sid, auth_token, http_client=self._http)
+        if api_base_url:
+            self._client.api.base_url = api_base_url.rstrip("/")
+        sender = {"messaging_service_sid": messaging_service_sid} if messaging_service_sid else {}
+        if not sender:
+            prefix = "" if (whatsapp_from or "").startswith("whatsapp:") else "whatsapp:"
+            sender = {"from_": f"{prefix}{whatsapp_from}"}
+        self._sender = sender
+        self._status_callback = status_callback
+
+    async def send(self, *, recipient: str, body: str, part: int, payload: dict[str, Any]) -> str | None:
+        from aiohttp import ClientError
+        from twilio.base.exceptions import TwilioRestException
+
+        extra = {"status_callback": self._status_callback} if self._status_callback else {}
+        try:
+            message = await asyncio.wait_for(
+                self._client.messages.create_async(to=recipient, body=body, **self._sender, **extra),
+                SEND_TIMEOUT,
+            )
+        except TwilioRestException as exc:
+            code = str(exc.code) if exc.code else None
+            error = TransientSendError if exc.status == 429 or exc.status >= 500 else PermanentSendError
+            raise error(f"Twilio answered {exc.status}: {exc.msg}", code=code) from exc
+        except (ClientError, TimeoutError, OSError) as exc:
+            raise TransientSendError(f"Twilio unreachable ({type(exc).__name__})") from exc
+        return str(message.sid)
+
+    async def aclose(self) -> None:
+        await self._http.close()
+
+
+class DiscordSender:
+    """Answers to deferred `/chat` interactions: the first part edits the "thinking…" message,
+    the rest are follow-ups."""
+
+    def __init__(self, *, api_base_url: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._client = httpx.AsyncClient(base_url=api_base_url.rstrip("/"), timeout=SEND_TIMEOUT, transport=transport)
+
+    async def send(self, *, recipient: str, body: str, part: int, payload: dict[str, Any]) -> str | None:
+        hook = f"/webhooks/{payload['application_id']}/{payload['token']}"
+        try:
+            if part == 0:
+                response = await self._client.patch(f"{hook}/messages/@original", json={"content": body})
+            else:
+                response = await self._client.post(hook, json={"content": body})
+        except httpx.HTTPError as exc:
+            raise TransientSendError(f"Discord unreachable ({type(exc).__name__})") from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TransientSendError(f"Discord answered {response.status_code}", code=str(response.status_code))
+        if response.is_error:
+            raise PermanentSendError(f"Discord answered {response.status_code}: {response.text[:200]}")
+        message_id = response.json().get("id") if response.content else None
+        return str(message_id) if message_id else None
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def build_senders(settings: Settings) -> dict[str, Sender]:
+    """The senders the settings configure (WhatsApp needs Twilio credentials and a sender)."""
+    senders: dict[str, Sender] = {}
+    if settings.twilio_account_sid and settings.twilio_auth_token:
+        callback = (
+            f"{settings.public_base_url.rstrip('/')}/webhooks/whatsapp/status" if settings.public_base_url else None
+        )
+        senders["whatsapp"] = TwilioSender(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token.get_secret_value(),
+            whatsapp_from=settings.twilio_whatsapp_from,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+            api_base_url=settings.twilio_api_base_url,
+            status_callback=callback,
+        )
+    if settings.discord_application_id:
+        senders["discord"] = DiscordSender(api_base_url=settings.discord_api_base_url)
+    return senders
