@@ -30,20 +30,33 @@ class BodySizeLimit:
             if int(declared) > self.max_bytes:
                 await self._reject(send, 413, f"request body larger than {self.max_bytes} bytes")
                 return
-        received = 0
+        received, too_large, started = 0, False, False
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    too_large = True
                     raise _TooLarge
             return message
 
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if too_large:
+                return  # whatever the app answers to a body it never got whole, the answer is 413
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, counted, send)
+            await self.app(scope, counted, guarded)
         except _TooLarge:
+            pass
+        except Exception:
+            if not too_large:
+                raise
+        if too_large and not started:
             await self._reject(send, 413, f"request body larger than {self.max_bytes} bytes")
 
     @staticmethod
