@@ -173,16 +173,21 @@ class Delivery:
             return await cur.fetchone()
 
     def _triggered(self, body: str) -> bool:
-        return not self._triggers or any(t.search(body) for t in self._triggers)
+        return any(t.search(body) for t in self._triggers)
 
     async def _answer(self, row: dict[str, Any]) -> None:
         started = time.perf_counter()
         channel, sender, body = row["channel"], row["sender"], row["body"]
         context = {"thread_id": row["thread_id"], "channel": channel}
-        if channel == "whatsapp" and not self._triggered(body):
-            await self._finish(row, status="ignored", answer=None, parts=[])
-            log.info("message_ignored", extra={**context, "reason": "no trigger word"})
-            return
+        if channel == "whatsapp" and self._triggers:
+            if not self._triggered(body):
+                await self._finish(row, status="ignored", answer=None, parts=[])
+                log.info("message_ignored", extra={**context, "reason": "no trigger word"})
+                return
+            # "Lumen, where is my order?": the name calls the bot, it is not part of the question.
+            for trigger in self._triggers:
+                body = trigger.sub("", body)
+            body = body.strip(" ,:;-!")
         if not body.strip():
             # Media only (image, voice, location, sticker): ask for text, in the thread's language.
             language = await self._service.thread_language(channel=channel, sender=sender)

@@ -33,5 +33,5 @@ def configure_logging(level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # The HTTP clients log every request at INFO: noise next to our own events.
-    for noisy in ("httpx", "httpcore", "openai", "botocore", "urllib3"):
+    for noisy in ("httpx", "httpcore", "openai", "botocore", "urllib3", "twilio", "aiohttp"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -492,3 +492,18 @@ def test_register_commands_puts_the_chat_command(cli_env: dict[str, str]) -> Non
     assert request.headers["Authorization"] == "Bot bot-token"
     [command] = request.json()
     assert command["name"] == "chat" and command["options"][0]["name"] == "q" and command["options"][0]["required"]
+
+
+async def test_with_trigger_words_only_messages_naming_the_bot_are_answered(postgres_url: str) -> None:
+    twilio = FakeTwilio()
+    with LoopbackServer(twilio) as fake, LoopbackServer(lambda r: (200, {})) as discord:
+        settings = channel_settings(postgres_url, fake.url, discord.url, bot_trigger_words="lumen, bot")
+        async with serving(settings) as client:
+            await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(70), ALEX, "see you at lunch, Sam"))
+            await post_signed(
+                client, "/webhooks/whatsapp", twilio_form(sid(71), ALEX, "Lumen: how long do refunds take?")
+            )
+            await wait_for(lambda: len(twilio.sent) == 1)
+            await asyncio.sleep(0.5)
+    assert len(twilio.sent) == 1 and "5 working days" in twilio.sent[0]["Body"]
+    assert await inbox_count(postgres_url, sid(70)) == 1  # stored, not answered

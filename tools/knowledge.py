@@ -21,7 +21,7 @@ TS_CONFIGS = {"en": "english", "id": "indonesian", "es": "spanish"}
 # english and spanish ones keep question words ("cuánto" would match "en cuanto tu pedido sale").
 _QUESTION_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset(
-        "how what when where which who why can could would will do does did get got something anything "
+        "how long take takes what when where which who why can could would will do does did get got something anything "
         "please hi hello thanks want need know tell me my i you your".split()
     ),
     "id": frozenset(
