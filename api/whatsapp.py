@@ -56,7 +56,8 @@ async def inbound(request: Request, service: ServiceDep, delivery: DeliveryDep) 
     sid, sender = params.get("MessageSid", ""), params.get("From", "")
     if not sid or not sender:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "MessageSid and From are required")
-    count = int(params.get("NumMedia", "0") or 0) if params.get("NumMedia", "0").isdigit() else 0
+    declared = params.get("NumMedia", "0")
+    count = int(declared) if declared.isdigit() else 0
     # Media are recorded, never fetched: the bot answers text, and asks for text otherwise.
     media = [
         {"url": params.get(f"MediaUrl{i}", ""), "content_type": params.get(f"MediaContentType{i}", "")}

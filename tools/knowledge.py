@@ -180,6 +180,17 @@ def fuse(lexical: list[Passage], semantic: list[Passage], *, language: str, k: i
     return fused[:k]
 
 
+def _passage(row: dict[str, Any], score: float) -> Passage:
+    return Passage(
+        title=row["title"],
+        source=row["source"],
+        heading=row["heading"],
+        text=row["body"],
+        language=row["language"],
+        score=round(max(0.0, min(1.0, score)), 4),
+    )
+
+
 class PostgresKnowledgeBase:
     """Full-text search over `kb_chunks`, in the question's language first, then English;
     fused with pgvector similarity when an embedder is given."""
@@ -210,17 +221,7 @@ class PostgresKnowledgeBase:
         async with self._pool.connection() as conn:
             cur = await conn.execute(_SEMANTIC_SQL, params)
             rows = await cur.fetchall()
-        return [
-            Passage(
-                title=r["title"],
-                source=r["source"],
-                heading=r["heading"],
-                text=r["body"],
-                language=r["language"],
-                score=max(0.0, min(1.0, float(r["similarity"]))),
-            )
-            for r in rows
-        ]
+        return [_passage(r, float(r["similarity"])) for r in rows]
 
     async def _search_in(self, query: str, language: str, k: int) -> list[Passage]:
         cfg = TS_CONFIGS.get(language, "simple")
@@ -228,17 +229,7 @@ class PostgresKnowledgeBase:
         async with self._pool.connection() as conn:
             cur = await conn.execute(_SEARCH_SQL, {"cfg": cfg, "text": text, "k": k})
             rows = await cur.fetchall()
-        return [
-            Passage(
-                title=row["title"],
-                source=row["source"],
-                heading=row["heading"],
-                text=row["body"],
-                language=row["language"],
-                score=round(min(1.0, row["coverage"]), 4),
-            )
-            for row in rows
-        ]
+        return [_passage(row, float(row["coverage"])) for row in rows]
 
 
 class BedrockKnowledgeBase:
