@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 # Namespace of the per-thread advisory locks (the second key is the thread id's hash).
 _THREAD_LOCK_SPACE = 7_310_420
 _MAX_CONCURRENT_THREADS = 4
+_MAX_TURN_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +123,11 @@ class Delivery:
                 await lock_conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (_THREAD_LOCK_SPACE, thread_id))
                 try:
                     while (row := await self._next_pending(thread_id)) is not None:
-                        await self._answer(row)
+                        try:
+                            await self._answer(row)
+                        except Exception as exc:
+                            await self._count_failure(row, exc)
+                            raise
                     await self._send_pending(thread_id)
                 finally:
                     await lock_conn.execute(
@@ -164,6 +169,17 @@ class Delivery:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for sender in self._senders.values():
             await sender.aclose()
+
+    async def _count_failure(self, row: dict[str, Any], error: Exception) -> None:
+        """A turn that keeps failing (a model outage, a bug) must not block its thread forever."""
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "UPDATE inbox SET attempts = attempts + 1, error = %s,"
+                " status = CASE WHEN attempts + 1 >= %s THEN 'failed' ELSE status END WHERE id = %s",
+                (f"{type(error).__name__}: {error}"[:500], _MAX_TURN_ATTEMPTS, row["id"]),
+            )
+        if row["attempts"] + 1 >= _MAX_TURN_ATTEMPTS:
+            log.error("turn_failed", extra={"thread_id": row["thread_id"], "channel": row["channel"]})
 
     async def _next_pending(self, thread_id: str) -> dict[str, Any] | None:
         async with self._pool.connection() as conn:

@@ -507,3 +507,31 @@ async def test_with_trigger_words_only_messages_naming_the_bot_are_answered(post
             await asyncio.sleep(0.5)
     assert len(twilio.sent) == 1 and "5 working days" in twilio.sent[0]["Body"]
     assert await inbox_count(postgres_url, sid(70)) == 1  # stored, not answered
+
+
+async def test_a_turn_that_keeps_failing_is_given_up_after_three_tries(postgres_url: str) -> None:
+    from carebot.channels.delivery import Delivery, InboundMessage
+    from carebot.service import open_service
+
+    def broken_llm(request: Recorded) -> tuple[int, Any]:
+        return 400, {"error": {"message": "model not found", "type": "invalid_request_error"}}
+
+    with LoopbackServer(broken_llm) as llm:
+        settings = settings_for(
+            postgres_url,
+            model="openai:gone",
+            classifier_model="offline",
+            openai_api_key="sk-x",
+            openai_base_url=llm.url,
+        )
+        async with open_service(settings) as service:
+            delivery = Delivery(service, {})
+            accepted = await delivery.accept(InboundMessage("whatsapp", sid(80), f"whatsapp:{ALEX}", "refund times?"))
+            assert accepted.inbox_id is not None
+            states = []
+            for _ in range(3):
+                await delivery.process_thread(accepted.thread_id)
+                row = await delivery.answer_of(accepted.inbox_id)
+                assert row is not None
+                states.append(row["status"])
+    assert states == ["pending", "pending", "failed"] and "400" in (row["error"] or "")

@@ -12,6 +12,7 @@ CREATE TABLE inbox (
     status       text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'answered', 'ignored', 'failed')),
     answer       jsonb,                      -- the turn's result once the graph has run
     error        text,
+    attempts     int NOT NULL DEFAULT 0,      -- turns that failed; at 3 the message is given up
     received_at  timestamptz NOT NULL DEFAULT now(),
     answered_at  timestamptz,
     UNIQUE (channel, external_id)
