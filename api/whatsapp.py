@@ -49,13 +49,18 @@ async def verified_params(request: Request, settings: Settings) -> dict[str, str
     return params
 
 
+def required(params: dict[str, str], *names: str) -> list[str]:
+    """The named form fields, or 400 naming them when any is missing."""
+    if not all(params.get(name) for name in names):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{' and '.join(names)} are required")
+    return [params[name] for name in names]
+
+
 @router.post("", response_class=Response)
 async def inbound(request: Request, service: ServiceDep, delivery: DeliveryDep) -> Response:
     """Store the message, acknowledge at once with empty TwiML, answer in the background."""
     params = await verified_params(request, service.settings)
-    sid, sender = params.get("MessageSid", ""), params.get("From", "")
-    if not sid or not sender:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "MessageSid and From are required")
+    sid, sender = required(params, "MessageSid", "From")
     declared = params.get("NumMedia", "0")
     count = int(declared) if declared.isdigit() else 0
     # Media are recorded, never fetched: the bot answers text, and asks for text otherwise.
@@ -80,8 +85,6 @@ async def inbound(request: Request, service: ServiceDep, delivery: DeliveryDep) 
 async def status_callback(request: Request, service: ServiceDep, delivery: DeliveryDep) -> Response:
     """Twilio's delivery status for a reply (queued, sent, delivered, read, failed, undelivered)."""
     params = await verified_params(request, service.settings)
-    sid, state = params.get("MessageSid", ""), params.get("MessageStatus", "")
-    if not sid or not state:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "MessageSid and MessageStatus are required")
+    sid, state = required(params, "MessageSid", "MessageStatus")
     await delivery.record_status(sid, state, params.get("ErrorCode") or None)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

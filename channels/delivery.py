@@ -292,17 +292,15 @@ class Delivery:
                 (*fields.values(), outbox_id),
             )
 
-    async def record_status(self, provider_id: str, status: str, error_code: str | None) -> bool:
+    async def record_status(self, provider_id: str, status: str, error_code: str | None) -> None:
         """A provider's status callback (queued → sent → delivered → read, or failed/undelivered)."""
         async with self._pool.connection() as conn:
-            cur = await conn.execute(
+            await conn.execute(
                 "UPDATE outbox SET status = %s, error_code = coalesce(%s, error_code), updated_at = now()"
-                " WHERE provider_id = %s RETURNING inbox_id",
+                " WHERE provider_id = %s",
                 (status, error_code, provider_id),
             )
-            found = await cur.fetchone() is not None
         if status in ("failed", "undelivered"):
             log.error(
                 "twilio_send_error", extra={"provider_id": provider_id, "status": status, "error_code": error_code}
             )
-        return found

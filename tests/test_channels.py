@@ -240,7 +240,7 @@ async def test_media_only_message_gets_a_polite_request_for_text(postgres_url: s
             )
             await post_signed(client, "/webhooks/whatsapp", photo)
             await wait_for(lambda: len(twilio.sent) == 2)
-    # In the conversation's language, and the media URL was never fetched (no request to it).
+    # In the conversation's language (Indonesian, from the first message), not English.
     assert "pesan teks" in twilio.sent[1]["Body"]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -84,13 +84,7 @@ class IngestReport:
     errors: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, list[str]]:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "deleted": self.deleted,
-            "errors": self.errors,
-        }
+        return asdict(self)
 
 
 async def store_documents(
@@ -135,7 +129,10 @@ async def ingest_paths(
         source = source_for(file)
         files.add(source)
         try:
-            loaded, row_errors = load_file(file, source=source, language=language or language_from_path(file))
+            # Reading and parsing (PDF, HTML) is blocking work: keep it off the event loop.
+            loaded, row_errors = await asyncio.to_thread(
+                load_file, file, source=source, language=language or language_from_path(file)
+            )
         except LoadError as exc:
             report.errors.append(str(exc))
             protected.add(source)

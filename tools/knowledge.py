@@ -128,7 +128,7 @@ async def embed_pending_chunks(pool: Pool, embedder: Embedder, *, batch: int = 6
     while True:
         async with pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT c.id, d.title, c.heading, c.body FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id"
+                "SELECT c.id, c.title, c.heading, c.body FROM kb_chunks c"
                 " WHERE NOT EXISTS (SELECT 1 FROM kb_chunk_embeddings e WHERE e.chunk_id = c.id AND e.model = %s)"
                 " ORDER BY c.id LIMIT %s",
                 (embedder.name, batch),
