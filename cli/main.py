@@ -10,6 +10,7 @@ import typer
 
 from carebot.cli.common import JsonOption, print_json, say, with_service
 from carebot.cli.discord import discord_app
+from carebot.cli.evals import eval_command
 from carebot.cli.kb import kb_app
 from carebot.cli.shop import customers_app, demo_app, orders_app
 from carebot.identity import CHANNELS
@@ -23,6 +24,7 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(orders_app, name="orders")
 app.add_typer(kb_app, name="kb")
 app.add_typer(discord_app, name="discord")
+app.command("eval")(eval_command)
 
 UserOption = Annotated[
     str, typer.Option("--user", help="The sender: a phone number (E.164), Discord id or web user id.")

@@ -21,6 +21,7 @@ from carebot.db.migrations import apply_migrations
 from carebot.db.pool import Pool, open_pool
 from carebot.demo.seed import seed_demo_help_centre, seed_demo_shop
 from carebot.graph import GRAPH_NAME, Context, GraphDeps, build_graph
+from carebot.graph.outcome import sources, tool_calls
 from carebot.identity import thread_id_for
 from carebot.models.factory import Models, build_embedder, build_models
 from carebot.settings import Settings
@@ -48,6 +49,12 @@ class TurnResult:
     language: str
     escalate: bool
     escalation_reason: str | None = None
+    steps: tuple[str, ...] = ()
+    """The graph nodes the turn went through, in order."""
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    """`{"name", "args"}` of each tool the turn used (order lookup, help-centre search, verification)."""
+    sources: tuple[str, ...] = ()
+    """Help-centre documents retrieved for the answer, best first."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -92,24 +99,34 @@ class CareService:
             relevance_threshold=self.settings.relevance_threshold,
         )
 
-    async def chat(self, *, channel: str, sender: str, text: str, turn_id: str | None = None) -> TurnResult:
+    async def chat(
+        self, *, channel: str, sender: str, text: str, turn_id: str | None = None, thread_id: str | None = None
+    ) -> TurnResult:
         """Answer one customer message and remember it in the customer's thread.
 
         With LangSmith tracing on, the turn is one trace named for the graph; its metadata
         (thread id, channel, and the intent once classify has run) groups a conversation's
         turns into a LangSmith thread. The sender itself is never sent. `turn_id` (the inbox
         message's id) makes running the same message again replace, not repeat, the turn.
+        `thread_id` overrides the sender's own thread (evaluations give every case a fresh one).
         """
-        thread_id = self.thread_id(channel, sender)
+        thread_id = thread_id or self.thread_id(channel, sender)
         metadata = {"thread_id": thread_id, "channel": channel}
         async with langsmith.trace(
             GRAPH_NAME, "chain", inputs={"text": text}, metadata=metadata, tags=[f"channel:{channel}"]
         ) as run:
-            state = await self.graph.ainvoke(
+            steps: list[str] = []
+            state: dict[str, Any] = {}
+            async for mode, chunk in self.graph.astream(
                 {"messages": [HumanMessage(text, id=turn_id)]},
                 config={"configurable": {"thread_id": thread_id}, "metadata": metadata},
                 context=self.context(channel, sender, turn_id),
-            )
+                stream_mode=["updates", "values"],
+            ):
+                if mode == "updates":
+                    steps.extend(chunk)
+                else:
+                    state = chunk
             answer = next((m.text for m in reversed(state["messages"]) if isinstance(m, AIMessage)), "")
             escalation = state.get("escalation")
             result = TurnResult(
@@ -119,6 +136,9 @@ class CareService:
                 language=state.get("language", "en"),
                 escalate=escalation is not None,
                 escalation_reason=escalation["reason"] if escalation else None,
+                steps=tuple(steps),
+                tool_calls=tuple(tool_calls(steps, state)),
+                sources=tuple(sources(state)),
             )
             run.add_metadata({"intent": result.intent, "language": result.language, "escalated": result.escalate})
             run.end(outputs=result.as_json())

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
 
     model: str = Field(default="offline", description="offline | bedrock:<model id> | openai:<model>")
     classifier_model: str | None = Field(default=None, description="Optional cheaper model for classify.")
+    judge_model: str | None = Field(
+        default=None, description="bedrock:<id> | openai:<model>: judges answer correctness in `carebot eval`."
+    )
     embeddings: str = Field(default="none", description="none | bedrock:<id> | openai:<id>")
     knowledge_base_id: str | None = Field(
         default=None, description="Knowledge Bases for Amazon Bedrock id; replaces the Postgres help-centre search."

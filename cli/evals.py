@@ -1,0 +1,199 @@
+"""`carebot eval`: run golden datasets through the agent, score them, report, compare."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from carebot.cli.common import console, errors, say, with_service
+from carebot.evals.compare import ReportError, load_report
+from carebot.evals.dataset import DatasetError, EvalCase, load_dataset
+from carebot.evals.evaluators import AsyncEvaluator, correctness_judge
+from carebot.evals.metrics import CaseResult
+from carebot.evals.report import build_report, write_report
+from carebot.evals.runner import run_cases, sample_cases
+from carebot.evals.thresholds import ThresholdError, load_thresholds
+from carebot.models.factory import build_chat_model
+from carebot.service import CareService
+from carebot.settings import get_settings
+
+# Metrics shown in the summary table, in this order (the report has them all).
+_SUMMARY = (
+    "cases",
+    "pass_rate",
+    "intent_accuracy",
+    "intent_macro_f1",
+    "escalation_precision",
+    "escalation_recall",
+    "tool_calls_match",
+    "language_match",
+    "must_include",
+    "must_not_include",
+    "source_hit",
+    "answer_overlap",
+    "correctness",
+    "latency_p50_ms",
+    "latency_p95_ms",
+)
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(message, markup=False)
+    return typer.Exit(2)
+
+
+def _load_cases(paths: list[Path], tags: list[str]) -> list[EvalCase]:
+    cases: list[EvalCase] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        for case in load_dataset(path):
+            if case.id in seen:
+                raise DatasetError(f"{path}: id: {case.id!r} is also in {seen[case.id]}")
+            seen[case.id] = path
+            cases.append(case)
+    if tags:
+        cases = [c for c in cases if set(tags) & set(c.tags)]
+    return cases
+
+
+def _fingerprint(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _summary_table(report: dict[str, Any]) -> Table:
+    groups: dict[str, dict[str, Any]] = report["groups"]
+    table = Table(title="carebot eval", title_justify="left")
+    table.add_column("metric")
+    for group in groups:
+        table.add_column(group, justify="right")
+    below = {(f["group"], f["metric"]) for f in report["below_thresholds"]}
+    for name in _SUMMARY:
+        if not any(name in t for t in groups.values()):
+            continue
+        cells = []
+        for group, values in groups.items():
+            value = values.get(name)
+            text = "–" if value is None else f"{value:.3f}" if isinstance(value, float) and value < 10 else str(value)
+            cells.append(f"[red]{text}[/red]" if (group, name) in below else text)
+        table.add_row(name, *cells)
+    return table
+
+
+def _print_comparison(report: dict[str, Any]) -> None:
+    comparison = report.get("comparison")
+    if not comparison:
+        return
+    changed = {k: v for k, v in comparison["metrics"].get("all", {}).items() if v["change"]}
+    say(f"Compared with the run of {comparison['previous']['started_at']}:", style="bold")
+    for name, row in changed.items():
+        say(f"  {name:<22} {row['before']} → {row['after']} ({row['change']:+})")
+    if not changed:
+        say("  no metric changed")
+    for flip in comparison["flipped"]:
+        say(f"  {flip['was']} → {flip['now']}: {flip['id']} ({', '.join(flip['scores'])})")
+    say(f"  {len(comparison['flipped'])} cases flipped, {len(comparison['added'])} new, {len(comparison['removed'])} gone")
+
+
+def eval_command(
+    dataset: Annotated[list[Path], typer.Option("--dataset", help="JSONL dataset(s); repeat for several.")],
+    report_dir: Annotated[
+        Path | None, typer.Option("--report", help="Write report.json and report.html here.")
+    ] = None,
+    compare: Annotated[
+        Path | None, typer.Option("--compare", help="An earlier report (its directory or report.json).")
+    ] = None,
+    thresholds_path: Annotated[
+        Path, typer.Option("--thresholds", help="Minimum scores; exit 1 below any.")
+    ] = Path("evals/thresholds.toml"),
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Cases run at once.")] = 4,
+    sample: Annotated[
+        int | None, typer.Option("--sample", min=1, help="Run only this many cases, picked with --seed.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for --sample (same seed, same cases).")] = 7,
+    tags: Annotated[list[str], typer.Option("--tag", help="Only cases with this tag; repeat for any of several.")] = [],  # noqa: B006
+    langsmith: Annotated[
+        bool, typer.Option("--langsmith", help="Also sync the dataset to LangSmith and run it as an experiment.")
+    ] = False,
+) -> None:
+    """Run evaluation datasets through the agent; print a summary, write reports, check thresholds.
+
+    Exits 1 when a metric is below its minimum in the thresholds file, 2 when a dataset,
+    thresholds file or earlier report cannot be read.
+    """
+    try:
+        cases = sample_cases(_load_cases(dataset, tags), sample, seed=seed)
+        thresholds = load_thresholds(thresholds_path)
+        previous = load_report(compare) if compare else None
+    except (DatasetError, ThresholdError, ReportError) as exc:
+        raise _fail(str(exc)) from None
+    if not cases:
+        raise _fail("No cases to run (check --tag).")
+
+    judge_model = get_settings().judge_model
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    run_id = uuid.uuid4().hex[:12]
+
+    async def run(service: CareService) -> tuple[list[CaseResult], str]:
+        judge: AsyncEvaluator | None = None
+        if judge_model:
+            judge = correctness_judge(build_chat_model(judge_model, service.settings))
+        if langsmith:
+            from carebot.evals.langsmith_sync import run_experiment
+
+            name = await run_experiment(service, cases, dataset_name=_dataset_name(dataset), judge=judge, concurrency=concurrency)
+            say(f"LangSmith experiment {name} done.")
+        with Progress(
+            TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
+            task = progress.add_task("cases", total=len(cases))
+            results = await run_cases(
+                service,
+                cases,
+                run_id=run_id,
+                concurrency=concurrency,
+                judge=judge,
+                on_result=lambda _: progress.advance(task),
+            )
+        return results, service.models.description
+
+    results, model = with_service(run)
+    about = {
+        "dataset": ", ".join(str(p) for p in dataset),
+        "dataset_fingerprint": _fingerprint(dataset),
+        "model": model,
+        "answer_scoring": f"correctness, judged by {judge_model}" if judge_model else "answer_overlap",
+        "started_at": started_at,
+        "run_id": run_id,
+        "seed": seed,
+        "sample": sample,
+        "tags": tags,
+        "concurrency": concurrency,
+    }
+    report = build_report(results, about=about, thresholds=thresholds, previous=previous)
+    console.print(_summary_table(report))
+    _print_comparison(report)
+    if report_dir is not None:
+        json_path, html_path = write_report(report, report_dir)
+        say(f"Wrote {json_path} and {html_path}")
+    for failure in report["below_thresholds"]:
+        errors.print(
+            f"below threshold: {failure['group']}.{failure['metric']} = {failure['value']} < {failure['minimum']}",
+            markup=False,
+        )
+    if report["below_thresholds"]:
+        raise typer.Exit(1)
+
+
+def _dataset_name(paths: list[Path]) -> str:
+    """The LangSmith dataset name: `carebot-` and the file names (their version included)."""
+    return "carebot-" + "+".join(p.name.removesuffix(".jsonl") for p in paths)

@@ -1,0 +1,203 @@
+"""From scored cases to the figures QA reads: one flat metric table per group of cases
+(all, dev, held-out, each language), per-intent precision/recall/F1, a confusion matrix and
+latency percentiles."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from carebot.models.types import INTENTS, LANGUAGES
+
+HELD_OUT_TAG = "heldout"
+# A continuous score (answer overlap) counts as a pass from here; booleans pass when true.
+SCORE_PASS = 0.5
+# Evaluator keys whose mean is reported under a clearer name.
+_METRIC_NAMES = {"intent_match": "intent_accuracy"}
+
+
+@dataclass(kw_only=True)
+class CaseResult:
+    """One case after its run: what went in, what came out, how it scored."""
+
+    id: str
+    tags: list[str]
+    inputs: dict[str, Any]
+    reference_outputs: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    scores: list[dict[str, Any]] = field(default_factory=list)
+    latency_ms: float = 0.0
+    """Time to answer the scored (last) turn."""
+    error: str | None = None
+    """Why the run failed, if it did: every score of the case then counts as failed."""
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(score_passes(s["score"]) for s in self.scores)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "passed": self.passed,
+            "tags": self.tags,
+            "inputs": self.inputs,
+            "reference_outputs": self.reference_outputs,
+            "outputs": self.outputs,
+            "scores": self.scores,
+            "latency_ms": self.latency_ms,
+            "error": self.error,
+        }
+
+
+def score_passes(score: Any) -> bool:
+    """Whether one evaluator's score counts as a pass."""
+    return score is not None and float(score) >= SCORE_PASS
+
+
+def _mean(values: Iterable[float]) -> float | None:
+    values = list(values)
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0–100) by linear interpolation; 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (position - low), 2)
+
+
+def escalation_counts(cases: Sequence[CaseResult]) -> dict[str, int]:
+    """True/false positives and negatives of escalation, over cases that say whether to escalate."""
+    counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
+    for case in cases:
+        expected = case.reference_outputs.get("escalate")
+        if expected is None:
+            continue
+        got = bool(case.outputs.get("escalate")) if case.error is None else not expected
+        counts[("t" if got == expected else "f") + ("p" if got else "n")] += 1
+    return counts
+
+
+def metric_table(cases: Sequence[CaseResult]) -> dict[str, float | int | None]:
+    """The headline metrics of a group of cases. A metric no case in the group measures is None."""
+    by_key: dict[str, list[float]] = defaultdict(list)
+    for case in cases:
+        if case.error is not None:
+            # A case that crashed fails everything it would have been scored on.
+            for reference_key, score_key in _SCORE_KEYS.items():
+                if case.reference_outputs.get(reference_key) not in (None, []):
+                    by_key[score_key].append(0.0)
+            continue
+        for score in case.scores:
+            by_key[score["key"]].append(float(score["score"] or 0))
+    escalation = escalation_counts(cases)
+    table: dict[str, float | int | None] = {
+        "cases": len(cases),
+        "errors": sum(c.error is not None for c in cases),
+        "pass_rate": _ratio(sum(c.passed for c in cases), len(cases)),
+    }
+    for key, values in sorted(by_key.items()):
+        table[_METRIC_NAMES.get(key, key)] = _mean(values)
+    table["escalation_precision"] = _ratio(escalation["tp"], escalation["tp"] + escalation["fp"])
+    table["escalation_recall"] = _ratio(escalation["tp"], escalation["tp"] + escalation["fn"])
+    intents = per_intent(cases)
+    table["intent_macro_f1"] = _mean(m["f1"] for m in intents.values() if m["support"])
+    latencies = [c.latency_ms for c in cases if c.error is None]
+    table["latency_p50_ms"] = percentile(latencies, 50)
+    table["latency_p95_ms"] = percentile(latencies, 95)
+    return table
+
+
+# The score key each reference key produces, for counting crashed cases as failures.
+_SCORE_KEYS = {
+    "intent": "intent_match",
+    "escalate": "escalation_match",
+    "language": "language_match",
+    "tool_calls": "tool_calls_match",
+    "must_include": "must_include",
+    "must_not_include": "must_not_include",
+    "sources": "source_hit",
+}
+
+
+def _intent_pairs(cases: Sequence[CaseResult]) -> list[tuple[str, str]]:
+    return [
+        (c.reference_outputs["intent"], str(c.outputs.get("intent") if c.error is None else "error"))
+        for c in cases
+        if c.reference_outputs.get("intent")
+    ]
+
+
+def per_intent(cases: Sequence[CaseResult]) -> dict[str, dict[str, float | int]]:
+    """Precision, recall, F1 and support of each intent (support: cases expecting it)."""
+    pairs = _intent_pairs(cases)
+    report = {}
+    for intent in INTENTS:
+        tp = sum(expected == intent and got == intent for expected, got in pairs)
+        predicted = sum(got == intent for _, got in pairs)
+        support = sum(expected == intent for expected, _ in pairs)
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        report[intent] = {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": support,
+            "predicted": predicted,
+        }
+    return report
+
+
+def confusion_matrix(cases: Sequence[CaseResult]) -> dict[str, Any]:
+    """Rows: expected intent; columns: classified intent (plus `error` for crashed cases)."""
+    pairs = _intent_pairs(cases)
+    columns = list(INTENTS) + (["error"] if any(got == "error" for _, got in pairs) else [])
+    counts: Mapping[tuple[str, str], int] = defaultdict(int)
+    for pair in pairs:
+        counts[pair] += 1  # type: ignore[index]
+    return {"labels": list(INTENTS), "columns": columns, "matrix": [[counts[(r, c)] for c in columns] for r in INTENTS]}
+
+
+def _language(case: CaseResult) -> str | None:
+    return case.reference_outputs.get("language")
+
+
+GROUPS: dict[str, Callable[[CaseResult], bool]] = {
+    "all": lambda case: True,
+    "dev": lambda case: HELD_OUT_TAG not in case.tags,
+    "heldout": lambda case: HELD_OUT_TAG in case.tags,
+    **{f"lang:{language}": (lambda case, language=language: _language(case) == language) for language in LANGUAGES},  # type: ignore[misc]
+}
+
+
+def group_metrics(cases: Sequence[CaseResult]) -> dict[str, dict[str, float | int | None]]:
+    """The metric table of every non-empty group: all, dev, heldout, lang:en, lang:id, lang:es."""
+    tables = {}
+    for name, member in GROUPS.items():
+        group = [c for c in cases if member(c)]
+        if group:
+            tables[name] = metric_table(group)
+    return tables
+
+
+def latency_summary(cases: Sequence[CaseResult]) -> dict[str, float]:
+    latencies = [c.latency_ms for c in cases if c.error is None]
+    return {
+        "p50": percentile(latencies, 50),
+        "p90": percentile(latencies, 90),
+        "p95": percentile(latencies, 95),
+        "max": max(latencies, default=0.0),
+        "mean": round(statistics.fmean(latencies), 2) if latencies else 0.0,
+    }

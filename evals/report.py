@@ -1,0 +1,270 @@
+"""The run's report: `report.json` (everything, for machines and `--compare`) and
+`report.html` (one self-contained page for people: no scripts, no network, opens offline)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from carebot.evals.compare import compare_reports
+from carebot.evals.metrics import CaseResult, confusion_matrix, group_metrics, latency_summary, per_intent, score_passes
+from carebot.evals.thresholds import Thresholds, below_thresholds
+
+
+def build_report(
+    cases: Sequence[CaseResult],
+    *,
+    about: dict[str, Any],
+    thresholds: Thresholds,
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Everything about a run. `about` describes it (dataset, model, seed, …); `previous` is an
+    earlier report to compare with."""
+    groups = group_metrics(cases)
+    report: dict[str, Any] = {
+        **about,
+        "groups": groups,
+        "intents": per_intent(cases),
+        "confusion": confusion_matrix(cases),
+        "latency_ms": latency_summary(cases),
+        "thresholds": thresholds,
+        "below_thresholds": below_thresholds(groups, thresholds),
+        "cases": [c.as_json() for c in cases],
+    }
+    if previous is not None:
+        report["comparison"] = compare_reports(report, previous)
+    return report
+
+
+def write_report(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
+    """Write `report.json` and `report.html` into `directory` (created if needed)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = directory / "report.json", directory / "report.html"
+    json_path.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    html_path.write_text(render_html(report), encoding="utf-8")
+    return json_path, html_path
+
+
+_CSS = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2430;margin:0;background:#f5f6f8}
+main{max-width:1180px;margin:0 auto;padding:24px 28px 60px}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 10px;border-bottom:1px solid #d8dce3;padding-bottom:4px}
+.meta{color:#5b6472;font-size:13px}.verdict{display:inline-block;padding:4px 12px;border-radius:14px;font-weight:600;margin:10px 0}
+.ok{background:#dcf3e3;color:#17612f}.bad{background:#fbe0e0;color:#8d1c1c}
+table{border-collapse:collapse;background:#fff;font-size:13.5px;margin:6px 0}
+th,td{border:1px solid #e1e4ea;padding:4px 9px;text-align:right}th{background:#eef0f4;font-weight:600}
+td.l,th.l{text-align:left}td.below{background:#fbe0e0;color:#8d1c1c;font-weight:600}
+.up{color:#17612f}.down{color:#8d1c1c}.muted{color:#8a93a1}
+.case{background:#fff;border:1px solid #e1e4ea;border-left:4px solid #c62828;border-radius:4px;margin:8px 0;padding:8px 12px}
+.case.pass{border-left-color:#2e7d32}.case pre{white-space:pre-wrap;margin:4px 0;background:#f7f8fa;padding:6px 8px;border-radius:3px;font-size:13px}
+.score{display:inline-block;font-size:12px;padding:1px 7px;border-radius:9px;margin:2px 3px 2px 0}
+.score.f{background:#fbe0e0;color:#8d1c1c}.score.p{background:#e3f1e6;color:#17612f}
+.tag{font-size:11.5px;color:#5b6472;background:#eef0f4;border-radius:8px;padding:1px 6px;margin-left:4px}
+summary{cursor:pointer;font-weight:600;margin:10px 0}
+"""
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return '<span class="muted">–</span>'
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    return escape(str(value))
+
+
+def _change(value: float | None, *, lower_is_better: bool = False) -> str:
+    if value is None or value == 0:
+        return '<span class="muted">0</span>' if value == 0 else ""
+    better = (value < 0) if lower_is_better else (value > 0)
+    return f'<span class="{"up" if better else "down"}">{value:+.3f}</span>'
+
+
+def _metric_table(report: dict[str, Any]) -> str:
+    groups: dict[str, dict[str, Any]] = report["groups"]
+    names = list(groups["all"]) if "all" in groups else []
+    minimums = report["thresholds"]
+    below = {(f["group"], f["metric"]) for f in report["below_thresholds"]}
+    comparison = report.get("comparison", {}).get("metrics", {}).get("all", {})
+    head = "".join(f"<th>{escape(g)}</th>" for g in groups)
+    head += "<th>minimum (all)</th>" + ("<th>change (all)</th>" if comparison else "")
+    rows = []
+    for name in names:
+        cells = []
+        for group, table in groups.items():
+            css = ' class="below"' if (group, name) in below else ""
+            cells.append(f"<td{css}>{_number(table.get(name))}</td>")
+        minimum = minimums.get("all", {}).get(name)
+        cells.append(f"<td>{_number(minimum)}</td>")
+        if comparison:
+            change = comparison.get(name, {}).get("change")
+            cells.append(f"<td>{_change(change, lower_is_better=name.startswith(('latency', 'errors')))}</td>")
+        rows.append(f'<tr><td class="l">{escape(name)}</td>{"".join(cells)}</tr>')
+    return f'<table><tr><th class="l">metric</th>{head}</tr>{"".join(rows)}</table>'
+
+
+def _intent_table(report: dict[str, Any]) -> str:
+    rows = "".join(
+        f'<tr><td class="l">{escape(intent)}</td><td>{m["support"]}</td><td>{m["predicted"]}</td>'
+        f"<td>{m['precision']:.3f}</td><td>{m['recall']:.3f}</td><td>{m['f1']:.3f}</td></tr>"
+        for intent, m in report["intents"].items()
+    )
+    return (
+        '<table><tr><th class="l">intent</th><th>expected</th><th>classified</th><th>precision</th>'
+        f"<th>recall</th><th>F1</th></tr>{rows}</table>"
+    )
+
+
+def _confusion_table(report: dict[str, Any]) -> str:
+    confusion = report["confusion"]
+    columns: list[str] = confusion["columns"]
+    biggest = max((n for row in confusion["matrix"] for n in row), default=1) or 1
+    head = "".join(f'<th title="{escape(c)}">{escape(c.replace("_", " "))}</th>' for c in columns)
+    rows = []
+    for label, row in zip(confusion["labels"], confusion["matrix"], strict=True):
+        cells = []
+        for column, count in zip(columns, row, strict=True):
+            hue = "46,125,50" if column == label else "198,40,40"
+            shade = f"background:rgba({hue},{0.12 + 0.6 * count / biggest:.2f})" if count else ""
+            cells.append(f'<td style="{shade}">{count or ""}</td>')
+        rows.append(f'<tr><th class="l">{escape(label)}</th>{"".join(cells)}</tr>')
+    return (
+        '<p class="meta">Rows: the intent a case expects. Columns: what the classifier said.</p>'
+        f'<table><tr><th class="l">expected \\ classified</th>{head}</tr>{"".join(rows)}</table>'
+    )
+
+
+def _latency_chart(report: dict[str, Any], width: int = 720, height: int = 200) -> str:
+    """A histogram of per-case latency as inline SVG."""
+    values = [c["latency_ms"] for c in report["cases"] if c["error"] is None]
+    if not values:
+        return '<p class="muted">No latencies.</p>'
+    top = max(values) or 1.0
+    bins = 24
+    counts = [0] * bins
+    for value in values:
+        counts[min(int(value / top * bins), bins - 1)] += 1
+    tallest = max(counts)
+    bar_width = (width - 50) / bins
+    bars = []
+    for i, count in enumerate(counts):
+        bar_height = (height - 40) * count / tallest
+        x, y = 40 + i * bar_width, height - 25 - bar_height
+        low, high = top * i / bins, top * (i + 1) / bins
+        bars.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_width - 2:.1f}" height="{bar_height:.1f}" fill="#4a6fa5">'
+            f"<title>{low:.0f}–{high:.0f} ms: {count} cases</title></rect>"
+        )
+    axis = "".join(
+        f'<text x="{40 + (width - 50) * f:.0f}" y="{height - 8}" font-size="11" text-anchor="middle">'
+        f"{top * f:.0f} ms</text>"
+        for f in (0, 0.25, 0.5, 0.75, 1)
+    )
+    summary = report["latency_ms"]
+    caption = " · ".join(f"{k} {v:.1f} ms" for k, v in summary.items())
+    return (
+        f'<svg width="{width}" height="{height}" role="img" aria-label="latency histogram" '
+        f'style="background:#fff;border:1px solid #e1e4ea">'
+        f'<text x="8" y="16" font-size="11">cases</text><text x="34" y="{height - 27}" font-size="11" '
+        f'text-anchor="end">0</text><text x="34" y="22" font-size="11" text-anchor="end">{tallest}</text>'
+        f'{"".join(bars)}{axis}</svg><p class="meta">Time to answer the scored turn. {caption}</p>'
+    )
+
+
+def _case(case: dict[str, Any]) -> str:
+    status = "pass" if case["passed"] else "fail"
+    scores = "".join(
+        f'<span class="score {"p" if score_passes(s["score"]) else "f"}" title="{escape(str(s.get("comment", "")))}">'
+        f"{escape(s['key'])} {_number(s['score'])}</span>"
+        for s in case["scores"]
+    )
+    failing = "".join(
+        f"<li>{escape(s['key'])}: {escape(str(s.get('comment', '')))}</li>"
+        for s in case["scores"]
+        if not score_passes(s["score"])
+    )
+    if case["error"]:
+        failing += f"<li>error: {escape(case['error'])}</li>"
+    inputs = case["inputs"]
+    turns = "\n".join(f"› {m}" for m in inputs["messages"])
+    answer = case["outputs"].get("answer", "")
+    tags = "".join(f'<span class="tag">{escape(t)}</span>' for t in case["tags"])
+    outputs = case["outputs"]
+    route = " → ".join(outputs.get("steps", []))
+    return (
+        f'<div class="case {status}"><b>{escape(case["id"])}</b>{tags} '
+        f'<span class="meta">{escape(inputs["channel"])} · {escape(inputs["user"])} · '
+        f"{case['latency_ms']:.1f} ms · {escape(route)}</span>"
+        f"<div>{scores}</div>{f'<ul>{failing}</ul>' if failing else ''}"
+        f"<pre>{escape(turns)}</pre><pre>{escape(answer)}</pre></div>"
+    )
+
+
+def _comparison(report: dict[str, Any]) -> str:
+    comparison = report.get("comparison")
+    if not comparison:
+        return ""
+    rows = "".join(
+        f'<tr><td class="l">{escape(f["id"])}</td><td>{f["was"]}</td><td>{f["now"]}</td>'
+        f'<td class="l">{escape(", ".join(f["scores"]))}</td></tr>'
+        for f in comparison["flipped"]
+    )
+    previous = comparison["previous"]
+    extra = ""
+    if comparison["added"] or comparison["removed"]:
+        extra = f'<p class="meta">{len(comparison["added"])} cases new, {len(comparison["removed"])} gone.</p>'
+    table = (
+        '<table><tr><th class="l">case</th><th>was</th><th>now</th><th class="l">scores that decided</th></tr>'
+        f"{rows}</table>"
+        if rows
+        else "<p>No case changed between pass and fail.</p>"
+    )
+    return (
+        f"<h2>Compared with the run of {escape(str(previous.get('started_at')))} "
+        f"({escape(str(previous.get('model')))})</h2>{extra}{table}"
+    )
+
+
+def render_html(report: dict[str, Any]) -> str:
+    failures = [c for c in report["cases"] if not c["passed"]]
+    passes = [c for c in report["cases"] if c["passed"]]
+    below = report["below_thresholds"]
+    verdict = (
+        '<span class="verdict ok">All thresholds met</span>'
+        if not below
+        else '<span class="verdict bad">Below threshold: '
+        + escape(", ".join(f"{f['group']}.{f['metric']} {_plain(f['value'])} < {f['minimum']}" for f in below))
+        + "</span>"
+    )
+    all_metrics = report["groups"].get("all", {})
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>carebot eval · {escape(str(report.get("dataset")))}</title><style>{_CSS}</style></head>
+<body><main>
+<h1>carebot evaluation</h1>
+<div class="meta">{escape(str(report.get("dataset")))} · model {escape(str(report.get("model")))} ·
+{escape(str(report.get("started_at")))} · seed {escape(str(report.get("seed")))} ·
+{all_metrics.get("cases", 0)} cases, {len(failures)} failing</div>
+{verdict}
+<h2>Metrics</h2>
+<p class="meta">Each column is a group of cases: <b>heldout</b> cases were never used to build or tune the
+offline classifier; <b>dev</b> is the rest.</p>
+{_metric_table(report)}
+{_comparison(report)}
+<h2>Intents</h2>
+{_intent_table(report)}
+<h2>Confusion matrix</h2>
+{_confusion_table(report)}
+<h2>Latency</h2>
+{_latency_chart(report)}
+<h2>Failing cases ({len(failures)})</h2>
+{"".join(_case(c) for c in failures) or "<p>None.</p>"}
+<details><summary>Passing cases ({len(passes)})</summary>{"".join(_case(c) for c in passes)}</details>
+</main></body></html>
+"""
+
+
+def _plain(value: Any) -> str:
+    return "none" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)

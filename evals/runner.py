@@ -1,0 +1,103 @@
+"""Runs dataset cases through the real service and scores them.
+
+Every case gets a thread of its own (deleted afterwards), so cases cannot see each other and
+the results do not depend on their order or on how many run at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from carebot.evals.dataset import EvalCase
+from carebot.evals.evaluators import AsyncEvaluator, score_case
+from carebot.evals.metrics import CaseResult
+from carebot.service import CareService, TurnResult
+
+
+def sample_cases(cases: Sequence[EvalCase], size: int | None, *, seed: int) -> list[EvalCase]:
+    """`size` cases picked with a seeded generator (the same seed, the same cases), in dataset order."""
+    if size is None or size >= len(cases):
+        return list(cases)
+    chosen = set(random.Random(seed).sample(range(len(cases)), size))
+    return [case for i, case in enumerate(cases) if i in chosen]
+
+
+def outputs_of(turn: TurnResult) -> dict[str, Any]:
+    """What evaluators see of a turn."""
+    return {
+        "answer": turn.answer,
+        "intent": turn.intent,
+        "language": turn.language,
+        "escalate": turn.escalate,
+        "escalation_reason": turn.escalation_reason,
+        "tool_calls": list(turn.tool_calls),
+        "sources": list(turn.sources),
+        "steps": list(turn.steps),
+    }
+
+
+async def run_conversation(service: CareService, inputs: dict[str, Any], *, thread_id: str) -> tuple[TurnResult, float]:
+    """Send the case's turns in order on its own thread; the last turn and its latency in ms."""
+    turn: TurnResult | None = None
+    elapsed = 0.0
+    for text in inputs["messages"]:
+        started = time.perf_counter()
+        turn = await service.chat(channel=inputs["channel"], sender=inputs["user"], text=text, thread_id=thread_id)
+        elapsed = (time.perf_counter() - started) * 1000
+    assert turn is not None  # the dataset requires at least one message
+    return turn, round(elapsed, 2)
+
+
+async def forget_thread(service: CareService, thread_id: str) -> None:
+    checkpointer = service.graph.checkpointer
+    if checkpointer is not None and not isinstance(checkpointer, bool):
+        await checkpointer.adelete_thread(thread_id)
+
+
+async def run_case(
+    service: CareService, case: EvalCase, *, run_id: str, judge: AsyncEvaluator | None = None
+) -> CaseResult:
+    inputs = case.inputs.model_dump()
+    reference = case.reference_outputs.model_dump(exclude_none=True)
+    result = CaseResult(id=case.id, tags=list(case.tags), inputs=inputs, reference_outputs=reference)
+    thread_id = f"eval:{run_id}:{case.id}"
+    try:
+        turn, result.latency_ms = await run_conversation(service, inputs, thread_id=thread_id)
+        result.outputs = outputs_of(turn)
+        result.scores = [
+            dict(score)
+            for score in await score_case(
+                inputs=inputs, outputs=result.outputs, reference_outputs=reference, judge=judge
+            )
+        ]
+    except Exception as exc:  # one broken case must not stop the run; it is reported as failed
+        result.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        await forget_thread(service, thread_id)
+    return result
+
+
+async def run_cases(
+    service: CareService,
+    cases: Sequence[EvalCase],
+    *,
+    run_id: str,
+    concurrency: int = 4,
+    judge: AsyncEvaluator | None = None,
+    on_result: Callable[[CaseResult], None] | None = None,
+) -> list[CaseResult]:
+    """Run and score every case, `concurrency` at a time; results in dataset order."""
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(case: EvalCase) -> CaseResult:
+        async with gate:
+            result = await run_case(service, case, run_id=run_id, judge=judge)
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    return list(await asyncio.gather(*(one(case) for case in cases)))
