@@ -12,6 +12,8 @@ help:
 	@echo "make run        serve the agent on http://127.0.0.1:8000 (embedded Postgres, demo shop, offline model)"
 	@echo "make test       lint, type-check and run every test"
 	@echo "make studio     LangGraph Studio's dev server on port 2025"
+	@echo "make eval       the golden set through the agent: report in reports/latest, fails below evals/thresholds.toml"
+	@echo "                (COMPARE=reports/<earlier run> shows what changed), then make eval-retrieval"
 	@echo "make eval-retrieval  recall@1, recall@3 and MRR of the help-centre search, per language"
 	@echo "make lint | typecheck | format | clean"
 
@@ -47,6 +49,11 @@ typecheck: venv
 	@for f in core/*.py; do ln -s ../../$$f .mypy_src/carebot/; done; \
 	 for d in graph api tools prompts evals cli db models demo channels; do ln -s ../../$$d .mypy_src/carebot/$$d; done
 	cd .mypy_src && ../$(VENV)/bin/mypy --config-file ../pyproject.toml -p carebot
+
+EVAL_REPORT ?= reports/latest
+eval: venv
+	$(VENV)/bin/carebot eval --dataset evals/datasets/golden.v1.jsonl --report $(EVAL_REPORT) $(if $(COMPARE),--compare $(COMPARE))
+	$(MAKE) --no-print-directory eval-retrieval
 
 eval-retrieval: venv
 	$(VENV)/bin/carebot kb evaluate --dataset evals/datasets/retrieval.v1.jsonl --fail-under 0.9

@@ -24,32 +24,13 @@ from carebot.models.factory import build_chat_model
 from carebot.service import CareService
 from carebot.settings import get_settings
 
-# Metrics shown in the summary table, in this order (the report has them all).
-_SUMMARY = (
-    "cases",
-    "pass_rate",
-    "intent_accuracy",
-    "intent_macro_f1",
-    "escalation_precision",
-    "escalation_recall",
-    "tool_calls_match",
-    "language_match",
-    "must_include",
-    "must_not_include",
-    "source_hit",
-    "answer_overlap",
-    "correctness",
-    "latency_p50_ms",
-    "latency_p95_ms",
-)
-
 
 def _fail(message: str) -> typer.Exit:
     errors.print(message, markup=False)
     return typer.Exit(2)
 
 
-def _load_cases(paths: list[Path], tags: list[str]) -> list[EvalCase]:
+def _load_cases(paths: list[Path]) -> list[EvalCase]:
     cases: list[EvalCase] = []
     seen: dict[str, Path] = {}
     for path in paths:
@@ -58,8 +39,6 @@ def _load_cases(paths: list[Path], tags: list[str]) -> list[EvalCase]:
                 raise DatasetError(f"{path}: id: {case.id!r} is also in {seen[case.id]}")
             seen[case.id] = path
             cases.append(case)
-    if tags:
-        cases = [c for c in cases if set(tags) & set(c.tags)]
     return cases
 
 
@@ -73,13 +52,11 @@ def _fingerprint(paths: list[Path]) -> str:
 def _summary_table(report: dict[str, Any]) -> Table:
     groups: dict[str, dict[str, Any]] = report["groups"]
     table = Table(title="carebot eval", title_justify="left")
-    table.add_column("metric")
+    table.add_column("metric", no_wrap=True, min_width=20)
     for group in groups:
         table.add_column(group, justify="right")
     below = {(f["group"], f["metric"]) for f in report["below_thresholds"]}
-    for name in _SUMMARY:
-        if not any(name in t for t in groups.values()):
-            continue
+    for name in groups["all"]:
         cells = []
         for group, values in groups.items():
             value = values.get(name)
@@ -101,20 +78,19 @@ def _print_comparison(report: dict[str, Any]) -> None:
         say("  no metric changed")
     for flip in comparison["flipped"]:
         say(f"  {flip['was']} → {flip['now']}: {flip['id']} ({', '.join(flip['scores'])})")
-    say(f"  {len(comparison['flipped'])} cases flipped, {len(comparison['added'])} new, {len(comparison['removed'])} gone")
+    flipped, added, removed = (len(comparison[k]) for k in ("flipped", "added", "removed"))
+    say(f"  {flipped} cases flipped, {added} new, {removed} gone")
 
 
 def eval_command(
     dataset: Annotated[list[Path], typer.Option("--dataset", help="JSONL dataset(s); repeat for several.")],
-    report_dir: Annotated[
-        Path | None, typer.Option("--report", help="Write report.json and report.html here.")
-    ] = None,
+    report_dir: Annotated[Path | None, typer.Option("--report", help="Write report.json and report.html here.")] = None,
     compare: Annotated[
         Path | None, typer.Option("--compare", help="An earlier report (its directory or report.json).")
     ] = None,
-    thresholds_path: Annotated[
-        Path, typer.Option("--thresholds", help="Minimum scores; exit 1 below any.")
-    ] = Path("evals/thresholds.toml"),
+    thresholds_path: Annotated[Path, typer.Option("--thresholds", help="Minimum scores; exit 1 below any.")] = Path(
+        "evals/thresholds.toml"
+    ),
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Cases run at once.")] = 4,
     sample: Annotated[
         int | None, typer.Option("--sample", min=1, help="Run only this many cases, picked with --seed.")
@@ -131,7 +107,8 @@ def eval_command(
     thresholds file or earlier report cannot be read.
     """
     try:
-        cases = sample_cases(_load_cases(dataset, tags), sample, seed=seed)
+        every_case = _load_cases(dataset)
+        cases = sample_cases([c for c in every_case if not tags or set(tags) & set(c.tags)], sample, seed=seed)
         thresholds = load_thresholds(thresholds_path)
         previous = load_report(compare) if compare else None
     except (DatasetError, ThresholdError, ReportError) as exc:
@@ -150,7 +127,14 @@ def eval_command(
         if langsmith:
             from carebot.evals.langsmith_sync import run_experiment
 
-            name = await run_experiment(service, cases, dataset_name=_dataset_name(dataset), judge=judge, concurrency=concurrency)
+            name = await run_experiment(
+                service,
+                every_case,
+                dataset_name=_dataset_name(dataset),
+                run=[c.id for c in cases],
+                judge=judge,
+                concurrency=concurrency,
+            )
             say(f"LangSmith experiment {name} done.")
         with Progress(
             TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console

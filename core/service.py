@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import langsmith
 from langchain_core.messages import AIMessage, HumanMessage
@@ -126,7 +126,7 @@ class CareService:
                 if mode == "updates":
                     steps.extend(chunk)
                 else:
-                    state = chunk
+                    state = cast(dict[str, Any], chunk)
             answer = next((m.text for m in reversed(state["messages"]) if isinstance(m, AIMessage)), "")
             escalation = state.get("escalation")
             result = TurnResult(

@@ -11,9 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypedDict, cast
 
-from openevals.types import EvaluatorResult
+
+class EvaluatorResult(TypedDict):
+    """openevals' result shape (its own TypedDict also carries optional run metadata)."""
+
+    key: str
+    score: bool | float | None
+    comment: str
+
 
 Row = Mapping[str, Any]
 Evaluator = Callable[..., EvaluatorResult]
@@ -99,8 +106,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _STOP_WORDS = frozenset(
     "the and for with you your our are can not any all from this that will have has was were its into out "
     "yang dan untuk dengan bisa anda kami dari atau pada akan ini itu ada tidak juga sudah "
-    "los las del con por para que una uno sus nos mas más pero como son está hay"
-    .split()
+    "los las del con por para que una uno sus nos mas más pero como son está hay".split()
 )
 
 
@@ -149,7 +155,7 @@ def correctness_judge(model: Any) -> AsyncEvaluator:
             outputs=outputs.get("answer", ""),
             reference_outputs=reference_outputs["reference_answer"],
         )
-        return result  # type: ignore[no-any-return]
+        return cast(EvaluatorResult, result)
 
     return correctness
 

@@ -17,6 +17,16 @@ HELD_OUT_TAG = "heldout"
 SCORE_PASS = 0.5
 # Evaluator keys whose mean is reported under a clearer name.
 _METRIC_NAMES = {"intent_match": "intent_accuracy"}
+_ORDER = (
+    "escalation_match",
+    "tool_calls_match",
+    "language_match",
+    "must_include",
+    "must_not_include",
+    "source_hit",
+    "answer_overlap",
+    "correctness",
+)
 
 
 @dataclass(kw_only=True)
@@ -102,18 +112,23 @@ def metric_table(cases: Sequence[CaseResult]) -> dict[str, float | int | None]:
         for score in case.scores:
             by_key[score["key"]].append(float(score["score"] or 0))
     escalation = escalation_counts(cases)
+    means = {_METRIC_NAMES.get(key, key): _mean(values) for key, values in by_key.items()}
+    intents = per_intent(cases)
+    latencies = [c.latency_ms for c in cases if c.error is None]
     table: dict[str, float | int | None] = {
         "cases": len(cases),
         "errors": sum(c.error is not None for c in cases),
         "pass_rate": _ratio(sum(c.passed for c in cases), len(cases)),
+        "intent_accuracy": means.pop("intent_accuracy", None),
+        "intent_macro_f1": _mean(m["f1"] for m in intents.values() if m["support"]),
+        "escalation_precision": _ratio(escalation["tp"], escalation["tp"] + escalation["fp"]),
+        "escalation_recall": _ratio(escalation["tp"], escalation["tp"] + escalation["fn"]),
     }
-    for key, values in sorted(by_key.items()):
-        table[_METRIC_NAMES.get(key, key)] = _mean(values)
-    table["escalation_precision"] = _ratio(escalation["tp"], escalation["tp"] + escalation["fp"])
-    table["escalation_recall"] = _ratio(escalation["tp"], escalation["tp"] + escalation["fn"])
-    intents = per_intent(cases)
-    table["intent_macro_f1"] = _mean(m["f1"] for m in intents.values() if m["support"])
-    latencies = [c.latency_ms for c in cases if c.error is None]
+    # The remaining evaluator means in a fixed order, then any other key (a judge's) by name.
+    for key in _ORDER:
+        if key in means:
+            table[key] = means.pop(key)
+    table.update(sorted(means.items()))
     table["latency_p50_ms"] = percentile(latencies, 50)
     table["latency_p95_ms"] = percentile(latencies, 95)
     return table
@@ -142,7 +157,7 @@ def _intent_pairs(cases: Sequence[CaseResult]) -> list[tuple[str, str]]:
 def per_intent(cases: Sequence[CaseResult]) -> dict[str, dict[str, float | int]]:
     """Precision, recall, F1 and support of each intent (support: cases expecting it)."""
     pairs = _intent_pairs(cases)
-    report = {}
+    report: dict[str, dict[str, float | int]] = {}
     for intent in INTENTS:
         tp = sum(expected == intent and got == intent for expected, got in pairs)
         predicted = sum(got == intent for _, got in pairs)

@@ -51,17 +51,27 @@ def write_report(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
 _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2430;margin:0;background:#f5f6f8}
 main{max-width:1180px;margin:0 auto;padding:24px 28px 60px}
-h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 10px;border-bottom:1px solid #d8dce3;padding-bottom:4px}
-.meta{color:#5b6472;font-size:13px}.verdict{display:inline-block;padding:4px 12px;border-radius:14px;font-weight:600;margin:10px 0}
-.ok{background:#dcf3e3;color:#17612f}.bad{background:#fbe0e0;color:#8d1c1c}
+h1{font-size:24px;margin:0 0 4px}
+h2{font-size:18px;margin:32px 0 10px;border-bottom:1px solid #d8dce3;padding-bottom:4px}
+.meta{color:#5b6472;font-size:13px}
+.verdict{display:inline-block;padding:4px 12px;border-radius:14px;font-weight:600;margin:10px 0}
+.ok{background:#dcf3e3;color:#17612f}
+.bad{background:#fbe0e0;color:#8d1c1c}
 table{border-collapse:collapse;background:#fff;font-size:13.5px;margin:6px 0}
-th,td{border:1px solid #e1e4ea;padding:4px 9px;text-align:right}th{background:#eef0f4;font-weight:600}
-td.l,th.l{text-align:left}td.below{background:#fbe0e0;color:#8d1c1c;font-weight:600}
-.up{color:#17612f}.down{color:#8d1c1c}.muted{color:#8a93a1}
-.case{background:#fff;border:1px solid #e1e4ea;border-left:4px solid #c62828;border-radius:4px;margin:8px 0;padding:8px 12px}
-.case.pass{border-left-color:#2e7d32}.case pre{white-space:pre-wrap;margin:4px 0;background:#f7f8fa;padding:6px 8px;border-radius:3px;font-size:13px}
+th,td{border:1px solid #e1e4ea;padding:4px 9px;text-align:right}
+th{background:#eef0f4;font-weight:600}
+td.l,th.l{text-align:left}
+td.below{background:#fbe0e0;color:#8d1c1c;font-weight:600}
+.up{color:#17612f}
+.down{color:#8d1c1c}
+.muted{color:#8a93a1}
+.case{background:#fff;border:1px solid #e1e4ea;border-left:4px solid #c62828;border-radius:4px}
+.case{margin:8px 0;padding:8px 12px}
+.case.pass{border-left-color:#2e7d32}
+.case pre{white-space:pre-wrap;margin:4px 0;background:#f7f8fa;padding:6px 8px;border-radius:3px;font-size:13px}
 .score{display:inline-block;font-size:12px;padding:1px 7px;border-radius:9px;margin:2px 3px 2px 0}
-.score.f{background:#fbe0e0;color:#8d1c1c}.score.p{background:#e3f1e6;color:#17612f}
+.score.f{background:#fbe0e0;color:#8d1c1c}
+.score.p{background:#e3f1e6;color:#17612f}
 .tag{font-size:11.5px;color:#5b6472;background:#eef0f4;border-radius:8px;padding:1px 6px;margin-left:4px}
 summary{cursor:pointer;font-weight:600;margin:10px 0}
 """

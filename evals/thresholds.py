@@ -1,10 +1,10 @@
 """Minimum scores a run must reach (`evals/thresholds.toml`): one table per group of cases.
 
-    [all]
-    intent_accuracy = 0.85
+[all]
+intent_accuracy = 0.85
 
-    [heldout]
-    intent_accuracy = 0.8
+[heldout]
+intent_accuracy = 0.8
 """
 
 from __future__ import annotations

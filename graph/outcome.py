@@ -17,8 +17,10 @@ def tool_calls(steps: Sequence[str], values: Mapping[str, Any]) -> list[dict[str
     calls: list[dict[str, Any]] = []
     for step in steps:
         if step == "lookup_order":
+            # The number the customer asked about (none: "where is my order?").
             order = values.get("order") or {}
-            calls.append({"name": step, "args": {"order_number": order.get("requested_number")}})
+            number = values.get("order_number") or order.get("requested_number")
+            calls.append({"name": step, "args": {"order_number": number}})
         elif step == "retrieve":
             calls.append({"name": step, "args": {"query": latest_question(values.get("messages", []))}})
         elif step == "verify_customer":

@@ -14,6 +14,7 @@ import pytest
 from langgraph_sdk import get_client
 
 from tests.conftest import BIN, REPO, free_port
+from tests.fake_langsmith import INFO
 from tests.loopback import LoopbackServer, Recorded, running_process
 
 pytestmark = pytest.mark.slow
@@ -70,16 +71,7 @@ def test_studio_serves_the_graph(cli_env: dict[str, str], tmp_path: Path) -> Non
 
 def langsmith_api(request: Recorded) -> tuple[int, Any]:
     if request.path.startswith("/info"):
-        # use_multipart_endpoint=False makes the client send plain JSON to /runs/batch.
-        batch_config = {
-            "use_multipart_endpoint": False,
-            "size_limit": 100,
-            "size_limit_bytes": 20_971_520,
-            "scale_up_qsize_trigger": 1000,
-            "scale_up_nthreads_limit": 16,
-            "scale_down_nempty_trigger": 4,
-        }
-        return 200, {"version": "test", "batch_ingest_config": batch_config}
+        return 200, INFO
     return 202, {}
 
 
