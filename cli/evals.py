@@ -26,7 +26,7 @@ from carebot.settings import get_settings
 
 
 def _fail(message: str) -> typer.Exit:
-    errors.print(message, markup=False)
+    errors.print(message, markup=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -173,6 +173,7 @@ def eval_command(
         errors.print(
             f"below threshold: {failure['group']}.{failure['metric']} = {failure['value']} < {failure['minimum']}",
             markup=False,
+            soft_wrap=True,
         )
     if report["below_thresholds"]:
         raise typer.Exit(1)

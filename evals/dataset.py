@@ -63,6 +63,10 @@ class EvalCase(BaseModel):
     reference_outputs: ReferenceOutputs = Field(default_factory=ReferenceOutputs)
     tags: list[str] = Field(default_factory=list)
 
+    def references(self) -> dict[str, Any]:
+        """The reference outputs this case sets, as plain data (what evaluators and LangSmith get)."""
+        return self.reference_outputs.model_dump(exclude_defaults=True)
+
 
 class DatasetError(ValueError):
     """A dataset line that is not a valid case; the message names the file, line and field."""

@@ -35,7 +35,7 @@ class SyncResult:
 def _example(case: EvalCase) -> dict[str, Any]:
     return {
         "inputs": case.inputs.model_dump(),
-        "outputs": case.reference_outputs.model_dump(exclude_none=True),
+        "outputs": case.references(),
         "metadata": {"case_id": case.id, "tags": case.tags},
     }
 

@@ -27,6 +27,11 @@ _ORDER = (
     "answer_overlap",
     "correctness",
 )
+# Every metric a group's table can hold (a judge's key included).
+METRICS = frozenset(
+    {"cases", "errors", "pass_rate", "intent_accuracy", "intent_macro_f1", "escalation_precision"}
+    | {"escalation_recall", "latency_p50_ms", "latency_p95_ms", *_ORDER}
+)
 
 
 @dataclass(kw_only=True)

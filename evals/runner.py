@@ -62,7 +62,7 @@ async def run_case(
     service: CareService, case: EvalCase, *, run_id: str, judge: AsyncEvaluator | None = None
 ) -> CaseResult:
     inputs = case.inputs.model_dump()
-    reference = case.reference_outputs.model_dump(exclude_none=True)
+    reference = case.references()
     result = CaseResult(id=case.id, tags=list(case.tags), inputs=inputs, reference_outputs=reference)
     thread_id = f"eval:{run_id}:{case.id}"
     try:

@@ -93,8 +93,7 @@ class FakeLangSmith:
             return 200, [s for s in self.sessions.values() if not names or s["name"] in names]
         if path.startswith("/sessions/") and method in ("PATCH", "GET"):
             session = self.sessions.setdefault(path.split("/")[2], {"id": path.split("/")[2], "tenant_id": TENANT})
-            if body:
-                session.update(body)
+            session.update({k: v for k, v in (body or {}).items() if v is not None})
             return 200, session
         if path == "/runs/batch" and method == "POST":
             for run in body.get("post", []):
