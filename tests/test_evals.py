@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from carebot.evals.compare import compare_reports
-from carebot.evals.dataset import DatasetError, EvalCase, json_schema, load_dataset
+from carebot.evals.dataset import DatasetError, json_schema, load_dataset
 from carebot.evals.evaluators import (
     answer_overlap,
     must_not_include,
