@@ -160,7 +160,7 @@ def _latency_chart(report: dict[str, Any], width: int = 720, height: int = 200) 
     bar_width = (width - 50) / bins
     bars = []
     for i, count in enumerate(counts):
-        bar_height = (height - 40) * count / tallest
+        bar_height = (height - 55) * count / tallest
         x, y = 40 + i * bar_width, height - 25 - bar_height
         low, high = top * i / bins, top * (i + 1) / bins
         bars.append(
@@ -168,17 +168,17 @@ def _latency_chart(report: dict[str, Any], width: int = 720, height: int = 200) 
             f"<title>{low:.0f}–{high:.0f} ms: {count} cases</title></rect>"
         )
     axis = "".join(
-        f'<text x="{40 + (width - 50) * f:.0f}" y="{height - 8}" font-size="11" text-anchor="middle">'
+        f'<text x="{40 + (width - 50) * f:.0f}" y="{height - 8}" font-size="11" text-anchor="{anchor}">'
         f"{top * f:.0f} ms</text>"
-        for f in (0, 0.25, 0.5, 0.75, 1)
+        for f, anchor in ((0, "start"), (0.25, "middle"), (0.5, "middle"), (0.75, "middle"), (1, "end"))
     )
     summary = report["latency_ms"]
     caption = " · ".join(f"{k} {v:.1f} ms" for k, v in summary.items())
     return (
         f'<svg width="{width}" height="{height}" role="img" aria-label="latency histogram" '
         f'style="background:#fff;border:1px solid #e1e4ea">'
-        f'<text x="8" y="16" font-size="11">cases</text><text x="34" y="{height - 27}" font-size="11" '
-        f'text-anchor="end">0</text><text x="34" y="22" font-size="11" text-anchor="end">{tallest}</text>'
+        f'<text x="6" y="13" font-size="11">cases</text><text x="34" y="{height - 27}" font-size="11" '
+        f'text-anchor="end">0</text><text x="34" y="34" font-size="11" text-anchor="end">{tallest}</text>'
         f'{"".join(bars)}{axis}</svg><p class="meta">Time to answer the scored turn. {caption}</p>'
     )
 

@@ -16,6 +16,7 @@ from carebot.evals.compare import compare_reports
 from carebot.evals.dataset import DatasetError, json_schema, load_dataset
 from carebot.evals.evaluators import (
     answer_overlap,
+    correctness_judge,
     must_not_include,
     score_case,
     source_hit,
@@ -24,11 +25,13 @@ from carebot.evals.evaluators import (
 from carebot.evals.metrics import CaseResult, group_metrics, metric_table, per_intent
 from carebot.evals.runner import run_cases
 from carebot.evals.thresholds import ThresholdError, below_thresholds, load_thresholds
+from carebot.models.factory import build_chat_model
 from carebot.models.types import INTENTS
 from carebot.service import CareService
+from carebot.settings import Settings
 from tests.conftest import BIN, REPO
 from tests.fake_langsmith import FakeLangSmith
-from tests.loopback import LoopbackServer
+from tests.loopback import LoopbackServer, Recorded
 
 GOLDEN = REPO / "evals" / "datasets" / "golden.v1.jsonl"
 THRESHOLDS = REPO / "evals" / "thresholds.toml"
@@ -380,3 +383,38 @@ async def test_html_report_reads_well_in_chromium(tmp_path: Path) -> None:
         finally:
             await browser.close()
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+# ---------- the LLM judge ----------
+
+
+def judge_reply(request: Recorded) -> tuple[int, Any]:
+    body = request.json()
+    verdict = {"reasoning": "Both say 30 days.", "score": True}
+    return 200, {
+        "id": "chatcmpl-judge",
+        "object": "chat.completion",
+        "created": 0,
+        "model": body["model"],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": json.dumps(verdict)}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+    }
+
+
+async def test_judge_model_scores_correctness_through_openevals_and_the_real_client() -> None:
+    with LoopbackServer(judge_reply) as fake:
+        settings = Settings(_env_file=None, openai_api_key="sk-test", openai_base_url=fake.url)
+        judge = correctness_judge(build_chat_model("openai:judge-model", settings))
+        scores = await score_case(
+            inputs={"messages": ["can I return a lamp?"]},
+            outputs={"answer": "Yes, within 30 days of delivery.", "intent": "returns_refunds"},
+            reference_outputs={"intent": "returns_refunds", "reference_answer": "Returns are accepted for 30 days."},
+            judge=judge,
+        )
+    assert [(s["key"], s["score"]) for s in scores] == [("intent_match", True), ("correctness", True)]
+    (call,) = [r.json() for r in fake.requests if r.path.endswith("/chat/completions")]
+    prompt = json.dumps(call["messages"])
+    assert call["model"] == "judge-model"
+    assert "can I return a lamp?" in prompt and "Returns are accepted for 30 days." in prompt
