@@ -14,7 +14,8 @@ _NEGATIVE = {
     2: "worst terrible horrible awful unacceptable scam fraud disgusting useless pathetic ridiculous "
     "furious hate incompetent liar liars garbage rubbish "
     "terburuk parah penipuan penipu bohong kecewa_berat keterlaluan benci sampah brengsek "
-    "pesimo peor horrible estafa fraude inaceptable asqueroso inutil ridiculo harto odio mentirosos basura",
+    "pesimo peor horrible estafa fraude inaceptable asqueroso inutil ridiculo harto odio mentirosos basura "
+    "verguenza estafador estafadores furioso furiosa",
     1: "bad poor rude broken damaged late disappointed disappointing angry annoyed upset unhappy "
     "ignored ignoring wrong slow never complaint problem fed_up waiting_forever not_happy "
     "buruk jelek kasar rusak telat terlambat kecewa marah kesal lambat salah komplain masalah "
