@@ -27,17 +27,16 @@ def sample_cases(cases: Sequence[EvalCase], size: int | None, *, seed: int) -> l
 
 
 def outputs_of(turn: TurnResult) -> dict[str, Any]:
-    """What evaluators see of a turn."""
-    return {
-        "answer": turn.answer,
-        "intent": turn.intent,
-        "language": turn.language,
-        "escalate": turn.escalate,
-        "escalation_reason": turn.escalation_reason,
-        "tool_calls": list(turn.tool_calls),
-        "sources": list(turn.sources),
-        "steps": list(turn.steps),
-    }
+    """What evaluators see of a turn: what the customer got and how the graph got there."""
+    outputs = turn.as_json()
+    del outputs["thread_id"]  # different in every run, and no measure of the answer
+    outputs.update(
+        escalation_reason=turn.escalation_reason,
+        tool_calls=list(turn.tool_calls),
+        sources=list(turn.sources),
+        steps=list(turn.steps),
+    )
+    return outputs
 
 
 async def run_conversation(service: CareService, inputs: dict[str, Any], *, thread_id: str) -> tuple[TurnResult, float]:
