@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from carebot.evals.metrics import CaseResult
 from carebot.evals.report import build_report, write_report
 from carebot.evals.runner import run_cases, sample_cases
 from carebot.evals.thresholds import ThresholdError, load_thresholds
-from carebot.models.factory import build_chat_model
+from carebot.models.factory import ModelConfigError, build_chat_model
 from carebot.service import CareService
 from carebot.settings import get_settings
 
@@ -115,15 +116,20 @@ def eval_command(
         raise _fail(str(exc)) from None
     if not cases:
         raise _fail("No cases to run (check --tag).")
-
-    judge_model = get_settings().judge_model
+    if langsmith and not (os.environ.get("LANGSMITH_API_KEY") or os.environ.get("LANGCHAIN_API_KEY")):
+        raise _fail("--langsmith needs LANGSMITH_API_KEY (and LANGSMITH_ENDPOINT for a self-hosted LangSmith).")
+    settings = get_settings()
+    judge_model = settings.judge_model
+    judge: AsyncEvaluator | None = None
+    if judge_model:
+        try:
+            judge = correctness_judge(build_chat_model(judge_model, settings))
+        except ModelConfigError as exc:
+            raise _fail(f"JUDGE_MODEL: {exc}") from None
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     run_id = uuid.uuid4().hex[:12]
 
     async def run(service: CareService) -> tuple[list[CaseResult], str]:
-        judge: AsyncEvaluator | None = None
-        if judge_model:
-            judge = correctness_judge(build_chat_model(judge_model, service.settings))
         if langsmith:
             from carebot.evals.langsmith_sync import run_experiment
 

@@ -298,6 +298,8 @@ def test_eval_exits_1_below_a_threshold_and_2_on_a_bad_dataset(cli_env: dict[str
     broken = write_jsonl(tmp_path / "broken.jsonl", [row("a", ["hi"], escalate="maybe")])
     bad = run_eval(cli_env, "--dataset", str(broken))
     assert bad.returncode == 2 and "broken.jsonl:1: reference_outputs.escalate" in bad.stderr
+    no_key = run_eval(cli_env, "--dataset", str(dataset), "--langsmith")
+    assert no_key.returncode == 2 and "--langsmith needs LANGSMITH_API_KEY" in no_key.stderr
 
 
 # ---------- LangSmith ----------
