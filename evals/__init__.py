@@ -1,1 +1,2 @@
-"""The evaluation suite: golden datasets, evaluators and reports (to be built; see the evaluation issue)."""
+"""The evaluation suite: dataset format and validator, evaluators, the runner, metrics,
+reports, comparisons, thresholds and the LangSmith sync (`carebot eval`; see evals/README.md)."""

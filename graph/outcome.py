@@ -9,8 +9,6 @@ from typing import Any
 
 from carebot.graph.nodes import latest_question
 
-TOOL_NODES = ("lookup_order", "retrieve", "verify_customer")
-
 
 def tool_calls(steps: Sequence[str], values: Mapping[str, Any]) -> list[dict[str, Any]]:
     """`[{"name", "args"}]` for each tool node the turn ran, in order."""
