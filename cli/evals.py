@@ -18,7 +18,7 @@ from carebot.evals.compare import ReportError, load_report
 from carebot.evals.dataset import DatasetError, EvalCase, load_dataset
 from carebot.evals.evaluators import AsyncEvaluator, correctness_judge
 from carebot.evals.metrics import CaseResult
-from carebot.evals.report import build_report, write_report
+from carebot.evals.report import build_report, format_value, write_report
 from carebot.evals.runner import run_cases, sample_cases
 from carebot.evals.thresholds import ThresholdError, load_thresholds
 from carebot.models.factory import ModelConfigError, build_chat_model
@@ -60,8 +60,7 @@ def _summary_table(report: dict[str, Any]) -> Table:
     for name in groups["all"]:
         cells = []
         for group, values in groups.items():
-            value = values.get(name)
-            text = "–" if value is None else f"{value:.3f}" if isinstance(value, float) and value < 10 else str(value)
+            text = format_value(values.get(name))
             cells.append(f"[red]{text}[/red]" if (group, name) in below else text)
         table.add_row(name, *cells)
     return table

@@ -125,7 +125,8 @@ def answer_overlap(*, inputs: Row, outputs: Row, reference_outputs: Row) -> Eval
     return _result("answer_overlap", score, f"{len(wanted & got)}/{len(wanted)} reference words; missing {missing}")
 
 
-# Which evaluator scores which reference key; a case is scored only on the keys it sets.
+# Which evaluator scores which reference key; a case is scored only on the keys it sets. Each
+# evaluator is named after the key it reports.
 EVALUATORS: tuple[tuple[str, Evaluator], ...] = (
     ("intent", intent_match),
     ("escalate", escalation_match),
@@ -158,6 +159,14 @@ def correctness_judge(model: Any) -> AsyncEvaluator:
         return cast(EvaluatorResult, result)
 
     return correctness
+
+
+def failed_scores(reference_outputs: Row, reason: str, *, judged: bool = False) -> list[EvaluatorResult]:
+    """What a case whose run failed scores: a fail on every key it would have been scored on."""
+    keys = [evaluate.__name__ for field, evaluate in EVALUATORS if _applies(reference_outputs, field)]
+    if reference_outputs.get("reference_answer"):
+        keys.append("correctness" if judged else answer_overlap.__name__)
+    return [_result(key, False, reason) for key in keys]
 
 
 async def score_case(

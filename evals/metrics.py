@@ -5,9 +5,9 @@ latency percentiles."""
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from carebot.models.types import INTENTS, LANGUAGES
@@ -27,11 +27,6 @@ _ORDER = (
     "answer_overlap",
     "correctness",
 )
-# Every metric a group's table can hold (a judge's key included).
-METRICS = frozenset(
-    {"cases", "errors", "pass_rate", "intent_accuracy", "intent_macro_f1", "escalation_precision"}
-    | {"escalation_recall", "latency_p50_ms", "latency_p95_ms", *_ORDER}
-)
 
 
 @dataclass(kw_only=True)
@@ -47,24 +42,14 @@ class CaseResult:
     latency_ms: float = 0.0
     """Time to answer the scored (last) turn."""
     error: str | None = None
-    """Why the run failed, if it did: every score of the case then counts as failed."""
+    """Why the run failed, if it did (the runner then records a failed score for every key)."""
 
     @property
     def passed(self) -> bool:
         return self.error is None and all(score_passes(s["score"]) for s in self.scores)
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "passed": self.passed,
-            "tags": self.tags,
-            "inputs": self.inputs,
-            "reference_outputs": self.reference_outputs,
-            "outputs": self.outputs,
-            "scores": self.scores,
-            "latency_ms": self.latency_ms,
-            "error": self.error,
-        }
+        return {**asdict(self), "passed": self.passed}
 
 
 def score_passes(score: Any) -> bool:
@@ -108,12 +93,6 @@ def metric_table(cases: Sequence[CaseResult]) -> dict[str, float | int | None]:
     """The headline metrics of a group of cases. A metric no case in the group measures is None."""
     by_key: dict[str, list[float]] = defaultdict(list)
     for case in cases:
-        if case.error is not None:
-            # A case that crashed fails everything it would have been scored on.
-            for reference_key, score_key in _SCORE_KEYS.items():
-                if case.reference_outputs.get(reference_key) not in (None, []):
-                    by_key[score_key].append(0.0)
-            continue
         for score in case.scores:
             by_key[score["key"]].append(float(score["score"] or 0))
     escalation = escalation_counts(cases)
@@ -139,16 +118,9 @@ def metric_table(cases: Sequence[CaseResult]) -> dict[str, float | int | None]:
     return table
 
 
-# The score key each reference key produces, for counting crashed cases as failures.
-_SCORE_KEYS = {
-    "intent": "intent_match",
-    "escalate": "escalation_match",
-    "language": "language_match",
-    "tool_calls": "tool_calls_match",
-    "must_include": "must_include",
-    "must_not_include": "must_not_include",
-    "sources": "source_hit",
-}
+def known_metrics() -> frozenset[str]:
+    """Every metric a group's table can hold (a judge's key included)."""
+    return frozenset(metric_table([])) | frozenset(_ORDER)
 
 
 def _intent_pairs(cases: Sequence[CaseResult]) -> list[tuple[str, str]]:
@@ -184,21 +156,19 @@ def confusion_matrix(cases: Sequence[CaseResult]) -> dict[str, Any]:
     """Rows: expected intent; columns: classified intent (plus `error` for crashed cases)."""
     pairs = _intent_pairs(cases)
     columns = list(INTENTS) + (["error"] if any(got == "error" for _, got in pairs) else [])
-    counts: Mapping[tuple[str, str], int] = defaultdict(int)
-    for pair in pairs:
-        counts[pair] += 1  # type: ignore[index]
+    counts = Counter(pairs)
     return {"labels": list(INTENTS), "columns": columns, "matrix": [[counts[(r, c)] for c in columns] for r in INTENTS]}
 
 
-def _language(case: CaseResult) -> str | None:
-    return case.reference_outputs.get("language")
+def _in_language(language: str) -> Callable[[CaseResult], bool]:
+    return lambda case: case.reference_outputs.get("language") == language
 
 
 GROUPS: dict[str, Callable[[CaseResult], bool]] = {
     "all": lambda case: True,
     "dev": lambda case: HELD_OUT_TAG not in case.tags,
     "heldout": lambda case: HELD_OUT_TAG in case.tags,
-    **{f"lang:{language}": (lambda case, language=language: _language(case) == language) for language in LANGUAGES},  # type: ignore[misc]
+    **{f"lang:{language}": _in_language(language) for language in LANGUAGES},
 }
 
 

@@ -77,12 +77,17 @@ summary{cursor:pointer;font-weight:600;margin:10px 0}
 """
 
 
-def _number(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """A metric or score as people read it: scores to 3 decimals, milliseconds to 1, "–" for none."""
     if value is None:
-        return '<span class="muted">–</span>'
+        return "–"
     if isinstance(value, float):
         return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
-    return escape(str(value))
+    return str(value)
+
+
+def _number(value: Any) -> str:
+    return '<span class="muted">–</span>' if value is None else escape(format_value(value))
 
 
 def _change(value: float | None, *, lower_is_better: bool = False) -> str:
@@ -245,7 +250,7 @@ def render_html(report: dict[str, Any]) -> str:
         '<span class="verdict ok">All thresholds met</span>'
         if not below
         else '<span class="verdict bad">Below threshold: '
-        + escape(", ".join(f"{f['group']}.{f['metric']} {_plain(f['value'])} < {f['minimum']}" for f in below))
+        + escape(", ".join(f"{f['group']}.{f['metric']} {format_value(f['value'])} < {f['minimum']}" for f in below))
         + "</span>"
     )
     all_metrics = report["groups"].get("all", {})
@@ -274,7 +279,3 @@ offline classifier; <b>dev</b> is the rest.</p>
 <details><summary>Passing cases ({len(passes)})</summary>{"".join(_case(c) for c in passes)}</details>
 </main></body></html>
 """
-
-
-def _plain(value: Any) -> str:
-    return "none" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)

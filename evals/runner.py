@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from carebot.evals.dataset import EvalCase
-from carebot.evals.evaluators import AsyncEvaluator, score_case
+from carebot.evals.evaluators import AsyncEvaluator, failed_scores, score_case
 from carebot.evals.metrics import CaseResult
 from carebot.service import CareService, TurnResult
 
@@ -75,6 +75,7 @@ async def run_case(
         ]
     except Exception as exc:  # one broken case must not stop the run; it is reported as failed
         result.error = f"{type(exc).__name__}: {exc}"
+        result.scores = [dict(score) for score in failed_scores(reference, result.error, judged=judge is not None)]
     finally:
         await forget_thread(service, thread_id)
     return result

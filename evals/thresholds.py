@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from carebot.evals.metrics import METRICS
+from carebot.evals.metrics import known_metrics
 
 Thresholds = dict[str, dict[str, float]]
 
@@ -43,13 +43,14 @@ def below_thresholds(groups: dict[str, dict[str, Any]], thresholds: Thresholds) 
     group's cases measures, are skipped; a name that is no metric at all fails, so a typo in
     the file cannot pass silently."""
     failures = []
+    metrics = known_metrics()
     for group, minimums in thresholds.items():
         table = groups.get(group)
         if table is None:
             continue
         for metric, minimum in minimums.items():
             value = table.get(metric)
-            if value is None and metric in METRICS:
+            if value is None and metric in metrics:
                 continue
             if value is None or value < minimum:
                 failures.append({"group": group, "metric": metric, "value": value, "minimum": minimum})

@@ -17,6 +17,7 @@ from carebot.evals.dataset import DatasetError, json_schema, load_dataset
 from carebot.evals.evaluators import (
     answer_overlap,
     correctness_judge,
+    failed_scores,
     must_not_include,
     score_case,
     source_hit,
@@ -197,7 +198,9 @@ def test_per_intent_precision_recall_f1_and_escalation_figures() -> None:
 
 
 def test_a_crashed_case_fails_every_metric_it_would_have_been_scored_on() -> None:
-    crashed = CaseResult(id="x", tags=["heldout"], inputs={}, reference_outputs={"intent": "greeting"}, error="boom")
+    reference = {"intent": "greeting"}
+    scores: list[dict[str, Any]] = [dict(s) for s in failed_scores(reference, "boom")]
+    crashed = CaseResult(id="x", tags=["heldout"], inputs={}, reference_outputs=reference, scores=scores, error="boom")
     groups = group_metrics([result("ok", "greeting", "greeting"), crashed])
     assert groups["all"]["intent_accuracy"] == 0.5 and groups["all"]["errors"] == 1
     assert groups["heldout"]["intent_accuracy"] == 0.0 and groups["dev"]["intent_accuracy"] == 1.0
