@@ -42,13 +42,8 @@ format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# mypy cannot follow setuptools' package-dir mapping, so it reads the same files
-# through a tree of links shaped like the installed `carebot` package.
 typecheck: venv
-	@rm -rf .mypy_src && mkdir -p .mypy_src/carebot
-	@for f in core/*.py; do ln -s ../../$$f .mypy_src/carebot/; done; \
-	 for d in graph api tools prompts evals cli db models demo channels; do ln -s ../../$$d .mypy_src/carebot/$$d; done
-	cd .mypy_src && ../$(VENV)/bin/mypy --config-file ../pyproject.toml -p carebot
+	$(VENV)/bin/mypy -p carebot
 
 EVAL_REPORT ?= reports/latest
 eval: venv
@@ -62,4 +57,4 @@ studio: venv
 	$(VENV)/bin/langgraph dev --no-browser --port 2025
 
 clean:
-	rm -rf .mypy_src .pytest_cache .ruff_cache .mypy_cache .langgraph_api
+	rm -rf .pytest_cache .ruff_cache .mypy_cache .langgraph_api

@@ -89,7 +89,7 @@ def test_golden_set_covers_what_qa_relies_on() -> None:
     assert routes == {"lookup_order", "retrieve", "verify_customer"}
     for case in cases:
         for source in case.reference_outputs.sources or []:
-            assert (REPO / source).is_file(), (case.id, source)
+            assert (REPO / "carebot" / source).is_file(), (case.id, source)  # named inside the package
         if "kb" in case.tags and len(case.inputs.messages) == 1:
             assert case.reference_outputs.sources, case.id
 
@@ -101,7 +101,7 @@ def _normalised(text: str) -> str:
 def test_held_out_cases_were_never_training_examples_of_the_offline_classifier() -> None:
     """Dev cases may share everyday phrases ("where is my order?") with the training data;
     a held-out case's scored message may not."""
-    training = REPO / "models" / "data" / "intent_examples.jsonl"
+    training = REPO / "carebot" / "models" / "data" / "intent_examples.jsonl"
     trained = {_normalised(json.loads(line)["text"]) for line in training.read_text().splitlines() if line.strip()}
     held_out = [case for case in load_dataset(GOLDEN) if "heldout" in case.tags]
     assert len(held_out) >= 60

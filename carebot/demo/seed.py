@@ -82,7 +82,7 @@ async def seed_demo_help_centre(pool: Pool) -> int:
         return 0
     stored = 0
     for path, language in demo_help_centre_files():
-        # Named as `carebot kb ingest demo/help_centre` from the repo root names them.
+        # Named by their path inside the package, as they have always been (eval datasets cite them).
         documents, _ = load_file(path, source=f"demo/help_centre/{language}/{path.name}", language=language)
         for document in documents:
             stored += await upsert_document(pool, document) != "unchanged"
