@@ -1,10 +1,12 @@
 """The bot's fixed wording, in each customer language (en, id, es).
 
-Used for hand-over messages (whatever the model) and by the offline responder to compose
-answers. Every language has every key; a test checks that.
+Used for hand-over messages and order facts (whatever the model) and by the offline responder
+to compose answers. Every language has every key; a test checks that.
 """
 
 from __future__ import annotations
+
+from carebot.domain import Order, OrderLookup
 
 LANGUAGE_NAMES = {"en": "English", "id": "Bahasa Indonesia", "es": "Spanish"}
 
@@ -170,3 +172,38 @@ def phrase(language: str, key: str, **values: object) -> str:
     """The phrase `key` in `language` (English when the language is unknown), filled in."""
     table = PHRASES.get(language, PHRASES["en"])
     return table[key].format(**values) if values else table[key]
+
+
+def _date(value: object) -> str:
+    return value.strftime("%d %b %Y") if hasattr(value, "strftime") else str(value)
+
+
+def format_order(order: Order, language: str) -> list[str]:
+    """The lines describing one order, short enough for WhatsApp."""
+    status = ORDER_STATUS_WORDS.get(language, ORDER_STATUS_WORDS["en"])[order.status]
+    lines = [phrase(language, "order_line", number=order.number, status=status)]
+    lines.append(phrase(language, "items", items=order.summary))
+    if order.carrier and order.tracking_number and order.status in ("shipped", "delivered"):
+        lines.append(phrase(language, "carrier", carrier=order.carrier, tracking=order.tracking_number))
+    if order.status == "delivered" and order.delivered_at:
+        lines.append(phrase(language, "delivered", date=_date(order.delivered_at)))
+    elif order.status in ("pending", "processing", "shipped") and order.estimated_delivery:
+        lines.append(phrase(language, "expected", date=_date(order.estimated_delivery)))
+    else:
+        lines.append(phrase(language, "ordered", date=_date(order.created_at)))
+    return lines
+
+
+def format_order_lookup(lookup: OrderLookup, language: str) -> str:
+    """The customer-facing text for any order-tool result."""
+    if lookup.kind == "order":
+        return "\n".join(format_order(lookup.orders[0], language))
+    if lookup.kind == "choose":
+        status_words = ORDER_STATUS_WORDS.get(language, ORDER_STATUS_WORDS["en"])
+        lines = [phrase(language, "choose", count=len(lookup.orders))]
+        lines += [f"- {o.number}: {o.summary} ({status_words[o.status]})" for o in lookup.orders]
+        lines.append(phrase(language, "choose_ask"))
+        return "\n".join(lines)
+    if lookup.kind == "not_found":
+        return phrase(language, "not_found", number=lookup.requested_number or "")
+    return phrase(language, lookup.kind)

@@ -13,25 +13,25 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 
+from carebot.composition import Components, open_components
 from carebot.graph import build_graph
-from carebot.service import CareService, open_service
 from carebot.settings import get_settings
 
-_services: AsyncExitStack | None = None
-_service: CareService | None = None
+_stack: AsyncExitStack | None = None
+_components: Components | None = None
 _lock = asyncio.Lock()
 
 
-async def _shared_service() -> CareService:
-    global _services, _service
+async def _shared_components() -> Components:
+    global _stack, _components
     async with _lock:
-        if _service is None:
+        if _components is None:
             # Kept open for the life of the dev server process.
-            _services = AsyncExitStack()
-            _service = await _services.enter_async_context(open_service(get_settings()))
-    return _service
+            _stack = AsyncExitStack()
+            _components = await _stack.enter_async_context(open_components(get_settings()))
+    return _components
 
 
 async def make_graph(config: RunnableConfig) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The care graph over the shared database; Studio's checkpointer replaces ours."""
-    return build_graph((await _shared_service()).deps)
+    return build_graph((await _shared_components()).deps)

@@ -14,9 +14,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from carebot.service import CareService, open_database, open_service
+from carebot.composition import Components, open_components, open_database
 from carebot.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,12 +61,12 @@ def new_database(server_url: str) -> Iterator[str]:
     """A new, empty database on the server, dropped afterwards."""
     name = f"carebot_test_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         yield make_conninfo(server_url, dbname=name)
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +76,7 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     with new_database(postgres_server) as url:
 
         async def prepare() -> None:
-            async with open_service(settings_for(url, seed_demo_data=True)):
+            async with open_components(settings_for(url, seed_demo_data=True)):
                 pass
 
         asyncio.run(prepare())
@@ -96,8 +97,8 @@ def empty_database_url(postgres_server: str) -> Iterator[str]:
 
 
 @pytest.fixture
-async def service(postgres_url: str) -> AsyncIterator[CareService]:
-    async with open_service(settings_for(postgres_url)) as running:
+async def components(postgres_url: str) -> AsyncIterator[Components]:
+    async with open_components(settings_for(postgres_url)) as running:
         yield running
 
 

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 from langchain_core.messages import BaseMessage
 
-from carebot.models.types import AnswerRequest, Classification, Intent, Language
-from carebot.tools.knowledge import Passage
-from carebot.tools.orders import Customer, Order, OrderItem, OrderSourceUnavailable
+from carebot.domain import Customer, Intent, Language, Order, OrderItem, Passage
+from carebot.models.types import AnswerRequest, Classification
+from carebot.tools.orders import OrderSourceUnavailable
 
 
 def reading(

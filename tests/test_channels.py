@@ -510,8 +510,11 @@ async def test_with_trigger_words_only_messages_naming_the_bot_are_answered(post
 
 
 async def test_a_turn_that_keeps_failing_is_given_up_after_three_tries(postgres_url: str) -> None:
-    from carebot.channels.delivery import Delivery, InboundMessage
-    from carebot.service import open_service
+    from carebot.channels.answering import PendingTurns
+    from carebot.channels.inbox import InboundMessage, Inbox
+    from carebot.channels.outbox import Outbox
+    from carebot.channels.worker import Worker
+    from carebot.composition import open_components
 
     def broken_llm(request: Recorded) -> tuple[int, Any]:
         return 400, {"error": {"message": "model not found", "type": "invalid_request_error"}}
@@ -524,14 +527,17 @@ async def test_a_turn_that_keeps_failing_is_given_up_after_three_tries(postgres_
             openai_api_key="sk-x",
             openai_base_url=llm.url,
         )
-        async with open_service(settings) as service:
-            delivery = Delivery(service, {})
-            accepted = await delivery.accept(InboundMessage("whatsapp", sid(80), f"whatsapp:{ALEX}", "refund times?"))
+        async with open_components(settings) as components:
+            inbox = Inbox(components.pool, components.turns.thread_id)
+            worker = Worker(
+                components.pool, PendingTurns(components.pool, components.turns), Outbox(components.pool, {})
+            )
+            accepted = await inbox.accept(InboundMessage("whatsapp", sid(80), f"whatsapp:{ALEX}", "refund times?"))
             assert accepted.inbox_id is not None
             states = []
             for _ in range(3):
-                await delivery.process_thread(accepted.thread_id)
-                row = await delivery.answer_of(accepted.inbox_id)
+                await worker.process_thread(accepted.thread_id)
+                row = await inbox.answer_of(accepted.inbox_id)
                 assert row is not None
                 states.append(row["status"])
     assert states == ["pending", "pending", "failed"] and "400" in (row["error"] or "")

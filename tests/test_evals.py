@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from carebot.composition import Components
+from carebot.domain import INTENTS
 from carebot.evals.compare import compare_reports
 from carebot.evals.dataset import DatasetError, json_schema, load_dataset
 from carebot.evals.evaluators import (
@@ -27,8 +29,6 @@ from carebot.evals.metrics import CaseResult, group_metrics, metric_table, per_i
 from carebot.evals.runner import run_cases
 from carebot.evals.thresholds import ThresholdError, below_thresholds, load_thresholds
 from carebot.models.factory import build_chat_model
-from carebot.models.types import INTENTS
-from carebot.service import CareService
 from carebot.settings import Settings
 from tests.conftest import BIN, REPO
 from tests.fake_langsmith import FakeLangSmith
@@ -231,10 +231,10 @@ def test_compare_shows_metric_changes_and_flipped_cases() -> None:
 # ---------- the runner on the real agent ----------
 
 
-async def test_results_do_not_depend_on_order_or_concurrency(service: CareService) -> None:
+async def test_results_do_not_depend_on_order_or_concurrency(components: Components) -> None:
     cases = [c for c in load_dataset(GOLDEN) if c.id.startswith(("en-multi", "id-multi", "es-privacy"))]
-    forward = await run_cases(service, cases, run_id="forward", concurrency=1)
-    backward = await run_cases(service, list(reversed(cases)), run_id="backward", concurrency=6)
+    forward = await run_cases(components.turns, cases, run_id="forward", concurrency=1)
+    backward = await run_cases(components.turns, list(reversed(cases)), run_id="backward", concurrency=6)
 
     def answers(results: list[CaseResult]) -> dict[str, Any]:
         return {r.id: (r.outputs, [s["score"] for s in r.scores]) for r in results}
@@ -245,7 +245,7 @@ async def test_results_do_not_depend_on_order_or_concurrency(service: CareServic
     verified = next(r for r in forward if r.id == "en-multi-verify-ok")
     assert verified.outputs["steps"][:2] == ["classify", "verify_customer"] and "A1004" in verified.outputs["answer"]
     # Every case's thread is gone afterwards.
-    async with service.pool.connection() as conn:
+    async with components.pool.connection() as conn:
         cursor = await conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id LIKE 'eval:%'")
         assert (await cursor.fetchone())["count"] == 0  # type: ignore[index]
 

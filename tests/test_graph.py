@@ -61,7 +61,7 @@ async def test_greeting_is_answered_without_tools() -> None:
     state = await turn(graph, "hi")
     assert answer(state) == "greeting/en"
     assert kb.queries == [] and orders.asked == []
-    assert state["escalation"] is None and state["guardrail"]["passed"]
+    assert state["turn"]["escalation"] is None and state["turn"]["guardrail"]["passed"]
 
 
 async def test_order_question_uses_the_callers_identity_from_context() -> None:
@@ -69,16 +69,16 @@ async def test_order_question_uses_the_callers_identity_from_context() -> None:
     state = await turn(graph, "where is my order?", channel="whatsapp", sender="+15550001")
     assert orders.asked == [("whatsapp", "+15550001")]
     assert answer(state) == "order_status/en order:order:A1001"
-    assert state["order"]["kind"] == "order" and kb.queries == []
+    assert state["turn"]["order"]["kind"] == "order" and kb.queries == []
 
 
 async def test_another_customers_order_number_resolves_to_nothing() -> None:
     graph, _, _, _ = make_graph()
     state = await turn(graph, "status of A2002?", sender="+15550001")
-    assert state["order"]["kind"] == "not_found"
-    assert state["order"]["orders"] == []
+    assert state["turn"]["order"]["kind"] == "not_found"
+    assert state["turn"]["order"]["orders"] == []
     own = await turn(graph, "status of A1001?", sender="+15550001", thread="t2")
-    assert own["order"]["kind"] == "order" and own["order"]["orders"][0]["number"] == "A1001"
+    assert own["turn"]["order"]["kind"] == "order" and own["turn"]["order"]["orders"][0]["number"] == "A1001"
 
 
 async def test_order_change_consults_both_the_order_and_the_policy() -> None:
@@ -92,14 +92,14 @@ async def test_policy_question_is_answered_from_retrieved_passages_in_the_custom
     graph, kb, _, _ = make_graph()
     state = await turn(graph, "¿cuánto tarda el envío?")
     assert kb.queries == [("¿cuánto tarda el envío?", "es")]
-    assert state["documents"][0]["title"] == "Shipping"
+    assert state["turn"]["documents"][0]["title"] == "Shipping"
     assert answer(state) == "shipping/es source:Shipping"
 
 
 async def test_nothing_relevant_enough_escalates_instead_of_guessing() -> None:
     graph, _, _, responder = make_graph(passages=[passage(score=0.1)])
     state = await turn(graph, "how long is shipping?")
-    assert state["escalation"] == {"reason": "low_relevance", "status": "pending_human"}
+    assert state["turn"]["escalation"] == {"reason": "low_relevance", "status": "pending_human"}
     assert isinstance(responder, EchoResponder) and responder.requests == []
     assert "colleague" in answer(state)
 
@@ -115,7 +115,7 @@ async def test_nothing_relevant_enough_escalates_instead_of_guessing() -> None:
 async def test_hand_over_triggers_escalate_without_generating(text: str, reason: str) -> None:
     graph, kb, orders, responder = make_graph()
     state = await turn(graph, text)
-    assert state["escalation"] == {"reason": reason, "status": "pending_human"}
+    assert state["turn"]["escalation"] == {"reason": reason, "status": "pending_human"}
     assert kb.queries == [] and orders.asked == []
     assert isinstance(responder, EchoResponder) and responder.requests == []
 
@@ -123,23 +123,23 @@ async def test_hand_over_triggers_escalate_without_generating(text: str, reason:
 async def test_mild_complaint_is_answered_not_escalated() -> None:
     graph, _, _, _ = make_graph()
     state = await turn(graph, "this was slow")
-    assert state["escalation"] is None
+    assert state["turn"]["escalation"] is None
     assert answer(state).startswith("complaint/en")
 
 
 async def test_order_system_down_escalates_with_the_reason() -> None:
     graph, _, _, _ = make_graph(orders=FakeOrderSource(fail=True))
     state = await turn(graph, "where is my order?")
-    assert state["escalation"]["reason"] == "order_unavailable"
+    assert state["turn"]["escalation"]["reason"] == "order_unavailable"
     assert "can't check orders" in answer(state)
 
 
 async def test_guardrail_stops_an_answer_naming_another_order() -> None:
     graph, _, _, _ = make_graph(responder=EchoResponder(override="Your order A2002 is on its way."))
     state = await turn(graph, "where is my order?")
-    assert state["guardrail"]["passed"] is False
-    assert any("A2002" in issue for issue in state["guardrail"]["issues"])
-    assert state["escalation"]["reason"] == "guardrail"
+    assert state["turn"]["guardrail"]["passed"] is False
+    assert any("A2002" in issue for issue in state["turn"]["guardrail"]["issues"])
+    assert state["turn"]["escalation"]["reason"] == "guardrail"
     assert all("A2002" not in str(m.content) for m in state["messages"])
 
 
@@ -163,7 +163,7 @@ async def test_per_turn_fields_are_reset_each_turn() -> None:
     graph, _, _, _ = make_graph()
     await turn(graph, "I want a human")
     state = await turn(graph, "hi")
-    assert state["escalation"] is None and state["order"] is None and state["documents"] == []
+    assert state["turn"]["escalation"] is None and state["turn"]["order"] is None and state["turn"]["documents"] == []
 
 
 async def test_chat_model_responder_writes_the_published_answer() -> None:
@@ -171,7 +171,7 @@ async def test_chat_model_responder_writes_the_published_answer() -> None:
     graph, _, _, _ = make_graph(responder=ChatResponder(model))
     state = await turn(graph, "how long is shipping?")
     assert answer(state) == "Standard delivery takes 3 to 5 working days."
-    assert state["guardrail"] == {"passed": True, "issues": []}
+    assert state["turn"]["guardrail"] == {"passed": True, "issues": []}
 
 
 async def test_email_of_the_orders_owner_verifies_and_answers_the_pending_question() -> None:
@@ -180,7 +180,7 @@ async def test_email_of_the_orders_owner_verifies_and_answers_the_pending_questi
     assert asked["verification"] == {"order_number": "A2002", "failures": 0}
     state = await turn(graph, "it's bo@example.com", sender="+15550001")
     assert state["verified_customer_id"] == 2 and state["verification"] is None
-    assert answer(state) == "order_status/en order:order:A2002" and state["escalation"] is None
+    assert answer(state) == "order_status/en order:order:A2002" and state["turn"]["escalation"] is None
     # From now on the conversation is Bo's.
     assert answer(await turn(graph, "where is my order?", sender="+15550001")) == "order_status/en order:order:A2002"
 
@@ -188,7 +188,7 @@ async def test_email_of_the_orders_owner_verifies_and_answers_the_pending_questi
 async def test_unknown_sender_verified_by_email_sees_their_orders() -> None:
     graph, _, _, _ = make_graph()
     asked = await turn(graph, "where is my order?", sender="+15559999")
-    assert asked["order"]["kind"] == "unknown_customer" and asked["verification"] is not None
+    assert asked["turn"]["order"]["kind"] == "unknown_customer" and asked["verification"] is not None
     state = await turn(graph, "ann@example.com", sender="+15559999")
     assert answer(state) == "order_status/en order:order:A1001"
 
@@ -201,17 +201,17 @@ async def test_three_wrong_emails_escalate_and_a_right_one_afterwards_does_not_u
     for text in ("nobody@example.com", "ann@example.com"):
         state = await turn(graph, text, sender="+15550001")
         replies.append(answer(state))
-        assert state["escalation"] is None and state.get("verified_customer_id") is None
+        assert state["turn"]["escalation"] is None and state.get("verified_customer_id") is None
     assert "2 attempts left" in replies[0] and "1 attempts left" in replies[1]
     assert replies[0].replace("2", "1") == replies[1]  # no hint whether the address exists
     third = await turn(graph, "nobody@example.com", sender="+15550001")
-    assert third["escalation"]["reason"] == "verification_failed"
+    assert third["turn"]["escalation"]["reason"] == "verification_failed"
     late = await turn(graph, "it's bo@example.com", sender="+15550001")
-    assert late["escalation"]["reason"] == "verification_failed" and late.get("verified_customer_id") is None
+    assert late["turn"]["escalation"]["reason"] == "verification_failed" and late.get("verified_customer_id") is None
     assert "A2002" not in answer(late)
 
 
 async def test_an_email_without_a_pending_verification_is_just_a_message() -> None:
     graph, _, _, _ = make_graph()
     state = await turn(graph, "it's bo@example.com", sender="+15550001")
-    assert state["escalation"]["reason"] == "out_of_scope" and state.get("verified_customer_id") is None
+    assert state["turn"]["escalation"]["reason"] == "out_of_scope" and state.get("verified_customer_id") is None

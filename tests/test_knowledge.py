@@ -18,10 +18,10 @@ import pytest
 from fpdf import FPDF
 
 from carebot.api.app import create_app
+from carebot.composition import open_knowledge_base
 from carebot.db.pool import Pool, open_pool
 from carebot.models.factory import build_embedder
 from carebot.models.text_models import detect_language
-from carebot.service import open_knowledge_base
 from carebot.tools.documents import MAX_CHUNK_CHARS, chunk_markdown
 from carebot.tools.ingest import IngestReport, ingest_paths, list_documents
 from carebot.tools.knowledge import PostgresKnowledgeBase

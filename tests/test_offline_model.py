@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from carebot.domain import INTENTS, OrderLookup
 from carebot.models.offline import OfflineClassifier, OfflineResponder, relevant_sentences
 from carebot.models.sentiment import sentiment_score
 from carebot.models.text_models import load_examples, train_text_models
-from carebot.models.types import INTENTS, AnswerRequest
-from carebot.tools.orders import OrderLookup
+from carebot.models.types import AnswerRequest
 from tests.fakes import order, passage
 
 # Written for this test, not taken from the training examples: the classifier must generalise.

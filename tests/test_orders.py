@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from carebot.service import CareService, open_service
+from carebot.composition import Components, open_components
+from carebot.domain import parse_order_number
 from carebot.tools.order_api import HttpOrderSource
-from carebot.tools.orders import lookup_order, parse_order_number
+from carebot.tools.orders import lookup_order
 from tests.conftest import BIN, settings_for
 from tests.loopback import LoopbackServer, Recorded
 
@@ -117,12 +118,12 @@ async def test_order_api_down_gives_an_honest_answer_and_a_reason_for_the_collea
 
     with LoopbackServer(down) as api:
         settings = settings_for(postgres_url, orders_api_url=api.url, orders_api_retries=1)
-        async with open_service(settings) as service:
-            result = await service.chat(channel="whatsapp", sender=ALEX, text="where is my order?")
-            state = (await service.graph.aget_state({"configurable": {"thread_id": result.thread_id}})).values
+        async with open_components(settings) as components:
+            result = await components.turns.chat(channel="whatsapp", sender=ALEX, text="where is my order?")
+            state = (await components.graph.aget_state({"configurable": {"thread_id": result.thread_id}})).values
     assert result.escalate and result.escalation_reason == "order_unavailable"
     assert "can't check orders right now" in result.answer
-    assert state["escalation"]["detail"] == "order API answered 500 after 2 attempts"
+    assert state["turn"]["escalation"]["detail"] == "order API answered 500 after 2 attempts"
     assert "A1001" not in result.answer
 
 
@@ -146,31 +147,33 @@ def test_order_numbers_are_read_as_customers_write_them(text: str, expected: str
     "text",
     ["#A1001' OR 1=1 --", "where is A1001' UNION SELECT * FROM customers --", "A1001" + "🙏" * 3000],
 )
-async def test_hostile_order_questions_reveal_nothing_of_another_customer(service: CareService, text: str) -> None:
+async def test_hostile_order_questions_reveal_nothing_of_another_customer(components: Components, text: str) -> None:
     # A1001 is Alex's (an Oak desk lamp, shipped with UPS); Lucía asks about it.
-    result = await service.chat(channel="whatsapp", sender=LUCIA, text=text)
+    result = await components.turns.chat(channel="whatsapp", sender=LUCIA, text=text)
     for leak in ("Alex", "Morgan", "lamp", "UPS", "1Z", "on its way", "en camino"):
         assert leak.lower() not in result.answer.lower(), result.answer
     # The shop's tables are intact.
-    async with service.pool.connection() as conn:
+    async with components.pool.connection() as conn:
         cur = await conn.execute("SELECT count(*) AS n FROM orders")
         assert (await cur.fetchone())["n"] == 1000  # type: ignore[index]
 
 
-async def test_very_long_and_emoji_messages_still_get_the_callers_order(service: CareService) -> None:
-    emoji = await service.chat(channel="whatsapp", sender=ALEX, text="📦📦 where is my order?? 🙏🙏")
+async def test_very_long_and_emoji_messages_still_get_the_callers_order(components: Components) -> None:
+    emoji = await components.turns.chat(channel="whatsapp", sender=ALEX, text="📦📦 where is my order?? 🙏🙏")
     assert "A1001" in emoji.answer
-    rambling = await service.chat(channel="whatsapp", sender=ALEX, text="where is my order? " + "please " * 1500)
+    rambling = await components.turns.chat(
+        channel="whatsapp", sender=ALEX, text="where is my order? " + "please " * 1500
+    )
     assert rambling.answer and "Alex" not in rambling.answer
 
 
-async def test_verification_by_email_on_the_demo_shop(service: CareService) -> None:
+async def test_verification_by_email_on_the_demo_shop(components: Components) -> None:
     stranger = "+19995550123"
-    first = await service.chat(channel="whatsapp", sender=stranger, text="where is my order A1004?")
+    first = await components.turns.chat(channel="whatsapp", sender=stranger, text="where is my order A1004?")
     assert "email" in first.answer and "kettle" not in first.answer.lower()
-    wrong = await service.chat(channel="whatsapp", sender=stranger, text="alex.morgan@example.com")
+    wrong = await components.turns.chat(channel="whatsapp", sender=stranger, text="alex.morgan@example.com")
     assert "doesn't match" in wrong.answer and not wrong.escalate
-    right = await service.chat(channel="whatsapp", sender=stranger, text="it's siti.rahayu@example.com")
+    right = await components.turns.chat(channel="whatsapp", sender=stranger, text="it's siti.rahayu@example.com")
     assert "A1004" in right.answer and "Matte steel kettle" in right.answer
 
 

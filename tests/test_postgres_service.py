@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from carebot.service import CareService
+from carebot.composition import Components
 from carebot.tools.knowledge import PostgresKnowledgeBase
 from tests.conftest import BIN
 
@@ -42,37 +42,37 @@ ALEX, SITI, LUCIA = "+14155550100", "+6281234500001", "+34600100001"
     ],
 )
 async def test_common_questions_answered_correctly_in_three_languages(
-    service: CareService, sender: str, text: str, language: str, intent: str, expected: list[str]
+    components: Components, sender: str, text: str, language: str, intent: str, expected: list[str]
 ) -> None:
-    result = await service.chat(channel="whatsapp", sender=sender, text=text)
+    result = await components.turns.chat(channel="whatsapp", sender=sender, text=text)
     assert (result.intent, result.language, result.escalate) == (intent, language, False)
     for fragment in expected:
         assert fragment in result.answer, result.answer
 
 
-async def test_someone_elses_order_number_reveals_nothing(service: CareService) -> None:
+async def test_someone_elses_order_number_reveals_nothing(components: Components) -> None:
     # A1004 is Siti's (a Matte steel kettle being prepared); Alex asks about it.
-    theirs = await service.chat(channel="whatsapp", sender=ALEX, text="what's the status of order A1004?")
-    missing = await service.chat(channel="whatsapp", sender=ALEX, text="what's the status of order A9999?")
+    theirs = await components.turns.chat(channel="whatsapp", sender=ALEX, text="what's the status of order A1004?")
+    missing = await components.turns.chat(channel="whatsapp", sender=ALEX, text="what's the status of order A9999?")
     for leak in ("kettle", "Siti", "prepared", "JNE", "SiCepat"):
         assert leak.lower() not in theirs.answer.lower()
     assert theirs.answer == missing.answer.replace("A9999", "A1004")
 
 
-async def test_unknown_sender_is_asked_to_verify(service: CareService) -> None:
-    result = await service.chat(channel="whatsapp", sender="+19995550000", text="where is my order?")
+async def test_unknown_sender_is_asked_to_verify(components: Components) -> None:
+    result = await components.turns.chat(channel="whatsapp", sender="+19995550000", text="where is my order?")
     assert "email address" in result.answer and not result.escalate
 
 
-async def test_question_outside_the_help_centre_escalates(service: CareService) -> None:
-    result = await service.chat(
+async def test_question_outside_the_help_centre_escalates(components: Components) -> None:
+    result = await components.turns.chat(
         channel="web", sender=ALEX, text="do you sell garden furniture made of teak for yachts?"
     )
     assert result.escalate and result.escalation_reason in {"low_relevance", "out_of_scope"}
 
 
-async def test_knowledge_search_finds_the_right_article_first(service: CareService) -> None:
-    kb = PostgresKnowledgeBase(service.pool)
+async def test_knowledge_search_finds_the_right_article_first(components: Components) -> None:
+    kb = PostgresKnowledgeBase(components.pool)
     cases = [
         ("how do I reset my password", "en", "Your account"),
         ("can I pay with PayPal", "en", "Payments and invoices"),
@@ -85,10 +85,10 @@ async def test_knowledge_search_finds_the_right_article_first(service: CareServi
         assert 0 < passages[0].score <= 1
 
 
-async def test_history_is_read_back_from_the_checkpoint(service: CareService) -> None:
-    await service.chat(channel="web", sender=ALEX, text="hi")
-    await service.chat(channel="web", sender=ALEX, text="where is my order?")
-    history = await service.history(channel="web", sender=ALEX)
+async def test_history_is_read_back_from_the_checkpoint(components: Components) -> None:
+    await components.turns.chat(channel="web", sender=ALEX, text="hi")
+    await components.turns.chat(channel="web", sender=ALEX, text="where is my order?")
+    history = await components.turns.history(channel="web", sender=ALEX)
     assert [m["role"] for m in history] == ["customer", "bot", "customer", "bot"]
     assert history[2]["text"] == "where is my order?" and "A1001" in history[3]["text"]
 

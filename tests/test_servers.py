@@ -45,10 +45,14 @@ def test_http_api(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert all(json.loads(line) for line in log.splitlines() if line.startswith("{"))  # JSON log lines
 
 
-def test_studio_serves_the_graph(cli_env: dict[str, str], tmp_path: Path) -> None:
+def test_studio_serves_the_graph_from_an_empty_database(
+    cli_env: dict[str, str], empty_database_url: str, tmp_path: Path
+) -> None:
+    # The demo shop is seeded inside `langgraph dev`, whose event loop refuses blocking calls.
+    env = {**cli_env, "DATABASE_URL": empty_database_url, "SEED_DEMO_DATA": "true"}
     url = "http://127.0.0.1:2025"
     cmd = [str(BIN / "langgraph"), "dev", "--no-browser", "--port", "2025", "--no-reload"]
-    with running_process(cmd, env=cli_env, ready_url=f"{url}/ok", cwd=REPO, log=tmp_path / "studio.log"):
+    with running_process(cmd, env=env, ready_url=f"{url}/ok", cwd=REPO, log=tmp_path / "studio.log"):
 
         async def converse() -> tuple[dict[str, Any], dict[str, Any]]:
             client = get_client(url=url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from carebot.domain import parse_order_number
 from carebot.graph.guardrails import check_answer
 from carebot.identity import thread_id_for
 from carebot.models.factory import ModelConfigError, build_models
@@ -11,7 +12,6 @@ from carebot.models.offline import OfflineClassifier
 from carebot.phrases import ORDER_STATUS_WORDS, PHRASES
 from carebot.prompts import placeholders, prompt_names, render_prompt
 from carebot.settings import Settings
-from carebot.tools.orders import parse_order_number
 
 
 @pytest.mark.parametrize(

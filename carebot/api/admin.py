@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from carebot.api.dependencies import ServiceDep
+from carebot.api.dependencies import ComponentsDep
 from carebot.models.text_models import detect_language
 from carebot.tools.documents import Document, markdown_title
 from carebot.tools.ingest import IngestReport, delete_document, list_documents, store_documents
@@ -19,10 +19,10 @@ _bearer = HTTPBearer(auto_error=False, description="ADMIN_TOKEN")
 
 
 def require_admin(
-    service: ServiceDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    components: ComponentsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
     """401 unless the request carries `Authorization: Bearer <ADMIN_TOKEN>`."""
-    token = service.settings.admin_token
+    token = components.settings.admin_token
     challenge = {"WWW-Authenticate": "Bearer"}
     if token is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "admin endpoints are disabled: set ADMIN_TOKEN", challenge)
@@ -55,7 +55,7 @@ class SearchHit(BaseModel):
 
 
 @router.post("/kb/documents", status_code=status.HTTP_201_CREATED)
-async def put_document(body: DocumentIn, service: ServiceDep, response: Response) -> DocumentOut:
+async def put_document(body: DocumentIn, components: ComponentsDep, response: Response) -> DocumentOut:
     """Add or replace one document (atomically); an unchanged one is left alone (200)."""
     document = Document(
         source=body.source,
@@ -65,7 +65,9 @@ async def put_document(body: DocumentIn, service: ServiceDep, response: Response
         url=body.url,
     )
     report = IngestReport()
-    await store_documents(service.pool, [document], report, detect_language=detect_language, embedder=service.embedder)
+    await store_documents(
+        components.pool, [document], report, detect_language=detect_language, embedder=components.embedder
+    )
     outcome: Literal["added", "updated", "unchanged"] = (
         "added" if report.added else "updated" if report.updated else "unchanged"
     )
@@ -75,26 +77,26 @@ async def put_document(body: DocumentIn, service: ServiceDep, response: Response
 
 
 @router.get("/kb/documents")
-async def get_documents(service: ServiceDep) -> list[dict[str, Any]]:
+async def get_documents(components: ComponentsDep) -> list[dict[str, Any]]:
     """Every document in the knowledge base, with its chunk count."""
-    return await list_documents(service.pool)
+    return await list_documents(components.pool)
 
 
 @router.delete("/kb/documents", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_document(service: ServiceDep, source: Annotated[str, Query(min_length=1)]) -> None:
+async def remove_document(components: ComponentsDep, source: Annotated[str, Query(min_length=1)]) -> None:
     """Delete one document by source; 404 when there is none."""
-    if not await delete_document(service.pool, source):
+    if not await delete_document(components.pool, source):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no document with source {source!r}")
 
 
 @router.get("/kb/search")
 async def search(
-    service: ServiceDep,
+    components: ComponentsDep,
     q: Annotated[str, Query(min_length=1, max_length=2000, description="The question.")],
     k: Annotated[int, Query(ge=1, le=50)] = 5,
     language: Literal["en", "id", "es"] | None = None,
 ) -> list[SearchHit]:
     """Search the knowledge base exactly as the bot does; scores in [0, 1], best first."""
     searched_in: str = language if language else await asyncio.to_thread(detect_language, q)
-    passages = await service.deps.knowledge.search(q, language=searched_in, k=k)
+    passages = await components.deps.knowledge.search(q, language=searched_in, k=k)
     return [SearchHit(title=p.title, source=p.source, text=p.text, score=p.score) for p in passages]

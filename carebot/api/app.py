@@ -12,9 +12,12 @@ from fastapi.responses import RedirectResponse
 from carebot import __version__
 from carebot.api import admin, chat, discord, health, whatsapp
 from carebot.api.limits import BodySizeLimit
-from carebot.channels.delivery import Delivery, trigger_words
+from carebot.channels.answering import PendingTurns, trigger_words
+from carebot.channels.inbox import Inbox
+from carebot.channels.outbox import Outbox
 from carebot.channels.senders import build_senders
-from carebot.service import open_service
+from carebot.channels.worker import Worker
+from carebot.composition import open_components
 from carebot.settings import Settings, get_settings
 
 # How often a process looks for messages nobody is answering (e.g. their process died).
@@ -27,25 +30,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_service(settings) as service:
-            delivery = Delivery(
-                service,
-                build_senders(settings),
-                triggers=trigger_words(settings.bot_trigger_words),
-                send_attempts=settings.send_attempts,
-                send_backoff=settings.send_backoff,
+        async with open_components(settings) as components:
+            answering = PendingTurns(
+                components.pool, components.turns, triggers=trigger_words(settings.bot_trigger_words)
             )
-            app.state.service, app.state.delivery = service, delivery
+            outbox = Outbox(
+                components.pool,
+                build_senders(settings),
+                attempts=settings.send_attempts,
+                backoff=settings.send_backoff,
+            )
+            worker = Worker(components.pool, answering, outbox)
+            app.state.components, app.state.worker = components, worker
+            app.state.inbox = Inbox(components.pool, components.turns.thread_id)
             # Whatever a previous process accepted but did not answer or send goes out now.
-            resumed = asyncio.create_task(delivery.resume())
-            sweeper = asyncio.create_task(delivery.sweep_forever(_SWEEP_SECONDS))
+            resumed = asyncio.create_task(worker.resume())
+            sweeper = asyncio.create_task(worker.sweep_forever(_SWEEP_SECONDS))
             try:
                 yield
             finally:
                 for task in (resumed, sweeper):
                     task.cancel()
                 await asyncio.gather(resumed, sweeper, return_exceptions=True)
-                await delivery.aclose()
+                await worker.aclose()
 
     app = FastAPI(title="carebot", version=__version__, lifespan=lifespan)
     app.include_router(health.router)

@@ -10,8 +10,8 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from carebot.api.dependencies import DeliveryDep
-from carebot.channels.delivery import InboundMessage
+from carebot.api.dependencies import InboxDep, WorkerDep
+from carebot.channels.inbox import InboundMessage
 
 router = APIRouter(tags=["chat"])
 
@@ -30,20 +30,20 @@ class ChatResponse(BaseModel):
 
 
 @router.post("/chat")
-async def chat(body: ChatRequest, delivery: DeliveryDep) -> ChatResponse:
+async def chat(body: ChatRequest, inbox: InboxDep, worker: WorkerDep) -> ChatResponse:
     """Answer one web-chat message (the conversation continues per `user_id`).
 
     It goes through the same inbox and per-thread ordering as WhatsApp and Discord, and waits
     for its answer.
     """
-    accepted = await delivery.accept(
+    accepted = await inbox.accept(
         InboundMessage(channel="web", external_id=uuid.uuid4().hex, sender=body.user_id, body=body.text)
     )
     assert accepted.inbox_id is not None  # a fresh id is never a duplicate
-    await delivery.process_thread(accepted.thread_id)
-    row = await delivery.answer_of(accepted.inbox_id)
+    await worker.process_thread(accepted.thread_id)
+    row = await inbox.answer_of(accepted.inbox_id)
     if row is None or row["status"] != "answered":
-        await delivery.give_up(accepted.inbox_id, "web request could not be answered")
+        await inbox.give_up(accepted.inbox_id, "web request could not be answered")
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the assistant could not answer just now; try again")
     answer = row["answer"]
     return ChatResponse(

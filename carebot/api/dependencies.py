@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the running service and settings, as Annotated aliases."""
+"""FastAPI dependencies: what the lifespan opened, as Annotated aliases."""
 
 from __future__ import annotations
 
@@ -6,21 +6,30 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from carebot.channels.delivery import Delivery
-from carebot.service import CareService
+from carebot.channels.inbox import Inbox
+from carebot.channels.worker import Worker
+from carebot.composition import Components
 
 
-def get_service(request: Request) -> CareService:
-    service: CareService = request.app.state.service
-    return service
+def get_components(request: Request) -> Components:
+    components: Components = request.app.state.components
+    return components
 
 
-ServiceDep = Annotated[CareService, Depends(get_service)]
+ComponentsDep = Annotated[Components, Depends(get_components)]
 
 
-def get_delivery(request: Request) -> Delivery:
-    delivery: Delivery = request.app.state.delivery
-    return delivery
+def get_inbox(request: Request) -> Inbox:
+    inbox: Inbox = request.app.state.inbox
+    return inbox
 
 
-DeliveryDep = Annotated[Delivery, Depends(get_delivery)]
+InboxDep = Annotated[Inbox, Depends(get_inbox)]
+
+
+def get_worker(request: Request) -> Worker:
+    worker: Worker = request.app.state.worker
+    return worker
+
+
+WorkerDep = Annotated[Worker, Depends(get_worker)]

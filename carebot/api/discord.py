@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-from carebot.api.dependencies import DeliveryDep, ServiceDep
-from carebot.channels.delivery import InboundMessage
+from carebot.api.dependencies import ComponentsDep, InboxDep, WorkerDep
+from carebot.channels.inbox import InboundMessage
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks/discord", tags=["discord"])
@@ -33,10 +33,12 @@ def signature_valid(public_key: str | None, signature: str, timestamp: str, body
 
 
 @router.post("")
-async def interaction(request: Request, service: ServiceDep, delivery: DeliveryDep) -> dict[str, Any]:
+async def interaction(
+    request: Request, components: ComponentsDep, inbox: InboxDep, worker: WorkerDep
+) -> dict[str, Any]:
     body = await request.body()  # the raw bytes: re-serialised JSON would not verify
     if not signature_valid(
-        service.settings.discord_public_key,
+        components.settings.discord_public_key,
         request.headers.get("x-signature-ed25519", ""),
         request.headers.get("x-signature-timestamp", ""),
         body,
@@ -69,7 +71,7 @@ async def interaction(request: Request, service: ServiceDep, delivery: DeliveryD
         body=question[:4000],
         payload={"application_id": str(payload["application_id"]), "token": str(payload["token"])},
     )
-    accepted = await delivery.accept(message)
+    accepted = await inbox.accept(message)
     if accepted.inbox_id is not None:
-        delivery.kick(accepted.thread_id)
+        worker.kick(accepted.thread_id)
     return {"type": DEFERRED_CHANNEL_MESSAGE}

@@ -6,8 +6,9 @@ import logging
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
-from carebot.api.dependencies import DeliveryDep, ServiceDep
-from carebot.channels.delivery import InboundMessage
+from carebot.api.dependencies import ComponentsDep, InboxDep, WorkerDep
+from carebot.channels.inbox import InboundMessage
+from carebot.channels.status import record_status
 from carebot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,9 @@ def required(params: dict[str, str], *names: str) -> list[str]:
 
 
 @router.post("", response_class=Response)
-async def inbound(request: Request, service: ServiceDep, delivery: DeliveryDep) -> Response:
+async def inbound(request: Request, components: ComponentsDep, inbox: InboxDep, worker: WorkerDep) -> Response:
     """Store the message, acknowledge at once with empty TwiML, answer in the background."""
-    params = await verified_params(request, service.settings)
+    params = await verified_params(request, components.settings)
     sid, sender = required(params, "MessageSid", "From")
     declared = params.get("NumMedia", "0")
     count = int(declared) if declared.isdigit() else 0
@@ -75,16 +76,16 @@ async def inbound(request: Request, service: ServiceDep, delivery: DeliveryDep) 
         body=params.get("Body", "")[:4000],
         payload={"reply_to": sender, "media": media, "message_type": params.get("MessageType", "")},
     )
-    accepted = await delivery.accept(message)
+    accepted = await inbox.accept(message)
     if accepted.inbox_id is not None:
-        delivery.kick(accepted.thread_id)
+        worker.kick(accepted.thread_id)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
 @router.post("/status", response_class=Response)
-async def status_callback(request: Request, service: ServiceDep, delivery: DeliveryDep) -> Response:
+async def status_callback(request: Request, components: ComponentsDep) -> Response:
     """Twilio's delivery status for a reply (queued, sent, delivered, read, failed, undelivered)."""
-    params = await verified_params(request, service.settings)
+    params = await verified_params(request, components.settings)
     sid, state = required(params, "MessageSid", "MessageStatus")
-    await delivery.record_status(sid, state, params.get("ErrorCode") or None)
+    await record_status(components.pool, sid, state, params.get("ErrorCode") or None)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,5 +1,5 @@
 """What every `carebot` subcommand shares: the console, JSON output, and running async work
-on the database or the whole service."""
+on the database or on everything a turn needs."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from carebot.composition import Components, open_components, open_database
 from carebot.db.pool import Pool
 from carebot.logs import configure_logging
-from carebot.service import CareService, open_database, open_service
 from carebot.settings import Settings, get_settings
 
 console = Console()
@@ -32,14 +32,14 @@ def say(text: str, **style: Any) -> None:
     console.print(text, markup=False, highlight=False, **style)
 
 
-def with_service(work: Callable[[CareService], Awaitable[T]]) -> T:
+def with_components(work: Callable[[Components], Awaitable[T]]) -> T:
     """Run `work` with the whole agent open (database, models, graph)."""
     settings = get_settings()
     configure_logging("WARNING")
 
     async def run() -> T:
-        async with open_service(settings) as service:
-            return await work(service)
+        async with open_components(settings) as components:
+            return await work(components)
 
     try:
         return asyncio.run(run())

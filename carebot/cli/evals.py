@@ -13,7 +13,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from carebot.cli.common import console, errors, say, with_service
+from carebot.cli.common import console, errors, say, with_components
+from carebot.composition import Components
 from carebot.evals.compare import ReportError, load_report
 from carebot.evals.dataset import DatasetError, EvalCase, load_dataset
 from carebot.evals.evaluators import AsyncEvaluator, correctness_judge
@@ -22,7 +23,6 @@ from carebot.evals.report import build_report, format_value, write_report
 from carebot.evals.runner import run_cases, sample_cases
 from carebot.evals.thresholds import ThresholdError, load_thresholds
 from carebot.models.factory import ModelConfigError, build_chat_model
-from carebot.service import CareService
 from carebot.settings import get_settings
 
 
@@ -128,13 +128,14 @@ def eval_command(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     run_id = uuid.uuid4().hex[:12]
 
-    async def run(service: CareService) -> tuple[list[CaseResult], str]:
+    async def run(components: Components) -> tuple[list[CaseResult], str]:
         if langsmith:
             from carebot.evals.langsmith_sync import run_experiment
 
             name = await run_experiment(
-                service,
+                components.turns,
                 every_case,
+                model=components.models.description,
                 dataset_name=_dataset_name(dataset),
                 run=[c.id for c in cases],
                 judge=judge,
@@ -146,16 +147,16 @@ def eval_command(
         ) as progress:
             task = progress.add_task("cases", total=len(cases))
             results = await run_cases(
-                service,
+                components.turns,
                 cases,
                 run_id=run_id,
                 concurrency=concurrency,
                 judge=judge,
                 on_result=lambda _: progress.advance(task),
             )
-        return results, service.models.description
+        return results, components.models.description
 
-    results, model = with_service(run)
+    results, model = with_components(run)
     about = {
         "dataset": ", ".join(str(p) for p in dataset),
         "dataset_fingerprint": _fingerprint(dataset),

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 import typer
 
 from carebot.cli.common import JsonOption, errors, print_json, say, with_database
+from carebot.composition import open_knowledge_base
 from carebot.db.pool import Pool
 from carebot.evals.dataset import DatasetError, load_dataset
 from carebot.evals.retrieval import RetrievalResult, evaluate_retrieval, metrics_by_language
 from carebot.models.factory import build_embedder
 from carebot.models.text_models import detect_language
-from carebot.service import open_knowledge_base
 from carebot.settings import Settings
 from carebot.tools.ingest import IngestReport, delete_document, ingest_paths, list_documents
 from carebot.tools.knowledge import check_embeddings_table

@@ -8,14 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
-from carebot.cli.common import JsonOption, print_json, say, with_service
+from carebot.cli.common import JsonOption, print_json, say, with_components
 from carebot.cli.discord import discord_app
 from carebot.cli.evals import eval_command
 from carebot.cli.kb import kb_app
 from carebot.cli.shop import customers_app, demo_app, orders_app
+from carebot.composition import Components
 from carebot.identity import CHANNELS
 from carebot.logs import configure_logging
-from carebot.service import CareService
 from carebot.settings import get_settings
 
 app = typer.Typer(help="carebot: a WhatsApp customer-care agent on LangGraph.", no_args_is_help=True)
@@ -67,8 +67,8 @@ def chat(
     """Send a message as a customer and print the agent's answer."""
     _check_channel(channel)
 
-    async def one(service: CareService) -> None:
-        result = await service.chat(channel=channel, sender=user, text=text or "")
+    async def one(components: Components) -> None:
+        result = await components.turns.chat(channel=channel, sender=user, text=text or "")
         if as_json:
             print_json(result.as_json())
         else:
@@ -76,7 +76,7 @@ def chat(
             escalated = f", escalated: {result.escalation_reason}" if result.escalate else ""
             say(f"[{result.intent}, {result.language}{escalated}]", style="dim")
 
-    async def interactive(service: CareService) -> None:
+    async def interactive(components: Components) -> None:
         say(f"Chatting as {user} on {channel}. Empty line or Ctrl-D to stop.", style="dim")
         while True:
             try:
@@ -85,10 +85,10 @@ def chat(
                 return
             if not line.strip():
                 return
-            result = await service.chat(channel=channel, sender=user, text=line)
+            result = await components.turns.chat(channel=channel, sender=user, text=line)
             say(f"bot> {result.answer}")
 
-    with_service(one if text else interactive)
+    with_components(one if text else interactive)
 
 
 @app.command()
@@ -96,11 +96,11 @@ def history(user: UserOption, channel: ChannelOption = "web", as_json: JsonOptio
     """Print a customer's conversation as the checkpoint holds it."""
     _check_channel(channel)
 
-    async def read(service: CareService) -> dict[str, Any]:
-        messages = await service.history(channel=channel, sender=user)
-        return {"thread_id": service.thread_id(channel, user), "messages": messages}
+    async def read(components: Components) -> dict[str, Any]:
+        messages = await components.turns.history(channel=channel, sender=user)
+        return {"thread_id": components.turns.thread_id(channel, user), "messages": messages}
 
-    thread = with_service(read)
+    thread = with_components(read)
     if as_json:
         print_json(thread)
         return

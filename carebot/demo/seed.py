@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from importlib import resources
@@ -81,9 +82,11 @@ async def seed_demo_help_centre(pool: Pool) -> int:
     if row and row["seeded"]:
         return 0
     stored = 0
-    for path, language in demo_help_centre_files():
+    # Files are listed and read in a thread: `langgraph dev` (Studio) refuses blocking calls on its loop.
+    for path, language in await asyncio.to_thread(demo_help_centre_files):
         # Named by their path inside the package, as they have always been (eval datasets cite them).
-        documents, _ = load_file(path, source=f"demo/help_centre/{language}/{path.name}", language=language)
+        source = f"demo/help_centre/{language}/{path.name}"
+        documents, _ = await asyncio.to_thread(load_file, path, source=source, language=language)
         for document in documents:
             stored += await upsert_document(pool, document) != "unchanged"
     log.info("demo_help_centre_ingested", extra={"documents": stored})

@@ -20,8 +20,8 @@ from langsmith import Client
 
 from carebot.evals.dataset import EvalCase
 from carebot.evals.evaluators import AsyncEvaluator, score_case
-from carebot.evals.runner import forget_thread, outputs_of, run_conversation
-from carebot.service import CareService
+from carebot.evals.runner import outputs_of, run_conversation
+from carebot.turns import TurnRunner
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +69,10 @@ def sync_dataset(client: Client, name: str, cases: Sequence[EvalCase], *, descri
 
 
 async def run_experiment(
-    service: CareService,
+    turns: TurnRunner,
     dataset: Sequence[EvalCase],
     *,
+    model: str,
     dataset_name: str,
     run: Sequence[str] | None = None,
     judge: AsyncEvaluator | None = None,
@@ -91,9 +92,9 @@ async def run_experiment(
     async def carebot(inputs: dict[str, Any]) -> dict[str, Any]:
         thread_id = f"eval:langsmith:{uuid.uuid4().hex}"
         try:
-            turn, _ = await run_conversation(service, inputs, thread_id=thread_id)
+            turn, _ = await run_conversation(turns, inputs, thread_id=thread_id)
         finally:
-            await forget_thread(service, thread_id)
+            await turns.forget(thread_id)
         return outputs_of(turn)
 
     async def carebot_scores(
@@ -107,8 +108,8 @@ async def run_experiment(
         data=examples,
         # langsmith's annotation misses async evaluators taking keyword arguments; it runs them.
         evaluators=[carebot_scores],  # type: ignore[list-item]
-        experiment_prefix=f"{dataset_name}-{service.models.description.split()[0]}",
-        metadata={"model": service.models.description},
+        experiment_prefix=f"{dataset_name}-{model.split()[0]}",
+        metadata={"model": model},
         max_concurrency=concurrency,
         client=client,
     )

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from carebot.models.types import INTENTS, LANGUAGES
+from carebot.domain import INTENTS, LANGUAGES
 
 HELD_OUT_TAG = "heldout"
 # A continuous score (answer overlap) counts as a pass from here; booleans pass when true.
@@ -134,30 +134,38 @@ def _intent_pairs(cases: Sequence[CaseResult]) -> list[tuple[str, str]]:
 def per_intent(cases: Sequence[CaseResult]) -> dict[str, dict[str, float | int]]:
     """Precision, recall, F1 and support of each intent (support: cases expecting it)."""
     pairs = _intent_pairs(cases)
-    report: dict[str, dict[str, float | int]] = {}
-    for intent in INTENTS:
-        tp = sum(expected == intent and got == intent for expected, got in pairs)
-        predicted = sum(got == intent for _, got in pairs)
-        support = sum(expected == intent for expected, _ in pairs)
-        precision = tp / predicted if predicted else 0.0
-        recall = tp / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        report[intent] = {
-            "precision": round(precision, 4),
-            "recall": round(recall, 4),
-            "f1": round(f1, 4),
-            "support": support,
-            "predicted": predicted,
+    if not pairs:
+        return {i: {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0, "predicted": 0} for i in INTENTS}
+    from sklearn.metrics import precision_recall_fscore_support  # seconds to import: only when reporting
+
+    expected, got = zip(*pairs, strict=True)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        expected, got, labels=list(INTENTS), zero_division=0
+    )
+    predicted = Counter(got)
+    return {
+        intent: {
+            "precision": round(float(precision[i]), 4),
+            "recall": round(float(recall[i]), 4),
+            "f1": round(float(f1[i]), 4),
+            "support": int(support[i]),
+            "predicted": predicted[intent],
         }
-    return report
+        for i, intent in enumerate(INTENTS)
+    }
 
 
 def confusion_matrix(cases: Sequence[CaseResult]) -> dict[str, Any]:
     """Rows: expected intent; columns: classified intent (plus `error` for crashed cases)."""
     pairs = _intent_pairs(cases)
     columns = list(INTENTS) + (["error"] if any(got == "error" for _, got in pairs) else [])
-    counts = Counter(pairs)
-    return {"labels": list(INTENTS), "columns": columns, "matrix": [[counts[(r, c)] for c in columns] for r in INTENTS]}
+    if not pairs:
+        return {"labels": list(INTENTS), "columns": columns, "matrix": [[0] * len(columns) for _ in INTENTS]}
+    from sklearn.metrics import confusion_matrix as counts_by_pair
+
+    expected, got = zip(*pairs, strict=True)
+    matrix = counts_by_pair(expected, got, labels=columns)[: len(INTENTS)]
+    return {"labels": list(INTENTS), "columns": columns, "matrix": matrix.tolist()}
 
 
 def _in_language(language: str) -> Callable[[CaseResult], bool]:

@@ -1,4 +1,4 @@
-"""Runs dataset cases through the real service and scores them.
+"""Runs dataset cases through the real turn runner (graph, checkpointer, models) and scores them.
 
 Every case gets a thread of its own (deleted afterwards), so cases cannot see each other and
 the results do not depend on their order or on how many run at once.
@@ -15,7 +15,8 @@ from typing import Any
 from carebot.evals.dataset import EvalCase
 from carebot.evals.evaluators import AsyncEvaluator, failed_scores, score_case
 from carebot.evals.metrics import CaseResult
-from carebot.service import CareService, TurnResult
+from carebot.graph.outcome import TurnResult
+from carebot.turns import TurnRunner
 
 
 def sample_cases(cases: Sequence[EvalCase], size: int | None, *, seed: int) -> list[EvalCase]:
@@ -31,7 +32,6 @@ def outputs_of(turn: TurnResult) -> dict[str, Any]:
     outputs = turn.as_json()
     del outputs["thread_id"]  # different in every run, and no measure of the answer
     outputs.update(
-        escalation_reason=turn.escalation_reason,
         tool_calls=list(turn.tool_calls),
         sources=list(turn.sources),
         steps=list(turn.steps),
@@ -39,33 +39,27 @@ def outputs_of(turn: TurnResult) -> dict[str, Any]:
     return outputs
 
 
-async def run_conversation(service: CareService, inputs: dict[str, Any], *, thread_id: str) -> tuple[TurnResult, float]:
+async def run_conversation(turns: TurnRunner, inputs: dict[str, Any], *, thread_id: str) -> tuple[TurnResult, float]:
     """Send the case's turns in order on its own thread; the last turn and its latency in ms."""
     turn: TurnResult | None = None
     elapsed = 0.0
     for text in inputs["messages"]:
         started = time.perf_counter()
-        turn = await service.chat(channel=inputs["channel"], sender=inputs["user"], text=text, thread_id=thread_id)
+        turn = await turns.chat(channel=inputs["channel"], sender=inputs["user"], text=text, thread_id=thread_id)
         elapsed = (time.perf_counter() - started) * 1000
     assert turn is not None  # the dataset requires at least one message
     return turn, round(elapsed, 2)
 
 
-async def forget_thread(service: CareService, thread_id: str) -> None:
-    checkpointer = service.graph.checkpointer
-    if checkpointer is not None and not isinstance(checkpointer, bool):
-        await checkpointer.adelete_thread(thread_id)
-
-
 async def run_case(
-    service: CareService, case: EvalCase, *, run_id: str, judge: AsyncEvaluator | None = None
+    turns: TurnRunner, case: EvalCase, *, run_id: str, judge: AsyncEvaluator | None = None
 ) -> CaseResult:
     inputs = case.inputs.model_dump()
     reference = case.references()
     result = CaseResult(id=case.id, tags=list(case.tags), inputs=inputs, reference_outputs=reference)
     thread_id = f"eval:{run_id}:{case.id}"
     try:
-        turn, result.latency_ms = await run_conversation(service, inputs, thread_id=thread_id)
+        turn, result.latency_ms = await run_conversation(turns, inputs, thread_id=thread_id)
         result.outputs = outputs_of(turn)
         result.scores = [
             dict(score)
@@ -77,12 +71,12 @@ async def run_case(
         result.error = f"{type(exc).__name__}: {exc}"
         result.scores = [dict(score) for score in failed_scores(reference, result.error, judged=judge is not None)]
     finally:
-        await forget_thread(service, thread_id)
+        await turns.forget(thread_id)
     return result
 
 
 async def run_cases(
-    service: CareService,
+    turns: TurnRunner,
     cases: Sequence[EvalCase],
     *,
     run_id: str,
@@ -95,7 +89,7 @@ async def run_cases(
 
     async def one(case: EvalCase) -> CaseResult:
         async with gate:
-            result = await run_case(service, case, run_id=run_id, judge=judge)
+            result = await run_case(turns, case, run_id=run_id, judge=judge)
         if on_result is not None:
             on_result(result)
         return result

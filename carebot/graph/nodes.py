@@ -7,16 +7,17 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
 from langgraph.runtime import Runtime
+from langgraph.types import Overwrite
 from pydantic import TypeAdapter
 
+from carebot.domain import OrderLookup, Passage, parse_email
 from carebot.graph.context import Context
 from carebot.graph.guardrails import check_answer
-from carebot.graph.state import Escalation, EscalationReason, RetrievedDocument, State, Verification
-from carebot.models.offline import format_order_lookup
+from carebot.graph.state import Escalation, EscalationReason, RetrievedDocument, State, Verification, new_turn
 from carebot.models.types import AnswerRequest, Classification, Classifier, Responder
-from carebot.phrases import phrase
-from carebot.tools.knowledge import KnowledgeBase, Passage
-from carebot.tools.orders import OrderLookup, OrderSource, OrderSourceUnavailable, lookup_order, parse_email
+from carebot.phrases import format_order_lookup, phrase
+from carebot.tools.knowledge import KnowledgeBase
+from carebot.tools.orders import OrderSource, OrderSourceUnavailable, lookup_order
 
 _ORDER_LOOKUP = TypeAdapter(OrderLookup)
 
@@ -73,7 +74,8 @@ def _hand_over_reason(reading: Classification, context: Context) -> EscalationRe
 
 
 def _order_lookup(state: State) -> OrderLookup | None:
-    return _ORDER_LOOKUP.validate_python(state.order) if state.order else None
+    order = state.turn["order"]
+    return _ORDER_LOOKUP.validate_python(order) if order else None
 
 
 class CareNodes:
@@ -83,7 +85,7 @@ class CareNodes:
         self.deps = deps
 
     async def classify(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        """Read intent, language, sentiment and order number; reset the per-turn fields."""
+        """Read intent, language, sentiment and order number; start the turn afresh."""
         question = latest_question(state.messages)
         reading = await self.deps.classifier.classify(question, history=state.messages[:-1])
         first_turn = state.intent is None
@@ -102,19 +104,14 @@ class CareNodes:
         if email and state.verification is not None:
             # The customer is answering our request for their email: not a new topic.
             intent, reason = "order_status", None
-        return {
-            "intent": intent,
-            "intent_confidence": reading.confidence,
-            "language": language,
-            "sentiment": reading.sentiment,
-            "order_number": reading.order_number,
-            "email": email,
-            "documents": [],
-            "order": None,
-            "draft": "",
-            "guardrail": None,
-            "escalation": _escalation(reason) if reason else None,
-        }
+        turn = new_turn(
+            intent_confidence=reading.confidence,
+            sentiment=reading.sentiment,
+            order_number=reading.order_number,
+            email=email,
+            escalation=_escalation(reason) if reason else None,
+        )
+        return {"intent": intent, "language": language, "turn": Overwrite(turn)}
 
     async def lookup_order(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Look up the caller's order; identity comes from the run context (and a verification
@@ -123,12 +120,13 @@ class CareNodes:
             self.deps.orders,
             channel=runtime.context.channel,
             sender=runtime.context.sender,
-            order_number=state.order_number,
+            order_number=state.turn["order_number"],
             verified_customer_id=state.verified_customer_id,
         )
-        update: dict[str, Any] = {"order": _ORDER_LOOKUP.dump_python(lookup, mode="json")}
+        turn: dict[str, Any] = {"order": _ORDER_LOOKUP.dump_python(lookup, mode="json")}
+        update: dict[str, Any] = {"turn": turn}
         if lookup.kind == "unavailable":
-            update["escalation"] = _escalation("order_unavailable", lookup.detail)
+            turn["escalation"] = _escalation("order_unavailable", lookup.detail)
         elif lookup.kind in ("unknown_customer", "not_found"):
             # The answer asks for the account's email; failures count across requests.
             failures = state.verification["failures"] if state.verification else 0
@@ -145,21 +143,24 @@ class CareNodes:
         """
         pending = state.verification or {"order_number": None, "failures": 0}
         limit = runtime.context.verification_attempts
-        if pending["failures"] < limit and state.email:
+        email = state.turn["email"]
+        if pending["failures"] < limit and email:
             try:
-                customer = await self.deps.orders.customer_by_email(state.email)
+                customer = await self.deps.orders.customer_by_email(email)
                 number = pending["order_number"]
                 owns_order = customer is not None and (
                     number is None or await self.deps.orders.customer_order(customer.id, number) is not None
                 )
             except OrderSourceUnavailable as exc:
-                return {"escalation": _escalation("order_unavailable", str(exc))}
+                return {"turn": {"escalation": _escalation("order_unavailable", str(exc))}}
             if customer is not None and owns_order:
-                return {"verified_customer_id": customer.id, "verification": None, "order_number": number}
+                return {"verified_customer_id": customer.id, "verification": None, "turn": {"order_number": number}}
         failures = pending["failures"] + 1
         update: dict[str, Any] = {"verification": {**pending, "failures": failures}}
         if failures >= limit:
-            update["escalation"] = _escalation("verification_failed", f"{failures} email addresses did not match")
+            update["turn"] = {
+                "escalation": _escalation("verification_failed", f"{failures} email addresses did not match")
+            }
             return update
         text = phrase(state.language, "verify_mismatch", left=limit - failures)
         update["messages"] = bounded_append(state.messages, text, runtime.context)
@@ -170,11 +171,11 @@ class CareNodes:
         about) the turn goes to a human rather than to a made-up answer."""
         passages = await self.deps.knowledge.search(latest_question(state.messages), language=state.language)
         documents: list[RetrievedDocument] = [asdict(p) for p in passages]  # type: ignore[misc]
-        update: dict[str, Any] = {"documents": documents}
+        turn: dict[str, Any] = {"documents": documents}
         best = passages[0].score if passages else 0.0
-        if best < runtime.context.relevance_threshold and state.order is None:
-            update["escalation"] = _escalation("low_relevance")
-        return update
+        if best < runtime.context.relevance_threshold and state.turn["order"] is None:
+            turn["escalation"] = _escalation("low_relevance")
+        return {"turn": turn}
 
     async def generate(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Draft the answer from the passages and the order result."""
@@ -184,12 +185,12 @@ class CareNodes:
             intent=state.intent or "greeting",
             language=state.language,
             history=state.messages,
-            passages=[Passage(**d) for d in state.documents],
+            passages=[Passage(**d) for d in state.turn["documents"]],
             order=order,
             customer_name=order.customer_name if order else None,
             shop_name=runtime.context.shop_name,
         )
-        return {"draft": await self.deps.responder.respond(request)}
+        return {"turn": {"draft": await self.deps.responder.respond(request)}}
 
     async def check_guardrails(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Publish the draft if it passes the checks; otherwise hand the turn over."""
@@ -197,22 +198,23 @@ class CareNodes:
         own_numbers = [o.number for o in order.orders] if order else []
         material = "\n".join(
             [latest_question(state.messages)]
-            + [d["text"] for d in state.documents]
+            + [d["text"] for d in state.turn["documents"]]
             + ([format_order_lookup(order, state.language)] if order else [])
         )
-        issues = check_answer(state.draft, allowed_order_numbers=own_numbers, material=material)
+        draft = state.turn["draft"]
+        issues = check_answer(draft, allowed_order_numbers=own_numbers, material=material)
         if issues:
-            return {"guardrail": {"passed": False, "issues": issues}, "escalation": _escalation("guardrail")}
+            return {"turn": {"guardrail": {"passed": False, "issues": issues}, "escalation": _escalation("guardrail")}}
         return {
-            "guardrail": {"passed": True, "issues": []},
-            "messages": bounded_append(state.messages, state.draft, runtime.context),
+            "turn": {"guardrail": {"passed": True, "issues": []}},
+            "messages": bounded_append(state.messages, draft, runtime.context),
         }
 
     async def escalate(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Tell the customer a colleague will take over, in their language."""
-        escalation = state.escalation or _escalation("human_requested")
+        escalation = state.turn["escalation"] or _escalation("human_requested")
         text = phrase(state.language, f"escalate_{escalation['reason']}", shop=runtime.context.shop_name)
         return {
-            "escalation": escalation,
+            "turn": {"escalation": escalation},
             "messages": bounded_append(state.messages, text, runtime.context),
         }

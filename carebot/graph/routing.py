@@ -1,5 +1,5 @@
 """Where a turn goes next. Routers only read state: the node that finds a reason to hand over
-(classify, lookup_order, retrieve, check_guardrails) records it in `escalation`."""
+(classify, lookup_order, retrieve, check_guardrails) records it in the turn's `escalation`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ ORDER_INTENTS = frozenset({"order_status", "order_change"})
 def route_after_classify(
     state: State,
 ) -> Literal["retrieve", "lookup_order", "verify_customer", "generate", "escalate"]:
-    if state.escalation:
+    if state.turn["escalation"]:
         return "escalate"
-    if state.verification is not None and state.email:
+    if state.verification is not None and state.turn["email"]:
         return "verify_customer"
     if state.intent in ORDER_INTENTS:
         return "lookup_order"
@@ -25,22 +25,22 @@ def route_after_classify(
 
 
 def route_after_verify(state: State) -> Literal["lookup_order", "escalate", "__end__"]:
-    if state.escalation:
+    if state.turn["escalation"]:
         return "escalate"
     # Verified: answer the question that led to verification. Otherwise the node has replied.
     return "lookup_order" if state.verification is None else "__end__"
 
 
 def route_after_lookup(state: State) -> Literal["retrieve", "generate", "escalate"]:
-    if state.escalation:
+    if state.turn["escalation"]:
         return "escalate"
     # Changing an order depends on the shop's policy as well as on the order itself.
     return "retrieve" if state.intent == "order_change" else "generate"
 
 
 def route_after_retrieve(state: State) -> Literal["generate", "escalate"]:
-    return "escalate" if state.escalation else "generate"
+    return "escalate" if state.turn["escalation"] else "generate"
 
 
 def route_after_guardrails(state: State) -> Literal["escalate", "__end__"]:
-    return "escalate" if state.escalation else "__end__"
+    return "escalate" if state.turn["escalation"] else "__end__"

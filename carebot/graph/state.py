@@ -1,4 +1,4 @@
-"""The care graph's state: what a conversation remembers between nodes and between turns.
+"""The care graph's state: what a conversation remembers between turns, and what one turn computes.
 
 Values are plain JSON-shaped data (dicts, lists, strings) so checkpoints stay portable and
 readable in LangGraph Studio.
@@ -6,13 +6,14 @@ readable in LangGraph Studio.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict, cast
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph import add_messages
 
-from carebot.models.types import Intent, Language
+from carebot.domain import Intent, Language
 
 EscalationReason = Literal[
     "human_requested",
@@ -66,31 +67,60 @@ class InputState:
     context's `history_limit`, so a thread's state stays bounded however long it runs."""
 
 
+class Turn(TypedDict):
+    """What one turn computes. `classify` starts every turn with a fresh one (`new_turn`), so
+    nothing a turn found can leak into the next; the other nodes update it key by key."""
+
+    intent_confidence: float
+    sentiment: float
+    """-1 (furious) to 1 (delighted), for the latest message."""
+    order_number: str | None
+    """An order number the customer wrote in the latest message, normalised."""
+    email: str | None
+    """An email address the customer wrote in the latest message (an answer to verification)."""
+    documents: list[RetrievedDocument]
+    """Help-centre passages retrieved for this turn, best first."""
+    order: dict[str, Any] | None
+    """The order tool's result for this turn (a `domain.OrderLookup` as data)."""
+    draft: str
+    """The generated answer, before the guardrail check publishes it."""
+    guardrail: GuardrailVerdict | None
+    escalation: Escalation | None
+    """Set when this turn was handed to a human, with the reason."""
+
+
+def new_turn(**values: Any) -> Turn:
+    """A turn with nothing found yet, but for `values`."""
+    turn: Turn = {
+        "intent_confidence": 0.0,
+        "sentiment": 0.0,
+        "order_number": None,
+        "email": None,
+        "documents": [],
+        "order": None,
+        "draft": "",
+        "guardrail": None,
+        "escalation": None,
+    }
+    return cast(Turn, {**turn, **values})
+
+
+def update_turn(current: Turn, update: Mapping[str, Any]) -> Turn:
+    """Reducer: a node's partial update of the current turn (a new turn arrives as `Overwrite`)."""
+    return cast(Turn, {**current, **update})
+
+
 @dataclass(kw_only=True)
 class State(InputState):
-    """Everything the nodes share. Per-turn fields are reset by `classify` at each turn."""
+    """What a conversation remembers across turns, and the current turn's scratch in `turn`."""
 
     intent: Intent | None = None
-    """The latest message's intent (DESIGN.md lists them)."""
-    intent_confidence: float = 0.0
+    """The latest message's intent (DESIGN.md lists them); a short follow-up keeps the previous one."""
     language: Language = "en"
     """The customer's language; carried over from earlier turns when a message is too short to tell."""
-    sentiment: float = 0.0
-    """-1 (furious) to 1 (delighted), for the latest message."""
-    order_number: str | None = None
-    """An order number the customer wrote in the latest message, normalised."""
-    email: str | None = None
-    """An email address the customer wrote in the latest message (an answer to verification)."""
     verification: Verification | None = None
     """Set while the bot waits for the email address on the customer's account; kept across turns."""
     verified_customer_id: int | None = None
     """The customer this conversation proved to be by email; order lookups use it from then on."""
-    documents: list[RetrievedDocument] = field(default_factory=list)
-    """Help-centre passages retrieved for this turn, best first; replaced every turn."""
-    order: dict[str, Any] | None = None
-    """The order tool's result for this turn (a `tools.orders.OrderLookup` as data)."""
-    draft: str = ""
-    """The generated answer, before the guardrail check publishes it."""
-    guardrail: GuardrailVerdict | None = None
-    escalation: Escalation | None = None
-    """Set when this turn was handed to a human, with the reason."""
+    turn: Annotated[Turn, update_turn] = field(default_factory=new_turn)
+    """What the latest turn computed (passages, order result, draft, guardrail verdict, hand-over)."""

@@ -8,12 +8,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from carebot.models.offline import format_order_lookup
+from carebot.domain import INTENTS, Intent, Language, parse_order_number
 from carebot.models.sentiment import sentiment_score
-from carebot.models.types import INTENTS, AnswerRequest, Classification, Intent, Language
-from carebot.phrases import LANGUAGE_NAMES
+from carebot.models.types import AnswerRequest, Classification
+from carebot.phrases import LANGUAGE_NAMES, format_order_lookup
 from carebot.prompts import render_prompt
-from carebot.tools.orders import parse_order_number
 
 # Earlier turns help with follow-ups ("and to Bali?") without paying for the whole thread.
 _CONTEXT_MESSAGES = 6

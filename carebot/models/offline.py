@@ -13,12 +13,11 @@ from typing import cast
 
 from langchain_core.messages import BaseMessage
 
+from carebot.domain import Intent, Language, Passage, parse_order_number
 from carebot.models.sentiment import sentiment_score
 from carebot.models.text_models import TextModels, default_text_models
-from carebot.models.types import AnswerRequest, Classification, Intent, Language
-from carebot.phrases import ORDER_STATUS_WORDS, phrase
-from carebot.tools.knowledge import Passage
-from carebot.tools.orders import Order, OrderLookup, parse_order_number
+from carebot.models.types import AnswerRequest, Classification
+from carebot.phrases import format_order_lookup, phrase
 
 
 class OfflineClassifier:
@@ -75,41 +74,6 @@ def relevant_sentences(question: str, passage: Passage, *, limit: int = 3) -> li
     ranked = sorted(range(len(sentences)), key=lambda i: (-len(wanted & _stems(sentences[i])), i))
     chosen = sorted(ranked[:limit])
     return [sentences[i] for i in chosen]
-
-
-def _date(value: object) -> str:
-    return value.strftime("%d %b %Y") if hasattr(value, "strftime") else str(value)
-
-
-def format_order(order: Order, language: str) -> list[str]:
-    """The lines describing one order, short enough for WhatsApp."""
-    status = ORDER_STATUS_WORDS.get(language, ORDER_STATUS_WORDS["en"])[order.status]
-    lines = [phrase(language, "order_line", number=order.number, status=status)]
-    lines.append(phrase(language, "items", items=order.summary))
-    if order.carrier and order.tracking_number and order.status in ("shipped", "delivered"):
-        lines.append(phrase(language, "carrier", carrier=order.carrier, tracking=order.tracking_number))
-    if order.status == "delivered" and order.delivered_at:
-        lines.append(phrase(language, "delivered", date=_date(order.delivered_at)))
-    elif order.status in ("pending", "processing", "shipped") and order.estimated_delivery:
-        lines.append(phrase(language, "expected", date=_date(order.estimated_delivery)))
-    else:
-        lines.append(phrase(language, "ordered", date=_date(order.created_at)))
-    return lines
-
-
-def format_order_lookup(lookup: OrderLookup, language: str) -> str:
-    """The customer-facing text for any order-tool result."""
-    if lookup.kind == "order":
-        return "\n".join(format_order(lookup.orders[0], language))
-    if lookup.kind == "choose":
-        status_words = ORDER_STATUS_WORDS.get(language, ORDER_STATUS_WORDS["en"])
-        lines = [phrase(language, "choose", count=len(lookup.orders))]
-        lines += [f"- {o.number}: {o.summary} ({status_words[o.status]})" for o in lookup.orders]
-        lines.append(phrase(language, "choose_ask"))
-        return "\n".join(lines)
-    if lookup.kind == "not_found":
-        return phrase(language, "not_found", number=lookup.requested_number or "")
-    return phrase(language, lookup.kind)
 
 
 def format_passages(question: str, passages: Sequence[Passage], language: str) -> str:

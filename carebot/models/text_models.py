@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-from carebot.tools.orders import ORDER_NUMBER
+from carebot.domain import ORDER_NUMBER
 
 
 def normalise(text: str) -> str:

@@ -4,30 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, get_args
+from typing import Protocol
 
 from langchain_core.messages import BaseMessage
 
-from carebot.tools.knowledge import Passage
-from carebot.tools.orders import OrderLookup
-
-Intent = Literal[
-    "greeting",
-    "order_status",
-    "order_change",
-    "shipping",
-    "returns_refunds",
-    "payment",
-    "account",
-    "product",
-    "complaint",
-    "human_agent",
-    "out_of_scope",
-]
-INTENTS: tuple[Intent, ...] = get_args(Intent)
-
-Language = Literal["en", "id", "es"]
-LANGUAGES: tuple[Language, ...] = get_args(Language)
+from carebot.domain import Intent, Language, OrderLookup, Passage
 
 
 @dataclass(frozen=True, slots=True)

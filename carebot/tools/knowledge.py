@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 
 from carebot.db.pool import Pool
+from carebot.domain import Passage
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -41,25 +42,6 @@ def topic_words(query: str, language: str) -> str:
     """The query without its question words (the text Postgres then parses and stems)."""
     stop = _QUESTION_WORDS.get(language, frozenset())
     return " ".join(w for w in _WORD.findall(query.lower()[:2000]) if w not in stop)
-
-
-@dataclass(frozen=True, slots=True)
-class Passage:
-    """One help-centre chunk that matched a question."""
-
-    title: str
-    """Title of the document the chunk comes from."""
-    source: str
-    """Where the document was ingested from (path or URL); names the source in answers."""
-    heading: str
-    """The section heading the chunk sits under ('' for a document's opening)."""
-    text: str
-    """The chunk's text."""
-    language: str
-    """The document's language code."""
-    score: float
-    """Relevance in [0, 1]: the share of the question's key terms the chunk contains, fused with
-    the embedding similarity when embeddings are on."""
 
 
 class KnowledgeBase(Protocol):

@@ -15,14 +15,15 @@ with backoff; when the API still fails, or answers something unreadable, the loo
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from carebot.tools.orders import Customer, Order, OrderSourceUnavailable, sender_key
+from carebot.domain import Customer, Order
+from carebot.retry import with_backoff
+from carebot.tools.orders import OrderSourceUnavailable, sender_key
 
 log = logging.getLogger(__name__)
 
@@ -102,32 +103,41 @@ class HttpOrderSource:
 
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any | None:
         """The JSON body of a GET, None on 404; retries what may pass on a second try."""
-        problem = ""
-        for attempt in range(self._retries + 1):
-            if attempt:
-                await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
-            try:
-                response = await self._client.get(path, params=params)
-            except httpx.TimeoutException:
-                problem = "order API timed out"
-                continue
-            except httpx.TransportError as exc:
-                problem = f"order API unreachable ({type(exc).__name__})"
-                continue
-            if response.status_code == 404:
-                return None
-            if response.status_code in _RETRYABLE_STATUS:
-                problem = f"order API answered {response.status_code}"
-                continue
-            if response.is_error:
-                # 401/403/400: retrying will not help; a human should look at the configuration.
-                problem = f"order API answered {response.status_code}"
-                break
-            try:
-                return response.json()
-            except ValueError:
-                problem = "order API sent a body that is not JSON"
-                break
-        attempts = f"after {attempt + 1} attempt{'s' if attempt else ''}"
-        log.warning("order_api_failed", extra={"path": path.split("/")[1], "problem": problem, "attempts": attempt + 1})
+        attempt = 0
+        try:
+            async for try_ in with_backoff(attempts=self._retries + 1, backoff=self._backoff, retry_on=_MayPass):
+                with try_:
+                    attempt = try_.retry_state.attempt_number
+                    return await self._get_once(path, params)
+        except _ApiProblem as exc:
+            problem = str(exc)
+        attempts = f"after {attempt} attempt{'s' if attempt > 1 else ''}"
+        log.warning("order_api_failed", extra={"path": path.split("/")[1], "problem": problem, "attempts": attempt})
         raise OrderSourceUnavailable(f"{problem} {attempts}")
+
+    async def _get_once(self, path: str, params: dict[str, Any] | None) -> Any | None:
+        try:
+            response = await self._client.get(path, params=params)
+        except httpx.TimeoutException:
+            raise _MayPass("order API timed out") from None
+        except httpx.TransportError as exc:
+            raise _MayPass(f"order API unreachable ({type(exc).__name__})") from None
+        if response.status_code == 404:
+            return None
+        if response.status_code in _RETRYABLE_STATUS:
+            raise _MayPass(f"order API answered {response.status_code}")
+        if response.is_error:
+            # 401/403/400: retrying will not help; a human should look at the configuration.
+            raise _ApiProblem(f"order API answered {response.status_code}")
+        try:
+            return response.json()
+        except ValueError:
+            raise _ApiProblem("order API sent a body that is not JSON") from None
+
+
+class _ApiProblem(Exception):
+    """The order API failed in a way a retry will not mend."""
+
+
+class _MayPass(_ApiProblem):
+    """A timeout, a connection error, 429 or 5xx: worth another try after a pause."""

@@ -2,99 +2,15 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
+from psycopg import sql
 from pydantic import TypeAdapter
 
 from carebot.db.pool import Pool
+from carebot.domain import ACTIVE_STATUSES, Customer, Order, OrderItem, OrderLookup
 from carebot.identity import normalise_sender
-
-OrderStatus = Literal["pending", "processing", "shipped", "delivered", "cancelled", "returned"]
-ACTIVE_STATUSES = frozenset({"pending", "processing", "shipped"})
-
-# Order numbers look like A1042; customers write "#a1042", "A 1042", "a-1042".
-ORDER_NUMBER = re.compile(r"(?<![A-Za-z0-9])#?\s?([A-Za-z])\s?-?\s?(\d{4,6})(?![0-9])")
-
-
-# Loose on purpose: the address is only ever compared with the one on an account.
-EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
-
-
-def parse_order_number(text: str) -> str | None:
-    """The order number a customer wrote, normalised (`A1042`), or None when there is none."""
-    match = ORDER_NUMBER.search(text[:2000])
-    return f"{match.group(1).upper()}{match.group(2)}" if match else None
-
-
-def parse_email(text: str) -> str | None:
-    """The email address a customer wrote, lower-cased, or None when there is none."""
-    match = EMAIL.search(text[:2000])
-    return match.group(0).lower().rstrip(".") if match else None
-
-
-@dataclass(frozen=True, slots=True)
-class Customer:
-    """A shop customer, as far as the care agent needs to know them."""
-
-    id: int
-    name: str
-    email: str
-    phone: str | None
-    language: str
-
-
-@dataclass(frozen=True, slots=True)
-class OrderItem:
-    name: str
-    quantity: int
-    unit_price: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    """One of the caller's own orders."""
-
-    number: str
-    status: OrderStatus
-    items: tuple[OrderItem, ...]
-    total: Decimal
-    currency: str
-    created_at: datetime
-    carrier: str | None = None
-    tracking_number: str | None = None
-    shipped_at: datetime | None = None
-    estimated_delivery: date | None = None
-    delivered_at: datetime | None = None
-
-    @property
-    def summary(self) -> str:
-        """A one-line summary of the items, e.g. "2× Linen sheet set, Oak desk lamp"."""
-        parts = [f"{i.quantity}× {i.name}" if i.quantity > 1 else i.name for i in self.items]
-        return ", ".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class OrderLookup:
-    """What the order tool found for the caller; `kind` says which case it is.
-
-    - `order`: one of the caller's orders (the one asked for, or their only recent one);
-    - `choose`: several recent orders: the answer lists them and asks which one;
-    - `no_orders`: the caller has no orders;
-    - `not_found`: the number asked for is not one of the caller's (whether or not it exists:
-      the answer is the same, so nothing leaks);
-    - `unknown_customer`: the sender is not linked to a customer;
-    - `unavailable`: the order system could not be reached.
-    """
-
-    kind: Literal["order", "choose", "no_orders", "not_found", "unknown_customer", "unavailable"]
-    orders: tuple[Order, ...] = ()
-    requested_number: str | None = None
-    customer_name: str | None = None
-    detail: str = field(default="", compare=False)
 
 
 class OrderSource(Protocol):
@@ -205,10 +121,15 @@ def _order_from_row(row: dict[str, Any]) -> Order:
 
 
 _ORDER_JSON: TypeAdapter[Order] = TypeAdapter(Order)
-_ORDER_COLUMNS = (
-    "number, status, items, total, currency, created_at, carrier, tracking_number, "
-    "shipped_at, estimated_delivery, delivered_at"
-)
+_ORDER_COLUMNS = sql.SQL(", ").join(
+    map(
+        sql.Identifier,
+        (
+            "number", "status", "items", "total", "currency", "created_at", "carrier", "tracking_number",
+            "shipped_at", "estimated_delivery", "delivered_at",
+        ),
+    )
+)  # fmt: skip
 
 
 class PostgresOrderSource:
@@ -227,18 +148,20 @@ class PostgresOrderSource:
         return await self._customer("id", customer_id)
 
     async def _customer(self, column: str, value: object) -> Customer | None:
-        # `column` comes from a fixed set in this module, never from input.
-        sql = f"SELECT id, name, email, phone, language FROM customers WHERE {column} = %s"
+        query = sql.SQL("SELECT id, name, email, phone, language FROM customers WHERE {} = %s").format(
+            sql.Identifier(column)
+        )
         async with self._pool.connection() as conn:
-            cur = await conn.execute(sql, (value,))  # type: ignore[arg-type]
+            cur = await conn.execute(query, (value,))
             row = await cur.fetchone()
         return Customer(**row) if row else None
 
     async def recent_orders(self, customer_id: int, *, limit: int = 5) -> list[Order]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE customer_id = %s "  # type: ignore[arg-type]
-                "ORDER BY created_at DESC LIMIT %s",
+                sql.SQL("SELECT {} FROM orders WHERE customer_id = %s ORDER BY created_at DESC LIMIT %s").format(
+                    _ORDER_COLUMNS
+                ),
                 (customer_id, limit),
             )
             rows = await cur.fetchall()
@@ -247,7 +170,7 @@ class PostgresOrderSource:
     async def customer_order(self, customer_id: int, number: str) -> Order | None:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE customer_id = %s AND number = %s",  # type: ignore[arg-type]
+                sql.SQL("SELECT {} FROM orders WHERE customer_id = %s AND number = %s").format(_ORDER_COLUMNS),
                 (customer_id, number),
             )
             row = await cur.fetchone()

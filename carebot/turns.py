@@ -1,0 +1,90 @@
+"""The turn runner: one customer message through the checkpointed graph, and what it did.
+
+It knows nothing of channels, inboxes or HTTP: the delivery worker, `/chat` (through the
+worker), the CLI and the eval runner all answer a message by calling `chat`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import langsmith
+from langchain_core.messages import HumanMessage
+from langgraph.graph.state import CompiledStateGraph
+
+from carebot.graph import GRAPH_NAME, Context
+from carebot.graph.outcome import TurnResult
+from carebot.identity import thread_id_for
+from carebot.settings import Settings
+
+
+class TurnRunner:
+    """Runs customer turns through the graph, one thread per customer per channel."""
+
+    def __init__(self, graph: CompiledStateGraph[Any, Any, Any, Any], settings: Settings) -> None:
+        self.graph = graph
+        self._settings = settings
+
+    def thread_id(self, channel: str, sender: str) -> str:
+        return thread_id_for(channel, sender, salt=self._settings.thread_id_salt.get_secret_value())
+
+    def context(self, channel: str, sender: str, turn_id: str | None = None) -> Context:
+        return Context(
+            channel=channel,
+            sender=sender,
+            turn_id=turn_id,
+            shop_name=self._settings.shop_name,
+            history_limit=self._settings.history_limit,
+            relevance_threshold=self._settings.relevance_threshold,
+        )
+
+    async def chat(
+        self, *, channel: str, sender: str, text: str, turn_id: str | None = None, thread_id: str | None = None
+    ) -> TurnResult:
+        """Answer one customer message and remember it in the customer's thread.
+
+        With LangSmith tracing on, the turn is one trace named for the graph; its metadata
+        (thread id, channel, and the intent once classify has run) groups a conversation's
+        turns into a LangSmith thread. The sender itself is never sent. `turn_id` (the inbox
+        message's id) makes running the same message again replace, not repeat, the turn.
+        `thread_id` overrides the sender's own thread (evaluations give every case a fresh one).
+        """
+        thread_id = thread_id or self.thread_id(channel, sender)
+        metadata = {"thread_id": thread_id, "channel": channel}
+        async with langsmith.trace(
+            GRAPH_NAME, "chain", inputs={"text": text}, metadata=metadata, tags=[f"channel:{channel}"]
+        ) as run:
+            steps: list[str] = []
+            values: dict[str, Any] = {}
+            async for mode, chunk in self.graph.astream(
+                {"messages": [HumanMessage(text, id=turn_id)]},
+                config={"configurable": {"thread_id": thread_id}, "metadata": metadata},
+                context=self.context(channel, sender, turn_id),
+                stream_mode=["updates", "values"],
+            ):
+                if mode == "updates":
+                    steps.extend(chunk)
+                else:
+                    values = cast(dict[str, Any], chunk)
+            result = TurnResult.of_run(thread_id, steps, values)
+            run.add_metadata({"intent": result.intent, "language": result.language, "escalated": result.escalate})
+            run.end(outputs=result.as_json())
+        return result
+
+    async def thread_language(self, *, channel: str, sender: str) -> str:
+        """The language the thread was last in ('en' for a new thread)."""
+        snapshot = await self.graph.aget_state({"configurable": {"thread_id": self.thread_id(channel, sender)}})
+        return str((snapshot.values or {}).get("language", "en"))
+
+    async def history(self, *, channel: str, sender: str) -> list[dict[str, str]]:
+        """The thread's messages as the checkpoint holds them, oldest first."""
+        thread_id = self.thread_id(channel, sender)
+        snapshot = await self.graph.aget_state({"configurable": {"thread_id": thread_id}})
+        messages = snapshot.values.get("messages", []) if snapshot.values else []
+        return [{"role": "customer" if isinstance(m, HumanMessage) else "bot", "text": m.text} for m in messages]
+
+    async def forget(self, thread_id: str) -> None:
+        """Delete a thread and its checkpoints (evaluation threads are deleted after each case)."""
+        checkpointer = self.graph.checkpointer
+        if checkpointer is not None and not isinstance(checkpointer, bool):
+            await checkpointer.adelete_thread(thread_id)
