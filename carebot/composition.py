@@ -17,7 +17,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph.state import CompiledStateGraph
 
 from carebot.db.embedded import resolve_database_url
-from carebot.db.migrations import apply_migrations
+from carebot.db.migrations import apply_job_queue_schema, apply_migrations
 from carebot.db.pool import Pool, open_pool
 from carebot.demo.seed import seed_demo_help_centre, seed_demo_shop
 from carebot.graph import GraphDeps, build_graph
@@ -58,10 +58,11 @@ async def open_database(settings: Settings) -> AsyncIterator[Pool]:
     """The database, migrated (checkpoint tables included) and, if configured, seeded with the
     demo shop when empty. Ops commands that need no model open only this."""
     url = await resolve_database_url(settings.database_url, settings.data_dir)
-    pool = await open_pool(url, max_size=settings.db_pool_max_size)
+    pool = await open_pool(url, max_size=settings.db_pool_max_size, acquire_timeout=settings.db_timeout)
     try:
         await AsyncPostgresSaver(pool).setup()  # type: ignore[arg-type]
         await apply_migrations(pool)
+        await apply_job_queue_schema(pool)
         if settings.seed_demo_data:
             await seed_demo_shop(pool)
             await seed_demo_help_centre(pool)

@@ -22,7 +22,7 @@ class Settings(BaseSettings):
         default=None, description="PostgreSQL URL; unset means the embedded server under data_dir."
     )
     data_dir: Path = Field(default=Path(".data"), description="Where the embedded PostgreSQL keeps its files.")
-    db_pool_max_size: int = Field(default=10, ge=1)
+    db_pool_max_size: int = Field(default=20, ge=2, description="Connections for the app (the job queue has its own).")
 
     model: str = Field(default="offline", description="offline | bedrock:<model id> | openai:<model>")
     classifier_model: str | None = Field(default=None, description="Optional cheaper model for classify.")
@@ -78,8 +78,36 @@ class Settings(BaseSettings):
     bot_trigger_words: str = Field(
         default="", description="Comma-separated; when set, WhatsApp messages without one are stored, not answered."
     )
-    send_attempts: int = Field(default=4, ge=1, description="Tries per outbound message on transient failures.")
-    send_backoff: float = Field(default=0.5, ge=0, description="Seconds before the first retry; doubles each time.")
+    send_max_age_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="Transient send failures are retried until a reply is this old (WhatsApp's window).",
+    )
+    send_backoff: float = Field(
+        default=1.0, gt=0, description="Seconds before a failed send is retried; doubles each time."
+    )
+    send_backoff_max: float = Field(default=300.0, gt=0, description="Longest pause between two tries of a send.")
+
+    worker_concurrency: int = Field(
+        default=100, ge=1, description="Jobs (turns and sends) one worker process runs at once."
+    )
+    db_timeout: float = Field(
+        default=2.0, gt=0, description="Seconds to wait for a database connection before answering 503."
+    )
+    sweep_seconds: int = Field(
+        default=30, ge=1, le=59, description="How often a worker looks for stalled jobs and forgotten messages."
+    )
+    job_heartbeat_seconds: float = Field(default=10.0, gt=0, description="How often a worker says it is alive.")
+    stalled_after_seconds: float = Field(
+        default=60.0, gt=0, description="A worker silent this long is dead: its jobs are run again."
+    )
+    checkpoints_kept: int = Field(
+        default=10, ge=1, description="Checkpoints kept per conversation (Studio's recent history); older ones go."
+    )
+    thread_ttl_days: float = Field(default=90.0, gt=0, description="Conversations idle this long are deleted.")
+    message_retention_days: float = Field(
+        default=30.0, gt=0, description="Inbox and outbox rows older than this are deleted."
+    )
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -61,6 +61,9 @@ class TurnRunner:
                 config={"configurable": {"thread_id": thread_id}, "metadata": metadata},
                 context=self.context(channel, sender, turn_id),
                 stream_mode=["updates", "values"],
+                # One checkpoint when the turn ends instead of one per node: a crash mid-turn loses
+                # the partial turn, and the inbox runs the message again.
+                durability="exit",
             ):
                 if mode == "updates":
                     steps.extend(chunk)

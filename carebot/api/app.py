@@ -1,58 +1,54 @@
-"""The FastAPI application: `create_app()` and the lifespan that owns the running service."""
+"""The FastAPI application: `create_app()` and the lifespan that owns the running components."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from psycopg import OperationalError
+from psycopg_pool import PoolTimeout
 
 from carebot import __version__
 from carebot.api import admin, chat, discord, health, whatsapp
 from carebot.api.limits import BodySizeLimit
-from carebot.channels.answering import PendingTurns, trigger_words
-from carebot.channels.inbox import Inbox
-from carebot.channels.outbox import Outbox
-from carebot.channels.senders import build_senders
-from carebot.channels.worker import Worker
+from carebot.channels.inbox import AnswerSignals, Inbox
+from carebot.channels.jobs import open_job_queue
 from carebot.composition import open_components
 from carebot.settings import Settings, get_settings
 
-# How often a process looks for messages nobody is answering (e.g. their process died).
-_SWEEP_SECONDS = 30.0
+log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The app; the database, checkpointer and graph open in its lifespan, not here."""
+def create_app(settings: Settings | None = None, *, with_worker: bool = True) -> FastAPI:
+    """The app; the database, checkpointer and graph open in its lifespan, not here. With
+    `with_worker` the process also runs the job queue's workers (`carebot serve`); without,
+    it only accepts messages and others answer them (`carebot serve --no-worker`)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_components(settings) as components:
-            answering = PendingTurns(
-                components.pool, components.turns, triggers=trigger_words(settings.bot_trigger_words)
+        signals = AnswerSignals()
+        async with (
+            open_components(settings) as components,
+            open_job_queue(components, on_answered=signals.answered) as jobs,
+        ):
+            app.state.components, app.state.jobs = components, jobs
+            app.state.inbox = Inbox(components.pool, components.turns.thread_id, signals)
+            workers = (
+                asyncio.create_task(jobs.run_workers(concurrency=settings.worker_concurrency)) if with_worker else None
             )
-            outbox = Outbox(
-                components.pool,
-                build_senders(settings),
-                attempts=settings.send_attempts,
-                backoff=settings.send_backoff,
-            )
-            worker = Worker(components.pool, answering, outbox)
-            app.state.components, app.state.worker = components, worker
-            app.state.inbox = Inbox(components.pool, components.turns.thread_id)
-            # Whatever a previous process accepted but did not answer or send goes out now.
-            resumed = asyncio.create_task(worker.resume())
-            sweeper = asyncio.create_task(worker.sweep_forever(_SWEEP_SECONDS))
             try:
                 yield
             finally:
-                for task in (resumed, sweeper):
-                    task.cancel()
-                await asyncio.gather(resumed, sweeper, return_exceptions=True)
-                await worker.aclose()
+                if workers is not None:
+                    workers.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await workers
 
     app = FastAPI(title="carebot", version=__version__, lifespan=lifespan)
     app.include_router(health.router)
@@ -61,6 +57,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(whatsapp.router)
     app.include_router(discord.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # Nothing was stored half-way (each write is one statement or one transaction): the
+        # channel retries (Twilio, Discord) or the person sends again (web).
+        log.error("database_unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
+        return JSONResponse(
+            {"detail": "the service is briefly unavailable; try again"}, status_code=503, headers={"Retry-After": "5"}
+        )
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

@@ -10,10 +10,14 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from carebot.api.dependencies import InboxDep, WorkerDep
+from carebot.api.dependencies import InboxDep, JobsDep
 from carebot.channels.inbox import InboundMessage
+from carebot.channels.jobs import WEB_PRIORITY
 
 router = APIRouter(tags=["chat"])
+
+# A person is waiting: past this, say so rather than keep the request open.
+_ANSWER_WITHIN_SECONDS = 30.0
 
 
 class ChatRequest(BaseModel):
@@ -30,7 +34,7 @@ class ChatResponse(BaseModel):
 
 
 @router.post("/chat")
-async def chat(body: ChatRequest, inbox: InboxDep, worker: WorkerDep) -> ChatResponse:
+async def chat(body: ChatRequest, inbox: InboxDep, jobs: JobsDep) -> ChatResponse:
     """Answer one web-chat message (the conversation continues per `user_id`).
 
     It goes through the same inbox and per-thread ordering as WhatsApp and Discord, and waits
@@ -40,8 +44,8 @@ async def chat(body: ChatRequest, inbox: InboxDep, worker: WorkerDep) -> ChatRes
         InboundMessage(channel="web", external_id=uuid.uuid4().hex, sender=body.user_id, body=body.text)
     )
     assert accepted.inbox_id is not None  # a fresh id is never a duplicate
-    await worker.process_thread(accepted.thread_id)
-    row = await inbox.answer_of(accepted.inbox_id)
+    await jobs.answer_soon(accepted.thread_id, priority=WEB_PRIORITY)
+    row = await inbox.wait_for_answer(accepted.inbox_id, within=_ANSWER_WITHIN_SECONDS)
     if row is None or row["status"] != "answered":
         await inbox.give_up(accepted.inbox_id, "web request could not be answered")
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the assistant could not answer just now; try again")

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from carebot.channels.inbox import Inbox
-from carebot.channels.worker import Worker
+from carebot.channels.jobs import JobQueue
 from carebot.composition import Components
 
 
@@ -27,9 +27,9 @@ def get_inbox(request: Request) -> Inbox:
 InboxDep = Annotated[Inbox, Depends(get_inbox)]
 
 
-def get_worker(request: Request) -> Worker:
-    worker: Worker = request.app.state.worker
-    return worker
+def get_jobs(request: Request) -> JobQueue:
+    jobs: JobQueue = request.app.state.jobs
+    return jobs
 
 
-WorkerDep = Annotated[Worker, Depends(get_worker)]
+JobsDep = Annotated[JobQueue, Depends(get_jobs)]

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-from carebot.api.dependencies import ComponentsDep, InboxDep, WorkerDep
+from carebot.api.dependencies import ComponentsDep, InboxDep, JobsDep
 from carebot.channels.inbox import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -33,9 +33,7 @@ def signature_valid(public_key: str | None, signature: str, timestamp: str, body
 
 
 @router.post("")
-async def interaction(
-    request: Request, components: ComponentsDep, inbox: InboxDep, worker: WorkerDep
-) -> dict[str, Any]:
+async def interaction(request: Request, components: ComponentsDep, inbox: InboxDep, jobs: JobsDep) -> dict[str, Any]:
     body = await request.body()  # the raw bytes: re-serialised JSON would not verify
     if not signature_valid(
         components.settings.discord_public_key,
@@ -73,5 +71,5 @@ async def interaction(
     )
     accepted = await inbox.accept(message)
     if accepted.inbox_id is not None:
-        worker.kick(accepted.thread_id)
+        await jobs.answer_soon(accepted.thread_id)
     return {"type": DEFERRED_CHANNEL_MESSAGE}

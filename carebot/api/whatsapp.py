@@ -6,7 +6,7 @@ import logging
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
-from carebot.api.dependencies import ComponentsDep, InboxDep, WorkerDep
+from carebot.api.dependencies import ComponentsDep, InboxDep, JobsDep
 from carebot.channels.inbox import InboundMessage
 from carebot.channels.status import record_status
 from carebot.settings import Settings
@@ -58,7 +58,7 @@ def required(params: dict[str, str], *names: str) -> list[str]:
 
 
 @router.post("", response_class=Response)
-async def inbound(request: Request, components: ComponentsDep, inbox: InboxDep, worker: WorkerDep) -> Response:
+async def inbound(request: Request, components: ComponentsDep, inbox: InboxDep, jobs: JobsDep) -> Response:
     """Store the message, acknowledge at once with empty TwiML, answer in the background."""
     params = await verified_params(request, components.settings)
     sid, sender = required(params, "MessageSid", "From")
@@ -78,7 +78,7 @@ async def inbound(request: Request, components: ComponentsDep, inbox: InboxDep, 
     )
     accepted = await inbox.accept(message)
     if accepted.inbox_id is not None:
-        worker.kick(accepted.thread_id)
+        await jobs.answer_soon(accepted.thread_id)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -42,9 +42,17 @@ def reply_parts(channel: str, text: str) -> list[str]:
 class PendingTurns:
     """Answers a thread's pending inbox messages. The caller makes sure only one runs per thread."""
 
-    def __init__(self, pool: Pool, turns: TurnRunner, *, triggers: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        turns: TurnRunner,
+        *,
+        triggers: Sequence[str] = (),
+        on_answered: Callable[[int], None] = lambda inbox_id: None,
+    ) -> None:
         self._pool = pool
         self._turns = turns
+        self._on_answered = on_answered
         self._triggers = [re.compile(rf"(?<!\w){re.escape(t)}(?!\w)", re.IGNORECASE) for t in triggers]
 
     async def answer_all(self, thread_id: str) -> None:
@@ -113,6 +121,7 @@ class PendingTurns:
             )
             recipient = row["payload"].get("reply_to", row["sender"])
             await enqueue(conn, inbox_id=row["id"], channel=row["channel"], recipient=recipient, parts=parts)
+        self._on_answered(row["id"])
 
     async def _count_failure(self, row: dict[str, Any], error: Exception) -> None:
         """A turn that keeps failing (a model outage, a bug) must not block its thread forever."""

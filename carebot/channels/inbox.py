@@ -3,7 +3,9 @@ its channel gets an acknowledgement, so nothing a customer sent is lost when a t
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,12 +35,37 @@ class Accepted:
     thread_id: str
 
 
+class AnswerSignals:
+    """Wakes whoever waits for a message's answer in this process (the web chat) as soon as a
+    worker in this process has recorded it; waiters on other processes' workers poll instead."""
+
+    def __init__(self) -> None:
+        self._events: dict[int, asyncio.Event] = {}
+
+    def answered(self, inbox_id: int) -> None:
+        if (event := self._events.get(inbox_id)) is not None:
+            event.set()
+
+    async def wait(self, inbox_id: int, seconds: float) -> None:
+        event = self._events.setdefault(inbox_id, asyncio.Event())
+        try:
+            await asyncio.wait_for(event.wait(), seconds)
+        except TimeoutError:
+            pass
+        finally:
+            self._events.pop(inbox_id, None)
+
+
 class Inbox:
     """The `inbox` table as the webhooks and `/chat` see it. Fast: no model runs here."""
 
-    def __init__(self, pool: Pool, thread_id: Callable[[str, str], str]) -> None:
+    # A waiter not woken by a signal (the worker runs in another process) checks this often.
+    _POLL_SECONDS = 0.25
+
+    def __init__(self, pool: Pool, thread_id: Callable[[str, str], str], signals: AnswerSignals | None = None) -> None:
         self._pool = pool
         self._thread_id = thread_id
+        self._signals = signals or AnswerSignals()
 
     async def accept(self, message: InboundMessage) -> Accepted:
         """Store the message unless this delivery was seen before."""
@@ -59,6 +86,16 @@ class Inbox:
         async with self._pool.connection() as conn:
             cur = await conn.execute("SELECT status, answer, error FROM inbox WHERE id = %s", (inbox_id,))
             return await cur.fetchone()
+
+    async def wait_for_answer(self, inbox_id: int, *, within: float) -> dict[str, Any] | None:
+        """The message's row once it is no longer pending, or None after `within` seconds."""
+        deadline = time.monotonic() + within
+        while (row := await self.answer_of(inbox_id)) is not None and row["status"] == "pending":
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            await self._signals.wait(inbox_id, min(left, self._POLL_SECONDS))
+        return row
 
     async def give_up(self, inbox_id: int, reason: str) -> None:
         """Mark a message failed so that no later sweep answers it behind its sender's back."""

@@ -1,11 +1,19 @@
 """Sending outbound messages: a reply's parts are queued in the `outbox` in the same transaction
-that records the answer, then sent in order through the channel's sender, with retries."""
+that records the answer, then sent in order, one thread at a time, by the job queue.
+
+A transient failure (network, timeout, 429, 5xx) stops the thread's sending and is retried
+later with backoff, so parts and replies never overtake each other and nothing is dropped until
+a reply is older than `SEND_MAX_AGE` (past WhatsApp's 24-hour window free text fails anyway).
+A part whose outcome is unknown (the provider did not answer, or the process died mid-request)
+is reconciled with the provider before it is sent again, so a retry does not make a copy.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from psycopg import AsyncConnection, sql
@@ -13,7 +21,6 @@ from psycopg.rows import DictRow
 
 from carebot.channels.senders import PermanentSendError, Sender, TransientSendError
 from carebot.db.pool import Pool
-from carebot.retry import with_backoff
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +37,35 @@ async def enqueue(
         )
 
 
-class Outbox:
-    """Sends what is queued: network errors, timeouts, 429 and 5xx are retried with exponential
-    backoff; permanent errors (e.g. Twilio 63016) are recorded and not retried."""
+class SendLater(Exception):
+    """The thread's next part could not go out now; the job queue tries again after a pause."""
 
-    def __init__(self, pool: Pool, senders: dict[str, Sender], *, attempts: int = 4, backoff: float = 0.5) -> None:
+
+class Outbox:
+    """Sends what is queued for a thread, in order; the job queue runs one of these per thread."""
+
+    def __init__(self, pool: Pool, senders: dict[str, Sender], *, max_age: timedelta = timedelta(hours=24)) -> None:
         self._pool = pool
         self._senders = senders
-        self._attempts = attempts
-        self._backoff = backoff
+        self._max_age = max_age
 
-    async def send_pending(self, thread_id: str) -> None:
-        """Send the thread's unsent parts, oldest reply first, in part order."""
+    async def unsent_threads(self) -> list[str]:
+        """Threads with parts still to send (for the sweep)."""
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT o.*, i.payload, i.received_at, i.thread_id FROM outbox o JOIN inbox i ON i.id = o.inbox_id"
-                " WHERE i.thread_id = %s AND o.status = 'pending' ORDER BY o.inbox_id, o.part",
+                "SELECT DISTINCT i.thread_id FROM outbox o JOIN inbox i ON i.id = o.inbox_id"
+                " WHERE o.status IN ('pending', 'sending')"
+            )
+            return [r["thread_id"] for r in await cur.fetchall()]
+
+    async def send_pending(self, thread_id: str) -> None:
+        """Send the thread's unsent parts, oldest reply first, in part order. Raises `SendLater`
+        at the first part that may go through later: the rest wait behind it."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT o.*, i.payload, i.received_at, i.thread_id, now() - o.created_at AS age"
+                " FROM outbox o JOIN inbox i ON i.id = o.inbox_id"
+                " WHERE i.thread_id = %s AND o.status IN ('pending', 'sending') ORDER BY o.inbox_id, o.part",
                 (thread_id,),
             )
             rows = await cur.fetchall()
@@ -63,31 +83,49 @@ class Outbox:
             await self._record(row["id"], status="failed", error=f"no sender configured for {row['channel']}")
             log.error("send_not_configured", extra=context)
             return
-        attempt = 0
+        message = {"recipient": row["recipient"], "body": row["body"], "part": row["part"], "payload": row["payload"]}
+        attempt = row["attempts"] + 1
         try:
-            async for try_ in with_backoff(attempts=self._attempts, backoff=self._backoff, retry_on=TransientSendError):
-                with try_:
-                    attempt = try_.retry_state.attempt_number
-                    try:
-                        provider_id = await sender.send(
-                            recipient=row["recipient"], body=row["body"], part=row["part"], payload=row["payload"]
-                        )
-                    except TransientSendError as exc:
-                        await self._record(row["id"], attempts=attempt, error=str(exc), error_code=exc.code)
-                        raise
-        except (TransientSendError, PermanentSendError) as exc:
-            await self._record(row["id"], status="failed", attempts=attempt, error=str(exc), error_code=exc.code)
+            if row["status"] == "sending" and row["attempted_at"] is not None:
+                found = await sender.find_sent(**message, since=row["attempted_at"])
+                if found is not None:
+                    await self._mark_sent(row["id"], found)
+                    log.info("reply_reconciled", extra={**context, "attempts": row["attempts"]})
+                    return
+            if row["age"] > self._max_age:
+                raise PermanentSendError(f"not sent within {self._max_age}; given up")
+            # Marked before the request: if this process dies mid-request, the next try reconciles.
+            await self._record(row["id"], status="sending", attempts=attempt, attempted_at=sql.SQL("now()"))
+            provider_id = await sender.send(**message)
+        except TransientSendError as exc:
+            status = "sending" if exc.outcome_unknown else "pending"
+            await self._record(row["id"], status=status, error=str(exc), error_code=exc.code)
+            log.warning("send_retry_later", extra={**context, "attempts": attempt, "error": str(exc)})
+            raise SendLater(str(exc)) from exc
+        except PermanentSendError as exc:
+            await self._record(row["id"], status="failed", error=str(exc), error_code=exc.code)
             event = "twilio_send_error" if row["channel"] == "whatsapp" else "send_error"
             log.error(event, extra={**context, "error": str(exc), "error_code": exc.code})
             return
-        await self._record(row["id"], status="sent", attempts=attempt, provider_id=provider_id)
+        await self._mark_sent(row["id"], provider_id)
         latency = (time.time() - row["received_at"].timestamp()) * 1000
         log.info("reply_sent", extra={**context, "attempts": attempt, "latency_ms": round(latency, 1)})
 
+    async def _mark_sent(self, outbox_id: int, provider_id: str | None) -> None:
+        # A status callback may have come first (delivered): never move it back to "sent".
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "UPDATE outbox SET provider_id = %s, updated_at = now(),"
+                " status = CASE WHEN status IN ('pending', 'sending') THEN 'sent' ELSE status END WHERE id = %s",
+                (provider_id, outbox_id),
+            )
+
     async def _record(self, outbox_id: int, **fields: Any) -> None:
+        values = [v for v in fields.values() if not isinstance(v, sql.Composable)]
         assignments = sql.SQL(", ").join(
-            sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder()) for name in fields
+            sql.SQL("{} = {}").format(sql.Identifier(name), v if isinstance(v, sql.Composable) else sql.Placeholder())
+            for name, v in fields.items()
         )
         query = sql.SQL("UPDATE outbox SET {}, updated_at = now() WHERE id = %s").format(assignments)
         async with self._pool.connection() as conn:
-            await conn.execute(query, (*fields.values(), outbox_id))
+            await conn.execute(query, (*values, outbox_id))

@@ -7,6 +7,7 @@ Both raise `TransientSendError` for what may pass on a retry (network, timeout, 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
@@ -14,6 +15,8 @@ import httpx
 from carebot.settings import Settings
 
 SEND_TIMEOUT = 15.0
+# Twilio stamps DateSent with its own clock: look a little before our attempt started.
+_CLOCK_SKEW = timedelta(minutes=2)
 
 
 class SendError(Exception):
@@ -25,6 +28,11 @@ class SendError(Exception):
 class TransientSendError(SendError):
     """Worth retrying with backoff."""
 
+    def __init__(self, message: str, *, code: str | None = None, outcome_unknown: bool = False) -> None:
+        super().__init__(message, code=code)
+        self.outcome_unknown = outcome_unknown
+        """The provider may have taken the message (a timeout): check before sending it again."""
+
 
 class PermanentSendError(SendError):
     """Recorded and logged, never retried."""
@@ -33,6 +41,13 @@ class PermanentSendError(SendError):
 class Sender(Protocol):
     async def send(self, *, recipient: str, body: str, part: int, payload: dict[str, Any]) -> str | None:
         """Deliver one message; return the provider's id for it, if it has one."""
+        ...
+
+    async def find_sent(
+        self, *, recipient: str, body: str, part: int, payload: dict[str, Any], since: datetime
+    ) -> str | None:
+        """The provider's id of this message if an earlier attempt, whose answer was lost, did
+        send it (None if it did not). Providers without idempotency keys need this to avoid copies."""
         ...
 
     async def aclose(self) -> None: ...
@@ -81,9 +96,30 @@ class TwilioSender:
             code = str(exc.code) if exc.code else None
             error = TransientSendError if exc.status == 429 or exc.status >= 500 else PermanentSendError
             raise error(f"Twilio answered {exc.status}: {exc.msg}", code=code) from exc
-        except (ClientError, TimeoutError, OSError) as exc:
+        except TimeoutError as exc:
+            raise TransientSendError("Twilio did not answer in time", outcome_unknown=True) from exc
+        except (ClientError, OSError) as exc:
             raise TransientSendError(f"Twilio unreachable ({type(exc).__name__})") from exc
         return str(message.sid)
+
+    async def find_sent(
+        self, *, recipient: str, body: str, part: int, payload: dict[str, Any], since: datetime
+    ) -> str | None:
+        """Twilio has no idempotency key: list what went to the recipient since the attempt and
+        match the body (PROTOCOLS.md, "Twilio Messages have no idempotency key")."""
+        from aiohttp import ClientError
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            messages = await asyncio.wait_for(
+                self._client.messages.list_async(to=recipient, date_sent_after=since - _CLOCK_SKEW, limit=50),
+                SEND_TIMEOUT,
+            )
+        except TwilioRestException as exc:
+            raise TransientSendError(f"Twilio answered {exc.status} to a lookup", outcome_unknown=True) from exc
+        except (ClientError, TimeoutError, OSError) as exc:
+            raise TransientSendError(f"Twilio lookup failed ({type(exc).__name__})", outcome_unknown=True) from exc
+        return next((str(m.sid) for m in messages if m.body == body), None)
 
     async def aclose(self) -> None:
         await self._http.close()
@@ -103,6 +139,8 @@ class DiscordSender:
                 response = await self._client.patch(f"{hook}/messages/@original", json={"content": body})
             else:
                 response = await self._client.post(hook, json={"content": body})
+        except httpx.TimeoutException as exc:
+            raise TransientSendError("Discord did not answer in time", outcome_unknown=True) from exc
         except httpx.HTTPError as exc:
             raise TransientSendError(f"Discord unreachable ({type(exc).__name__})") from exc
         if response.status_code == 429 or response.status_code >= 500:
@@ -111,6 +149,13 @@ class DiscordSender:
             raise PermanentSendError(f"Discord answered {response.status_code}: {response.text[:200]}")
         message_id = response.json().get("id") if response.content else None
         return str(message_id) if message_id else None
+
+    async def find_sent(
+        self, *, recipient: str, body: str, part: int, payload: dict[str, Any], since: datetime
+    ) -> str | None:
+        """Part 0 edits the interaction's original message, which is safe to repeat; a follow-up
+        is looked for among none (Discord lists no follow-ups), so it may repeat after a timeout."""
+        return None
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -21,6 +23,13 @@ errors = Console(stderr=True)
 T = TypeVar("T")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into a normal exit, as Ctrl-C already is. uvicorn re-raises the signal it
+    caught once it has shut down; with the default handler the process would die there, before
+    the exit hooks that stop the embedded PostgreSQL it started."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 
 
 def print_json(value: Any) -> None:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import warnings
 from typing import Annotated, Any
 
 import typer
 
-from carebot.cli.common import JsonOption, print_json, say, with_components
+from carebot.channels.jobs import open_job_queue
+from carebot.cli.common import JsonOption, exit_cleanly_on_sigterm, print_json, say, with_components
 from carebot.cli.discord import discord_app
 from carebot.cli.evals import eval_command
 from carebot.cli.kb import kb_app
 from carebot.cli.shop import customers_app, demo_app, orders_app
-from carebot.composition import Components
+from carebot.composition import Components, open_components
 from carebot.identity import CHANNELS
 from carebot.logs import configure_logging
 from carebot.settings import get_settings
@@ -41,20 +43,40 @@ def _check_channel(channel: str) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Also answer and send here (off for API-only replicas).")
+    ] = True,
 ) -> None:
-    """Serve the HTTP API, the webhooks and the chat page."""
+    """Serve the HTTP API, the webhooks and the chat page (and, by default, a worker)."""
     import uvicorn
+
+    from carebot.api.app import create_app
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    uvicorn.run(
-        "carebot.api.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,
-        access_log=False,
-    )
+    exit_cleanly_on_sigterm()
+    app = create_app(settings, with_worker=worker)
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None, access_log=False)
+
+
+@app.command("worker")
+def worker_command(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Turns at once in this process (default WORKER_CONCURRENCY).", min=1)
+    ] = None,
+) -> None:
+    """Answer and send messages from the job queue, without the HTTP API (run any number, on any
+    machine, against the same database)."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    exit_cleanly_on_sigterm()
+
+    async def work() -> None:
+        async with open_components(settings) as components, open_job_queue(components) as jobs:
+            await jobs.run_workers(concurrency=concurrency or settings.worker_concurrency)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(work())
 
 
 @app.command()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from importlib import resources
 
+from procrastinate.schema import SchemaManager
+
 from carebot.db.pool import Pool
 
 log = logging.getLogger(__name__)
@@ -60,3 +62,13 @@ async def pending_migrations(pool: Pool) -> list[str]:
             cur = await conn.execute("SELECT version FROM schema_migrations")
             done = {r["version"] for r in await cur.fetchall()}
     return [version for version, _ in migration_files() if version not in done]
+
+
+async def apply_job_queue_schema(pool: Pool) -> None:
+    """Create procrastinate's tables once (several processes may start together)."""
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(7310420003)")
+        cur = await conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present")
+        row = await cur.fetchone()
+        if not (row and row["present"]):
+            await conn.execute(SchemaManager.get_schema(), prepare=False)

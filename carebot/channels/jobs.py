@@ -1,0 +1,186 @@
+"""The job queue: turns and sends as procrastinate jobs on the app's own Postgres.
+
+- `answer_conversation(thread_id)`: answers the conversation's pending inbox messages. Its
+  `lock` is the conversation, so one turn runs at a time per conversation, in order, across
+  every worker process (LangGraph would let two runs fork a thread's checkpoints); its
+  `queueing_lock` is the conversation too, so at most one waits (it reads every pending message).
+- `send_replies(thread_id)`: sends the conversation's queued parts in order, on its own queue
+  and worker slots, so a provider that hangs never holds up turns; it is retried with backoff.
+- `sweep` (periodic): re-runs jobs of dead workers, and defers jobs for messages nobody has
+  picked up (e.g. accepted while the database was failing over).
+- `retention` (hourly): deletes idle conversations and old inbox/outbox rows.
+
+No job holds a database connection while a model or a provider is awaited: the queue's locks
+are rows in its own tables, not session advisory locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from procrastinate import App, BaseRetryStrategy, PsycopgConnector, RetryDecision
+from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Job
+
+from carebot.channels.answering import PendingTurns, trigger_words
+from carebot.channels.outbox import Outbox
+from carebot.channels.senders import build_senders
+from carebot.db.pool import Pool
+from carebot.db.retention import delete_idle_threads, delete_old_messages, prune_thread
+from carebot.settings import Settings
+
+if TYPE_CHECKING:
+    from carebot.composition import Components
+
+log = logging.getLogger(__name__)
+
+TURNS, SENDS, MAINTENANCE = "turns", "sends", "maintenance"
+# Someone waiting on the web chat goes before a backlog of WhatsApp messages.
+WEB_PRIORITY = 10
+# Sends get their own slots: a provider that hangs holds these, never the turns'.
+_SEND_CONCURRENCY = 32
+
+
+class Backoff(BaseRetryStrategy):
+    """Retry after `base`, 2×`base`, 4×`base`… seconds, at most `cap` apart."""
+
+    def __init__(self, *, base: float, cap: float, max_attempts: int | None = None) -> None:
+        self._base, self._cap, self._max_attempts = base, cap, max_attempts
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if self._max_attempts is not None and job.attempts + 1 >= self._max_attempts:
+            return None
+        return RetryDecision(retry_in={"seconds": min(self._cap, self._base * 2**job.attempts)})
+
+
+@asynccontextmanager
+async def open_job_queue(
+    components: Components, *, on_answered: Callable[[int], None] = lambda inbox_id: None
+) -> AsyncIterator[JobQueue]:
+    """The job queue over the composed app, with the channels' senders; closed on exit."""
+    settings = components.settings
+    answering = PendingTurns(
+        components.pool,
+        components.turns,
+        triggers=trigger_words(settings.bot_trigger_words),
+        on_answered=on_answered,
+    )
+    outbox = Outbox(components.pool, build_senders(settings), max_age=timedelta(hours=settings.send_max_age_hours))
+    queue = JobQueue(components.pool, answering, outbox, settings)
+    try:
+        async with queue.app.open_async():
+            yield queue
+    finally:
+        await outbox.aclose()
+
+
+class JobQueue:
+    """Defers and runs the jobs above; dependencies are injected, tasks registered per instance."""
+
+    def __init__(self, pool: Pool, answering: PendingTurns, outbox: Outbox, settings: Settings) -> None:
+        self._pool = pool
+        self._answering = answering
+        self._outbox = outbox
+        self._settings = settings
+        # The queue's own connections: its workers LISTEN for new jobs on one of them.
+        self.app = App(
+            connector=PsycopgConnector(
+                conninfo=pool.conninfo, min_size=1, max_size=4, kwargs={"prepare_threshold": 0}, timeout=30
+            )
+        )
+        self._answer = self.app.task(
+            name="answer_conversation", queue=TURNS, retry=Backoff(base=2, cap=60, max_attempts=5)
+        )(self._answer_conversation)
+        self._send = self.app.task(
+            name="send_replies",
+            queue=SENDS,
+            retry=Backoff(base=settings.send_backoff, cap=settings.send_backoff_max),
+        )(self._send_replies)
+        sweep = self.app.task(name="sweep", queue=MAINTENANCE)(self._sweep_task)
+        self.app.periodic(cron=f"* * * * * */{settings.sweep_seconds}", periodic_id="sweep")(sweep)
+        retention = self.app.task(name="retention", queue=MAINTENANCE)(self._retention_task)
+        self.app.periodic(cron="17 * * * *", periodic_id="retention")(retention)
+
+    async def answer_soon(self, thread_id: str, *, priority: int = 0) -> None:
+        """Have the conversation's pending messages answered (by any worker, in order)."""
+        await self._defer(self._answer, thread_id, lock=f"turn:{thread_id}", priority=priority)
+
+    async def send_soon(self, thread_id: str) -> None:
+        await self._defer(self._send, thread_id, lock=f"send:{thread_id}")
+
+    async def sweep(self) -> None:
+        """Re-run jobs whose worker died, and defer jobs for work nobody has picked up."""
+        manager = self.app.job_manager
+        for job in await manager.get_stalled_jobs(seconds_since_heartbeat=self._settings.stalled_after_seconds):
+            log.warning("stalled_job_retried", extra={"task": job.task_name, "job_id": job.id})
+            await manager.retry_job(job)
+        async with self._pool.connection() as conn:
+            cur = await conn.execute("SELECT DISTINCT thread_id FROM inbox WHERE status = 'pending'")
+            unanswered = [r["thread_id"] for r in await cur.fetchall()]
+        for thread_id in unanswered:
+            await self.answer_soon(thread_id)
+        for thread_id in await self._outbox.unsent_threads():
+            await self.send_soon(thread_id)
+
+    async def run_workers(self, *, concurrency: int) -> None:
+        """Run this process's workers until cancelled: turns and maintenance on `concurrency`
+        slots, sends on slots of their own. A database outage restarts them, it does not end them."""
+        await self.sweep_safely()
+        options: dict[str, Any] = {
+            "install_signal_handlers": False,
+            "delete_jobs": "successful",  # the inbox and outbox are the record; jobs are work
+            "update_heartbeat_interval": self._settings.job_heartbeat_seconds,
+            "stalled_worker_timeout": self._settings.stalled_after_seconds,
+            "fetch_job_polling_interval": 1.0,
+        }
+        await asyncio.gather(
+            self._supervised(queues=[TURNS, MAINTENANCE], concurrency=concurrency, name="turns", **options),
+            self._supervised(queues=[SENDS], concurrency=_SEND_CONCURRENCY, name="sends", **options),
+        )
+
+    async def sweep_safely(self) -> None:
+        try:
+            await self.sweep()
+        except Exception:
+            log.exception("sweep_failed")
+
+    async def _supervised(self, **options: Any) -> None:
+        while True:
+            try:
+                await self.app.run_worker_async(**options)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("worker_restarting", extra={"worker": options["name"]})
+                await asyncio.sleep(1.0)
+
+    async def _defer(self, task: Any, thread_id: str, *, lock: str, priority: int = 0) -> None:
+        # A job already waiting reads every pending row when it runs: one is enough.
+        with contextlib.suppress(AlreadyEnqueued):
+            await task.configure(lock=lock, queueing_lock=lock, priority=priority).defer_async(thread_id=thread_id)
+
+    async def _answer_conversation(self, thread_id: str) -> None:
+        try:
+            await self._answering.answer_all(thread_id)
+            # Bounded storage as part of the turn: the thread is small again before its reply goes.
+            await prune_thread(self._pool, thread_id, keep=self._settings.checkpoints_kept)
+        finally:
+            await self.send_soon(thread_id)  # whatever was answered goes out, even if a later turn failed
+
+    async def _send_replies(self, thread_id: str) -> None:
+        # `SendLater` fails the job; the task's strategy runs it again after a pause.
+        await self._outbox.send_pending(thread_id)
+
+    async def _sweep_task(self, timestamp: int) -> None:
+        await self.sweep()
+
+    async def _retention_task(self, timestamp: int) -> None:
+        await delete_idle_threads(self._pool, idle_days=self._settings.thread_ttl_days)
+        await delete_old_messages(self._pool, older_than_days=self._settings.message_retention_days)

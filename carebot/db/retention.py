@@ -1,0 +1,79 @@
+"""Bounded storage. LangGraph's Postgres saver keeps every checkpoint forever (its `prune` is not
+implemented upstream), so the app keeps each thread's latest checkpoints and deletes the rest,
+with their pending writes and the blobs no surviving checkpoint refers to."""
+
+from __future__ import annotations
+
+import logging
+
+from psycopg import sql
+
+from carebot.db.pool import Pool
+
+log = logging.getLogger(__name__)
+
+_PRUNE_CHECKPOINTS = """
+DELETE FROM checkpoints c
+WHERE c.thread_id = %(thread)s AND c.checkpoint_id NOT IN (
+    SELECT k.checkpoint_id FROM checkpoints k
+    WHERE k.thread_id = %(thread)s AND k.checkpoint_ns = c.checkpoint_ns
+    ORDER BY k.checkpoint_id DESC LIMIT %(keep)s
+)
+"""
+_PRUNE_WRITES = """
+DELETE FROM checkpoint_writes w
+WHERE w.thread_id = %(thread)s AND NOT EXISTS (
+    SELECT 1 FROM checkpoints c
+    WHERE c.thread_id = w.thread_id AND c.checkpoint_ns = w.checkpoint_ns AND c.checkpoint_id = w.checkpoint_id
+)
+"""
+# A blob is a channel's value at one version; a checkpoint lists the versions it uses.
+_PRUNE_BLOBS = """
+DELETE FROM checkpoint_blobs b
+WHERE b.thread_id = %(thread)s AND NOT EXISTS (
+    SELECT 1 FROM checkpoints c
+    WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
+      AND c.checkpoint -> 'channel_versions' ->> b.channel = b.version
+)
+"""
+
+
+async def prune_thread(pool: Pool, thread_id: str, *, keep: int) -> None:
+    """Keep the thread's `keep` latest checkpoints (per namespace) and what they need."""
+    params = {"thread": thread_id, "keep": keep}
+    async with pool.connection() as conn, conn.transaction():
+        for statement in (_PRUNE_CHECKPOINTS, _PRUNE_WRITES, _PRUNE_BLOBS):
+            await conn.execute(statement, params)
+
+
+async def delete_idle_threads(pool: Pool, *, idle_days: float) -> int:
+    """Delete conversations whose latest checkpoint is older than `idle_days`; return how many."""
+    async with pool.connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "SELECT thread_id FROM checkpoints GROUP BY thread_id"
+            " HAVING max((checkpoint ->> 'ts')::timestamptz) < now() - make_interval(secs => %s)",
+            (idle_days * 86400,),
+        )
+        threads = [r["thread_id"] for r in await cur.fetchall()]
+        for table in ("checkpoint_writes", "checkpoint_blobs", "checkpoints"):
+            await conn.execute(
+                sql.SQL("DELETE FROM {} WHERE thread_id = ANY(%s)").format(sql.Identifier(table)), (threads,)
+            )
+    if threads:
+        log.info("idle_threads_deleted", extra={"threads": len(threads)})
+    return len(threads)
+
+
+async def delete_old_messages(pool: Pool, *, older_than_days: float) -> int:
+    """Delete inbox rows (and their outbox rows) older than the retention, once settled."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "DELETE FROM inbox WHERE received_at < now() - make_interval(secs => %s)"
+            " AND status <> 'pending' AND NOT EXISTS"
+            " (SELECT 1 FROM outbox o WHERE o.inbox_id = inbox.id AND o.status IN ('pending', 'sending'))",
+            (older_than_days * 86400,),
+        )
+        deleted = cur.rowcount
+    if deleted:
+        log.info("old_messages_deleted", extra={"messages": deleted})
+    return deleted
