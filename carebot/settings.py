@@ -83,6 +83,9 @@ class Settings(BaseSettings):
         gt=0,
         description="Transient send failures are retried until a reply is this old (WhatsApp's window).",
     )
+    send_timeout: float = Field(
+        default=15.0, gt=0, description="Seconds a provider has to answer a send; after that its outcome is checked."
+    )
     send_backoff: float = Field(
         default=1.0, gt=0, description="Seconds before a failed send is retried; doubles each time."
     )
@@ -92,7 +95,7 @@ class Settings(BaseSettings):
         default=100, ge=1, description="Jobs (turns and sends) one worker process runs at once."
     )
     db_timeout: float = Field(
-        default=2.0, gt=0, description="Seconds to wait for a database connection before answering 503."
+        default=1.5, gt=0, description="Seconds to wait for a database connection before answering 503."
     )
     sweep_seconds: int = Field(
         default=30, ge=1, le=59, description="How often a worker looks for stalled jobs and forgotten messages."

