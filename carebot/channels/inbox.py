@@ -4,9 +4,11 @@ its channel gets an acknowledgement, so nothing a customer sent is lost when a t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,12 +48,13 @@ class AnswerSignals:
         if (event := self._events.get(inbox_id)) is not None:
             event.set()
 
-    async def wait(self, inbox_id: int, seconds: float) -> None:
+    @contextmanager
+    def listening(self, inbox_id: int) -> Iterator[asyncio.Event]:
+        """An event set when the message is answered; register it before checking the row, so
+        an answer recorded in between is not missed."""
         event = self._events.setdefault(inbox_id, asyncio.Event())
         try:
-            await asyncio.wait_for(event.wait(), seconds)
-        except TimeoutError:
-            pass
+            yield event
         finally:
             self._events.pop(inbox_id, None)
 
@@ -90,11 +93,13 @@ class Inbox:
     async def wait_for_answer(self, inbox_id: int, *, within: float) -> dict[str, Any] | None:
         """The message's row once it is no longer pending, or None after `within` seconds."""
         deadline = time.monotonic() + within
-        while (row := await self.answer_of(inbox_id)) is not None and row["status"] == "pending":
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            await self._signals.wait(inbox_id, min(left, self._POLL_SECONDS))
+        with self._signals.listening(inbox_id) as answered:
+            while (row := await self.answer_of(inbox_id)) is not None and row["status"] == "pending":
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(answered.wait(), min(left, self._POLL_SECONDS))
         return row
 
     async def give_up(self, inbox_id: int, reason: str) -> None:

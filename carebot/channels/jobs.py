@@ -19,14 +19,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from procrastinate import App, BaseRetryStrategy, PsycopgConnector, RetryDecision
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.job_context import JobContext
 from procrastinate.jobs import Job
+from procrastinate.worker import Worker
 
 from carebot.channels.answering import PendingTurns, trigger_words
 from carebot.channels.outbox import Outbox
@@ -45,6 +47,21 @@ TURNS, SENDS, MAINTENANCE = "turns", "sends", "maintenance"
 WEB_PRIORITY = 10
 # Sends get their own slots: a provider that hangs holds these, never the turns'.
 _SEND_CONCURRENCY = 32
+
+
+async def wake_fetch_after_job(call_next: Callable[[], Awaitable[Any]], context: JobContext, worker: Worker) -> Any:
+    """Worker middleware: fetch again as soon as a job is recorded finished.
+
+    procrastinate fetches on a new job's notification or after its polling interval; a job that
+    was notified while it waited for this job's lock (the same conversation's next message) would
+    otherwise sit until the next poll. The job's task ends once its status is persisted, and the
+    lock is free from then on.
+    """
+    task = asyncio.current_task()
+    new_job = getattr(worker, "_new_job_event", None)  # procrastinate 3.x's fetch trigger
+    if task is not None and new_job is not None:
+        task.add_done_callback(lambda _: new_job.set())
+    return await call_next()
 
 
 class Backoff(BaseRetryStrategy):
@@ -138,6 +155,7 @@ class JobQueue:
             "update_heartbeat_interval": self._settings.job_heartbeat_seconds,
             "stalled_worker_timeout": self._settings.stalled_after_seconds,
             "fetch_job_polling_interval": 1.0,
+            "worker_middleware": [wake_fetch_after_job],
         }
         await asyncio.gather(
             self._supervised(queues=[TURNS, MAINTENANCE], concurrency=concurrency, name="turns", **options),
