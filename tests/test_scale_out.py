@@ -255,3 +255,24 @@ async def test_checkpoints_are_pruned_each_turn_and_the_conversation_goes_on(pos
         history = await components.turns.history(channel="web", sender=ALEX)
     assert [m["role"] for m in history] == ["customer", "bot"] * 3
     assert [m["text"] for m in history if m["role"] == "customer"] == list(QUESTIONS)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_embedded_postgres_that_serve_started(cli_env: dict[str, str], tmp_path: Path) -> None:
+    import psutil
+
+    env = {k: v for k, v in cli_env.items() if k != "DATABASE_URL"} | {"DATA_DIR": str(tmp_path / "data")}
+    process, _ = start_server(env, tmp_path / "serve.log")
+
+    def embedded_postgres() -> list[psutil.Process]:
+        return [
+            p for p in psutil.process_iter(["cmdline"]) if str(tmp_path / "data") in " ".join(p.info["cmdline"] or [])
+        ]
+
+    assert embedded_postgres(), "serve did not start its embedded PostgreSQL"
+    process.terminate()
+    assert process.wait(30) == 0
+    deadline = time.monotonic() + 10
+    while embedded_postgres():
+        assert time.monotonic() < deadline, "the embedded PostgreSQL outlived carebot serve"
+        time.sleep(0.1)
