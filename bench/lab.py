@@ -3,7 +3,7 @@ once by `carebot serve` itself, and a work directory for logs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.postgres import create_database, database_name
@@ -18,6 +18,9 @@ class Lab:
     workdir: Path
     first_start_seconds: float
     """`carebot serve` to ready on an empty database (migrations and the demo shop included)."""
+    ready_seconds: list[float] = field(default_factory=list)
+    """`carebot serve` (offline model) to ready on an existing database, from every section that
+    started one: the cold-start section only adds starts of its own up to the number it needs."""
 
     def fresh_database(self) -> str:
         """A new database with the demo shop, none of whose threads any other scenario touched."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import shutil
 import sys
 import tempfile
@@ -31,6 +32,7 @@ RUNNERS: dict[str, Runner] = {
 
 async def run(options: Options, workdir: Path) -> list[Section]:
     out = console()
+    out.print(f"[dim]load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}[/dim]")
     sections = []
     with embedded_server(workdir / "pg") as server_url:
         out.print("[dim]preparing a seeded database with carebot serve…[/dim]")

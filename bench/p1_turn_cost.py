@@ -30,6 +30,7 @@ async def run_p1(lab: Lab, sizes: Sizes) -> Section:
         carebot_serve(carebot_env(database_url), lab.workdir, "p1-serve") as server,
         httpx.AsyncClient(base_url=server.url, timeout=120) as client,
     ):
+        lab.ready_seconds.append(server.seconds_to_ready)
         # The first turns pay for lazy imports, connections and caches: not what is measured.
         for text in CUSTOMER_MESSAGES:
             await timed_chat(client, "bench-warm-up", text)

@@ -34,6 +34,7 @@ async def run_p3(lab: Lab, sizes: Sizes) -> Section:
         carebot_serve(carebot_env(database_url), lab.workdir, "p3-serve") as server,
         httpx.AsyncClient(base_url=server.url, timeout=120) as client,
     ):
+        lab.ready_seconds.append(server.seconds_to_ready)
         one_thread: list[dict[str, Any]] = []
         baseline = sum(table_bytes(database_url).values())
         thread_id, done = "", 0

@@ -45,6 +45,8 @@ def print_section(out: Console, section: Section) -> None:
 def machine() -> dict[str, Any]:
     return {
         "cores": os.cpu_count(),
+        # The machine may be shared: a high load means the figures include other people's work.
+        "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "platform": platform.platform(),
         "processor": platform.machine(),
