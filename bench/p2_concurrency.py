@@ -69,6 +69,8 @@ async def run_p2(lab: Lab, sizes: Sizes, model_delay: float) -> Section:
             result = await run_burst(lab, burst)
             runs.append(result)
             section.rows.append(row(result))
+            if result["acks_refused"]:
+                section.notes.append(f"N={n}: {len(result['acks_refused'])} webhooks refused: {result['acks_refused']}")
             if not result["all_answered"]:
                 section.notes.append(
                     f"N={n}, {1 + extra} process(es): not all answered in {burst.timeout:g} s"
@@ -98,7 +100,7 @@ def row(result: dict[str, Any]) -> tuple[str, ...]:
         f"{result['replies_per_s']:.2f}",
         "—" if share is None else f"{share:.1%}",
         seconds(result["reply_wait_p50_s"]),
-        seconds(web) if web is not None else "no answer",
+        seconds(web) if web is not None else str(result["web_chat_failure"]),
         str(result["most_model_calls_in_flight"]),
     )
 
@@ -130,6 +132,8 @@ async def deliver_and_wait(
 ) -> dict[str, Any]:
     sent_at: dict[str, float] = {}
     acks: list[float] = []
+    refused: list[int] = []
+    """Status codes of webhooks not acknowledged with 2xx (Twilio would retry or give up on them)."""
     gate = asyncio.Semaphore(CONNECTIONS)
 
     async def deliver(n: int) -> None:
@@ -139,22 +143,31 @@ async def deliver_and_wait(
             sent_at[f"whatsapp:{sender}"] = started
             response = await post_signed(client, inbound_form(n, sender, QUESTION))
             acks.append(time.monotonic() - started)
-        response.raise_for_status()
+        if not response.is_success:
+            refused.append(response.status_code)
 
     began = time.monotonic()
     deadline = began + burst.timeout
     await asyncio.gather(*(deliver(n) for n in range(burst.conversations)))
 
-    # A web customer arriving while the burst is being answered.
-    web_chat = asyncio.create_task(
-        asyncio.wait_for(timed_chat(client, "bench-web-during-burst", QUESTION), max(deadline - time.monotonic(), 1))
-    )
+    # A web customer arriving while the burst is being answered; waits as long as the burst may.
+    web_client = httpx.AsyncClient(base_url=client.base_url, timeout=max(deadline - time.monotonic(), 1))
+    web_chat = asyncio.create_task(timed_chat(web_client, "bench-web-during-burst", QUESTION))
+    web_sent = time.monotonic()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(twilio.everyone_replied.wait(), max(deadline - time.monotonic(), 0))
+    web_chat_s: float | None = None
+    web_chat_failure: str | None = None
     try:
-        web_chat_s: float | None = await web_chat
-    except (TimeoutError, httpx.HTTPError):
-        web_chat_s = None
+        web_chat_s = await web_chat
+    except httpx.TimeoutException:
+        web_chat_failure = f"no answer in {time.monotonic() - web_sent:.0f} s"
+    except httpx.HTTPStatusError as error:
+        web_chat_failure = f"HTTP {error.response.status_code} after {time.monotonic() - web_sent:.1f} s"
+    except httpx.HTTPError as error:
+        web_chat_failure = f"{type(error).__name__} after {time.monotonic() - web_sent:.1f} s"
+    finally:
+        await web_client.aclose()
 
     replied = twilio.first_reply_at
     answered = len(replied)
@@ -167,6 +180,7 @@ async def deliver_and_wait(
         "conversations": burst.conversations,
         "extra_workers": burst.extra_workers,
         "ack": latency_summary(acks),
+        "acks_refused": refused,
         "answered": answered,
         "all_answered": all_answered,
         "waited_s": round(time.monotonic() - began, 1),
@@ -175,6 +189,7 @@ async def deliver_and_wait(
         "share_of_ideal": None if all_replied_s is None else round(ideal / all_replied_s, 4),
         "reply_wait_p50_s": round(percentile(waits, 0.5), 2) if waits else None,
         "web_chat_s": None if web_chat_s is None else round(web_chat_s, 2),
+        "web_chat_failure": web_chat_failure,
         "model_calls": model.calls,
         "most_model_calls_in_flight": model.most_in_flight,
         "twilio_sends": twilio.sends,
