@@ -6,7 +6,7 @@ VENV := .venv
 export LANGGRAPH_CLI_NO_ANALYTICS := 1
 export LANGGRAPH_NO_VERSION_CHECK := 1
 
-.PHONY: help venv run test test-fast lint format typecheck studio eval eval-retrieval clean
+.PHONY: help venv run test test-fast lint format typecheck studio eval eval-retrieval bench clean
 
 help:
 	@echo "make run        serve the agent on http://127.0.0.1:8000 (embedded Postgres, demo shop, offline model)"
@@ -15,6 +15,8 @@ help:
 	@echo "make eval       the golden set through the agent: report in reports/latest, fails below evals/thresholds.toml"
 	@echo "                (COMPARE=reports/<earlier run> shows what changed), then make eval-retrieval"
 	@echo "make eval-retrieval  recall@1, recall@3 and MRR of the help-centre search, per language"
+	@echo "make bench      P1–P3 and cold-start benchmarks (minutes) → table + reports/bench.json;"
+	@echo "                BENCH_ARGS=\"--only p2 --sizes 50,200\" or \"--smoke\" (python -m bench --help)"
 	@echo "make lint | typecheck | format | clean"
 
 # uv comes from PyPI when the machine has none; the lock file pins everything else.
@@ -43,7 +45,7 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 
 typecheck: venv
-	$(VENV)/bin/mypy -p carebot
+	$(VENV)/bin/mypy -p carebot -p bench
 
 EVAL_REPORT ?= reports/latest
 eval: venv
@@ -52,6 +54,9 @@ eval: venv
 
 eval-retrieval: venv
 	$(VENV)/bin/carebot kb evaluate --dataset evals/datasets/retrieval.v1.jsonl --fail-under 0.9
+
+bench: venv
+	$(VENV)/bin/python -m bench $(BENCH_ARGS)
 
 studio: venv
 	$(VENV)/bin/langgraph dev --no-browser --port 2025

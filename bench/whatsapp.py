@@ -1,0 +1,48 @@
+"""Inbound WhatsApp messages as Twilio delivers them: a form signed with the account's token over
+the public URL the app is configured with."""
+
+from __future__ import annotations
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+ACCOUNT_SID = "AC" + "b" * 32
+AUTH_TOKEN = "bench-twilio-token"
+BOT_NUMBER = "whatsapp:+14155238886"
+PUBLIC_BASE_URL = "https://bot.example.com"
+WEBHOOK_PATH = "/webhooks/whatsapp"
+
+
+def twilio_settings(twilio_url: str) -> dict[str, str]:
+    """carebot settings that send WhatsApp replies to the fake Twilio at `twilio_url`."""
+    return {
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_WHATSAPP_FROM": BOT_NUMBER,
+        "TWILIO_API_BASE_URL": twilio_url,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+    }
+
+
+def customer_number(n: int) -> str:
+    """A distinct sender per conversation, none of them a demo customer's."""
+    return f"+1555{n:07d}"
+
+
+def inbound_form(n: int, sender: str, body: str) -> dict[str, str]:
+    return {
+        "MessageSid": f"SM{n:032x}",
+        "AccountSid": ACCOUNT_SID,
+        "From": f"whatsapp:{sender}",
+        "To": BOT_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+        "ProfileName": "Customer",
+        "WaId": sender.lstrip("+"),
+    }
+
+
+async def post_signed(client: httpx.AsyncClient, form: dict[str, str]) -> httpx.Response:
+    # Twilio signs the public URL it called, not the loopback one the app listens on.
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_BASE_URL + WEBHOOK_PATH, form)
+    return await client.post(WEBHOOK_PATH, data=form, headers={"X-Twilio-Signature": signature})
