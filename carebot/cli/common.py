@@ -8,15 +8,17 @@ import json
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from carebot.composition import Components, open_components, open_database
-from carebot.db.pool import Pool
 from carebot.logs import configure_logging
 from carebot.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from carebot.composition import Components
+    from carebot.db.pool import Pool
 
 console = Console()
 errors = Console(stderr=True)
@@ -46,6 +48,8 @@ def with_components(work: Callable[[Components], Awaitable[T]]) -> T:
     settings = get_settings()
     configure_logging("WARNING")
 
+    from carebot.composition import open_components  # the graph's libraries: only commands that run turns
+
     async def run() -> T:
         async with open_components(settings) as components:
             return await work(components)
@@ -65,6 +69,8 @@ def with_database(work: Callable[[Pool, Settings], Awaitable[T]], *, seed: bool 
     settings = get_settings()
     settings = settings.model_copy(update={"seed_demo_data": seed and settings.seed_demo_data})
     configure_logging("WARNING")
+
+    from carebot.composition import open_database
 
     async def run() -> T:
         async with open_database(settings) as pool:

@@ -5,20 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import warnings
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from carebot.channels.jobs import open_job_queue
 from carebot.cli.common import JsonOption, exit_cleanly_on_sigterm, print_json, say, with_components
 from carebot.cli.discord import discord_app
 from carebot.cli.evals import eval_command
 from carebot.cli.kb import kb_app
 from carebot.cli.shop import customers_app, demo_app, orders_app
-from carebot.composition import Components, open_components
 from carebot.identity import CHANNELS
 from carebot.logs import configure_logging
 from carebot.settings import get_settings
+
+if TYPE_CHECKING:
+    from carebot.composition import Components
 
 app = typer.Typer(help="carebot: a WhatsApp customer-care agent on LangGraph.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
@@ -70,6 +71,9 @@ def worker_command(
     settings = get_settings()
     configure_logging(settings.log_level)
     exit_cleanly_on_sigterm()
+
+    from carebot.channels.jobs import open_job_queue
+    from carebot.composition import open_components
 
     async def work() -> None:
         async with open_components(settings) as components, open_job_queue(components) as jobs:
