@@ -32,6 +32,7 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # The HTTP clients log every request at INFO: noise next to our own events.
-    for noisy in ("httpx", "httpcore", "openai", "botocore", "urllib3", "twilio", "aiohttp"):
+    # The HTTP clients log every request, and the job queue every job, at INFO: noise (and CPU, at
+    # several lines per turn) next to our own events (`turn_answered`, `reply_sent`, …).
+    for noisy in ("httpx", "httpx2", "httpcore", "openai", "botocore", "urllib3", "twilio", "aiohttp", "procrastinate"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
