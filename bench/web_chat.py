@@ -21,10 +21,20 @@ def message(n: int) -> str:
     return CUSTOMER_MESSAGES[n % len(CUSTOMER_MESSAGES)]
 
 
+# Each bench user is an anonymous web session (the app names no customer from what a visitor
+# claims); its id, handed back by the first answer, continues the same conversation. One run
+# of the bench is one process, so a run-wide table is enough.
+_SESSIONS: dict[str, str] = {}
+
+
 async def chat(client: httpx.AsyncClient, user_id: str, text: str) -> dict[str, Any]:
-    response = await client.post("/chat", json={"user_id": user_id, "text": text})
+    session = _SESSIONS.get(user_id)
+    headers = {"X-Session-Id": session} if session else {}
+    response = await client.post("/chat", json={"text": text}, headers=headers)
     response.raise_for_status()
     answer: dict[str, Any] = response.json()
+    if answer.get("session_id"):
+        _SESSIONS[user_id] = answer["session_id"]
     return answer
 
 

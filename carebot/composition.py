@@ -15,7 +15,9 @@ from typing import Any
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph.state import CompiledStateGraph
+from pydantic import SecretStr
 
+from carebot.db.app_secrets import app_secret
 from carebot.db.embedded import resolve_database_url
 from carebot.db.migrations import apply_job_queue_schema, apply_migrations
 from carebot.db.pool import Pool, open_pool
@@ -34,6 +36,8 @@ from carebot.tools.knowledge import (
 from carebot.tools.order_api import HttpOrderSource
 from carebot.tools.orders import OrderSource, PostgresOrderSource
 from carebot.turns import TurnRunner
+from carebot.verification.codes import OneTimeCodes
+from carebot.verification.delivery import DevMailbox, Mailer, SmtpMailer, TwilioVerify
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,9 @@ class Components:
     """Everything a process opens once and shares: the API, the CLI, Studio and the worker."""
 
     settings: Settings
+    """As configured, with the thread-id salt filled in from the database when none was set."""
+    signing_key: bytes
+    """A key of this database's own (web sessions, one-time code hashes), the same in every process."""
     pool: Pool
     models: Models
     embedder: Embedder | None
@@ -51,6 +58,7 @@ class Components:
     graph: CompiledStateGraph[Any, Any, Any, Any]
     """The care graph on the Postgres checkpointer."""
     turns: TurnRunner
+    verifier: OneTimeCodes
 
 
 @asynccontextmanager
@@ -63,7 +71,7 @@ async def open_database(settings: Settings) -> AsyncIterator[Pool]:
         await AsyncPostgresSaver(pool).setup()  # type: ignore[arg-type]
         await apply_migrations(pool)
         await apply_job_queue_schema(pool)
-        if settings.seed_demo_data:
+        if settings.seeds_demo_data:
             await seed_demo_shop(pool)
             await seed_demo_help_centre(pool)
         yield pool
@@ -104,27 +112,72 @@ async def open_knowledge_base(settings: Settings, pool: Pool, embedder: Embedder
     return PostgresKnowledgeBase(pool, embedder=embedder)
 
 
+async def with_database_secrets(settings: Settings, pool: Pool) -> tuple[Settings, bytes]:
+    """The settings with a thread-id salt (the configured one, else the database's own, so that
+    thread ids never use a public default), and the database's signing key."""
+    if settings.thread_id_salt is None:
+        salt = await app_secret(pool, "thread_id_salt")
+        settings = settings.model_copy(update={"thread_id_salt": SecretStr(salt)})
+    return settings, bytes.fromhex(await app_secret(pool, "signing_key"))
+
+
+@asynccontextmanager
+async def open_verifier(settings: Settings, pool: Pool, orders: OrderSource, key: bytes) -> AsyncIterator[OneTimeCodes]:
+    """One-time codes through Twilio Verify when TWILIO_VERIFY_SERVICE_SID is set, else our own
+    codes by SMTP, or into the dev mailbox in the demo; with none of these, codes cannot be sent."""
+    verify = None
+    mailer: Mailer | None = None
+    if settings.twilio_verify_service_sid:
+        if not (settings.twilio_account_sid and settings.twilio_auth_token):
+            raise ValueError("TWILIO_VERIFY_SERVICE_SID needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+        verify = TwilioVerify(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token.get_secret_value(),
+            service_sid=settings.twilio_verify_service_sid,
+            phone_channel=settings.twilio_verify_channel,
+            api_base_url=settings.twilio_verify_api_base_url,
+        )
+    elif settings.smtp_url:
+        if not settings.smtp_from:
+            raise ValueError("SMTP_URL needs SMTP_FROM, the address codes are sent from")
+        mailer = SmtpMailer(settings.smtp_url, settings.smtp_from)
+    elif settings.uses_dev_mailbox:
+        mailer = DevMailbox(pool)
+    else:
+        log.warning("verification_not_configured", extra={"hint": "set TWILIO_VERIFY_SERVICE_SID or SMTP_URL"})
+    verifier = OneTimeCodes(pool, orders, key=key, shop_name=settings.shop_name, verify=verify, mailer=mailer)
+    try:
+        yield verifier
+    finally:
+        await verifier.aclose()
+
+
 @asynccontextmanager
 async def open_components(settings: Settings) -> AsyncIterator[Components]:
     """Start everything a turn needs; close it all on exit."""
     models = build_models(settings)  # fails fast on a bad MODEL before touching the database
     embedder = build_embedder(settings)
     async with open_database(settings) as pool, open_order_source(settings, pool) as orders:
-        deps = GraphDeps(
-            classifier=models.classifier,
-            responder=models.responder,
-            knowledge=await open_knowledge_base(settings, pool, embedder),
-            orders=orders,
-        )
-        graph = build_graph(deps, checkpointer=AsyncPostgresSaver(pool))  # type: ignore[arg-type]
-        await models.warm_up()
-        log.info("service_started", extra={"model": models.description, "embeddings": settings.embeddings})
-        yield Components(
-            settings=settings,
-            pool=pool,
-            models=models,
-            embedder=embedder,
-            deps=deps,
-            graph=graph,
-            turns=TurnRunner(graph, settings),
-        )
+        settings, signing_key = await with_database_secrets(settings, pool)
+        async with open_verifier(settings, pool, orders, signing_key) as verifier:
+            deps = GraphDeps(
+                classifier=models.classifier,
+                responder=models.responder,
+                knowledge=await open_knowledge_base(settings, pool, embedder),
+                orders=orders,
+                verifier=verifier,
+            )
+            graph = build_graph(deps, checkpointer=AsyncPostgresSaver(pool))  # type: ignore[arg-type]
+            await models.warm_up()
+            log.info("service_started", extra={"model": models.description, "embeddings": settings.embeddings})
+            yield Components(
+                settings=settings,
+                signing_key=signing_key,
+                pool=pool,
+                models=models,
+                embedder=embedder,
+                deps=deps,
+                graph=graph,
+                turns=TurnRunner(graph, settings, verifier),
+                verifier=verifier,
+            )

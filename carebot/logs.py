@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
 # Attributes every LogRecord has; anything else was passed through `extra=` and is a field.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
+
+
+# Personal data and secrets that must never reach a log line, whatever field (or error text,
+# e.g. a provider's "invalid To number …") carries them: phone numbers, email addresses, JWTs.
+_REDACT = re.compile(
+    r"\+[1-9]\d{6,14}"  # E.164 phone numbers (whatsapp:+… too)
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # email addresses
+    r"|eyJ[\w-]+\.[\w-]+\.[\w-]*"  # JSON Web Tokens
+)
+
+
+def redact(text: str) -> str:
+    return _REDACT.sub("[redacted]", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,7 +36,7 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return redact(json.dumps(entry, default=str, ensure_ascii=False))
 
 
 def configure_logging(level: str = "INFO") -> None:

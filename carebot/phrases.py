@@ -25,13 +25,24 @@ PHRASES: dict[str, dict[str, str]] = {
         "ordered": "Ordered on {date}",
         "choose": "You have {count} orders in progress:",
         "choose_ask": "Which one would you like to know about? Reply with the order number.",
-        "not_found": "I couldn't find order {number} among the orders on your account. Please check the "
-        "number, or reply with the email address on your account so I can verify you.",
+        "not_found": "I couldn't find order {number} among the orders I can show you. Please check the "
+        "number, or reply with the email address or phone number on your account and I'll send you a "
+        "one-time code to verify you.",
         "no_orders": "I can't see any orders on your account yet.",
-        "verify_mismatch": "That email address doesn't match the account for this order. Please check it "
-        "and try again ({left} attempts left).",
-        "unknown_customer": "I couldn't find an account linked to this number. Please reply with the email "
-        "address you used to order, and I'll look it up.",
+        "unknown_customer": "To show your orders I first need to verify you. Please reply with the email "
+        "address or phone number on your account, and I'll send a one-time code to it.",
+        "code_sent": "If that matches an account, I've sent a 6-digit code to the email address or phone "
+        "number on file. Please reply with the code (it is valid for 10 minutes).",
+        "code_wrong": "That code isn't right. Please check it and reply with the 6-digit code again.",
+        "code_expired": "That code is no longer valid. Reply with the email address or phone number on your "
+        "account and I'll send a new one.",
+        "code_subject": "Your {shop} verification code",
+        "code_body": "Your {shop} verification code is {code}. It is valid for 10 minutes.\n\n"
+        "If you didn't ask for it, ignore this message: nobody can see your orders without it.",
+        "stop_confirmed": "You won't get any more messages from {shop}. Reply START to hear from us again.",
+        "start_confirmed": "Welcome back! You'll get our replies again. How can I help?",
+        "rate_limited": "You're sending messages faster than I can answer. Please wait a minute; messages "
+        "sent in the meantime are kept but not answered.",
         "unavailable": "I can't check orders right now. I've passed your question to a colleague, who will "
         "get back to you.",
         "change_lead": "About changing or cancelling an order:",
@@ -67,13 +78,25 @@ PHRASES: dict[str, dict[str, str]] = {
         "ordered": "Dipesan pada {date}",
         "choose": "Anda punya {count} pesanan yang sedang diproses:",
         "choose_ask": "Pesanan mana yang ingin Anda ketahui? Balas dengan nomor pesanannya.",
-        "not_found": "Saya tidak menemukan pesanan {number} di antara pesanan akun Anda. Mohon periksa "
-        "nomornya, atau balas dengan alamat email akun Anda agar saya bisa memverifikasi.",
+        "not_found": "Saya tidak menemukan pesanan {number} di antara pesanan yang bisa saya tampilkan. "
+        "Mohon periksa nomornya, atau balas dengan alamat email atau nomor telepon akun Anda dan saya akan "
+        "mengirim kode sekali pakai untuk verifikasi.",
         "no_orders": "Saya belum melihat pesanan apa pun di akun Anda.",
-        "verify_mismatch": "Alamat email itu tidak cocok dengan akun untuk pesanan ini. Mohon periksa dan "
-        "coba lagi (sisa {left} kali percobaan).",
-        "unknown_customer": "Saya tidak menemukan akun yang terhubung dengan nomor ini. Mohon balas dengan "
-        "alamat email yang Anda pakai saat memesan, dan saya akan mencarinya.",
+        "unknown_customer": "Untuk menampilkan pesanan Anda, saya perlu memverifikasi Anda dulu. Mohon balas "
+        "dengan alamat email atau nomor telepon akun Anda, dan saya akan mengirim kode sekali pakai ke sana.",
+        "code_sent": "Jika cocok dengan sebuah akun, saya sudah mengirim kode 6 digit ke email atau nomor "
+        "telepon yang terdaftar. Mohon balas dengan kode itu (berlaku 10 menit).",
+        "code_wrong": "Kode itu tidak benar. Mohon periksa dan balas lagi dengan kode 6 digit.",
+        "code_expired": "Kode itu sudah tidak berlaku. Balas dengan alamat email atau nomor telepon akun Anda "
+        "dan saya akan mengirim kode baru.",
+        "code_subject": "Kode verifikasi {shop} Anda",
+        "code_body": "Kode verifikasi {shop} Anda adalah {code}. Berlaku 10 menit.\n\n"
+        "Jika Anda tidak memintanya, abaikan pesan ini: tanpa kode ini tidak ada yang bisa melihat pesanan Anda.",
+        "stop_confirmed": "Anda tidak akan menerima pesan lagi dari {shop}. Balas START untuk menerima pesan "
+        "kami lagi.",
+        "start_confirmed": "Selamat datang kembali! Anda akan menerima balasan kami lagi. Ada yang bisa saya bantu?",
+        "rate_limited": "Anda mengirim pesan lebih cepat daripada yang bisa saya jawab. Mohon tunggu sebentar; "
+        "pesan yang dikirim sementara ini disimpan tetapi tidak dijawab.",
         "unavailable": "Saat ini saya tidak bisa mengecek pesanan. Pertanyaan Anda sudah saya teruskan ke "
         "rekan kami, yang akan segera menghubungi Anda.",
         "change_lead": "Tentang mengubah atau membatalkan pesanan:",
@@ -110,13 +133,24 @@ PHRASES: dict[str, dict[str, str]] = {
         "ordered": "Pedido el {date}",
         "choose": "Tienes {count} pedidos en curso:",
         "choose_ask": "¿Sobre cuál quieres saber? Responde con el número de pedido.",
-        "not_found": "No encontré el pedido {number} entre los pedidos de tu cuenta. Revisa el número, o "
-        "responde con el correo de tu cuenta para verificarte.",
+        "not_found": "No encontré el pedido {number} entre los pedidos que puedo mostrarte. Revisa el número, "
+        "o responde con el correo o el teléfono de tu cuenta y te enviaré un código de un solo uso para "
+        "verificarte.",
         "no_orders": "Todavía no veo pedidos en tu cuenta.",
-        "verify_mismatch": "Ese correo no coincide con la cuenta de este pedido. Revísalo e inténtalo de "
-        "nuevo (te quedan {left} intentos).",
-        "unknown_customer": "No encontré una cuenta vinculada a este número. Responde con el correo que "
-        "usaste al comprar y lo busco.",
+        "unknown_customer": "Para mostrarte tus pedidos primero tengo que verificarte. Responde con el correo "
+        "o el teléfono de tu cuenta y te enviaré un código de un solo uso.",
+        "code_sent": "Si coincide con una cuenta, envié un código de 6 dígitos al correo o teléfono "
+        "registrado. Responde con el código (vale 10 minutos).",
+        "code_wrong": "Ese código no es correcto. Revísalo y responde de nuevo con el código de 6 dígitos.",
+        "code_expired": "Ese código ya no es válido. Responde con el correo o el teléfono de tu cuenta y te "
+        "enviaré uno nuevo.",
+        "code_subject": "Tu código de verificación de {shop}",
+        "code_body": "Tu código de verificación de {shop} es {code}. Vale 10 minutos.\n\n"
+        "Si no lo pediste, ignora este mensaje: nadie puede ver tus pedidos sin él.",
+        "stop_confirmed": "No recibirás más mensajes de {shop}. Responde START para volver a recibirlos.",
+        "start_confirmed": "¡Bienvenido de nuevo! Volverás a recibir nuestras respuestas. ¿En qué te ayudo?",
+        "rate_limited": "Estás enviando mensajes más rápido de lo que puedo responder. Espera un minuto; los "
+        "mensajes enviados mientras tanto se guardan pero no se responden.",
         "unavailable": "Ahora mismo no puedo consultar pedidos. Pasé tu pregunta a un compañero, que te "
         "responderá pronto.",
         "change_lead": "Sobre cambiar o cancelar un pedido:",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,12 +50,41 @@ class Settings(BaseSettings):
     orders_api_retries: int = Field(default=2, ge=0, description="Retries after a timeout, 429 or 5xx.")
 
     shop_name: str = "Lumen Home"
-    seed_demo_data: bool = Field(default=True, description="Load the demo shop when the database is empty.")
-    thread_id_salt: SecretStr = Field(
-        default=SecretStr("carebot"), description="Key for hashing senders into thread ids."
+    seed_demo_data: bool | None = Field(
+        default=None,
+        description="Load the demo shop into an empty database; unset means only the embedded database.",
+    )
+    thread_id_salt: SecretStr | None = Field(
+        default=None,
+        description="Key for hashing senders into thread ids; unset means a random one kept in the database.",
     )
     history_limit: int = Field(default=20, ge=2, description="Messages kept per thread.")
     relevance_threshold: float = Field(default=0.3, ge=0, le=1)
+
+    web_identity_secret: SecretStr | None = Field(
+        default=None, description="HS256 key of the identity tokens a shop's site signs for its web chat."
+    )
+    twilio_verify_service_sid: str | None = Field(
+        default=None, description="VA…: one-time codes through Twilio Verify instead of our own."
+    )
+    twilio_verify_channel: Literal["sms", "whatsapp"] = Field(
+        default="sms", description="How Twilio Verify sends a code to a phone number on file."
+    )
+    twilio_verify_api_base_url: str | None = Field(
+        default=None, description="Override https://verify.twilio.com (tests)."
+    )
+    smtp_url: str | None = Field(
+        default=None, description="smtp://user:password@host:587 (STARTTLS) or smtps://…:465: email one-time codes."
+    )
+    smtp_from: str | None = Field(default=None, description="The From address of code emails.")
+    dev_mailbox: bool | None = Field(
+        default=None,
+        description="Keep codes in the dev_mailbox table instead of sending them; unset means only in the demo "
+        "(embedded database, no Twilio Verify, no SMTP).",
+    )
+    rate_limit_per_minute: int = Field(
+        default=12, ge=1, description="Messages per sender per minute that get answered; more are stored only."
+    )
 
     admin_token: SecretStr | None = Field(
         default=None, description="Bearer token for /admin endpoints; unset disables them (401)."
@@ -115,6 +145,18 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+
+    @property
+    def seeds_demo_data(self) -> bool:
+        """Demo customers go into the embedded database only, unless SEED_DEMO_DATA=true says otherwise."""
+        return self.seed_demo_data if self.seed_demo_data is not None else self.database_url is None
+
+    @property
+    def uses_dev_mailbox(self) -> bool:
+        """Codes land in the dev mailbox: asked for, or the demo with no way to send them."""
+        if self.dev_mailbox is not None:
+            return self.dev_mailbox
+        return self.database_url is None and not (self.twilio_verify_service_sid or self.smtp_url)
 
 
 @lru_cache

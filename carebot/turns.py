@@ -16,17 +16,28 @@ from carebot.graph import GRAPH_NAME, Context
 from carebot.graph.outcome import TurnResult
 from carebot.identity import thread_id_for
 from carebot.settings import Settings
+from carebot.verification.codes import OneTimeCodes
 
 
 class TurnRunner:
     """Runs customer turns through the graph, one thread per customer per channel."""
 
-    def __init__(self, graph: CompiledStateGraph[Any, Any, Any, Any], settings: Settings) -> None:
+    def __init__(
+        self, graph: CompiledStateGraph[Any, Any, Any, Any], settings: Settings, verifier: OneTimeCodes
+    ) -> None:
+        if settings.thread_id_salt is None:
+            raise ValueError("the thread-id salt must be resolved first (composition.with_database_secrets)")
         self.graph = graph
         self._settings = settings
+        self._salt = settings.thread_id_salt.get_secret_value()
+        self._verifier = verifier
+
+    @property
+    def shop_name(self) -> str:
+        return self._settings.shop_name
 
     def thread_id(self, channel: str, sender: str) -> str:
-        return thread_id_for(channel, sender, salt=self._settings.thread_id_salt.get_secret_value())
+        return thread_id_for(channel, sender, salt=self._salt)
 
     def context(self, channel: str, sender: str, turn_id: str | None = None) -> Context:
         return Context(
@@ -87,7 +98,9 @@ class TurnRunner:
         return [{"role": "customer" if isinstance(m, HumanMessage) else "bot", "text": m.text} for m in messages]
 
     async def forget(self, thread_id: str) -> None:
-        """Delete a thread and its checkpoints (evaluation threads are deleted after each case)."""
+        """Delete a thread, its checkpoints and its verification records (evaluation threads are
+        deleted after each case)."""
         checkpointer = self.graph.checkpointer
         if checkpointer is not None and not isinstance(checkpointer, bool):
             await checkpointer.adelete_thread(thread_id)
+        await self._verifier.forget(thread_id)

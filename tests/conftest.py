@@ -37,6 +37,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "model": "offline",
         "classifier_model": None,
         "thread_id_salt": uuid.uuid4().hex,  # a fresh set of threads for every test
+        "dev_mailbox": True,  # one-time codes land in the dev_mailbox table, where tests read them
         **overrides,
     }
     return Settings(_env_file=None, **values)
@@ -112,6 +113,7 @@ def cli_env(postgres_url: str) -> dict[str, str]:
         THREAD_ID_SALT=uuid.uuid4().hex,
         LANGGRAPH_CLI_NO_ANALYTICS="1",
         LANGGRAPH_NO_VERSION_CHECK="1",
+        DEV_MAILBOX="true",
     )
     env.pop("CLASSIFIER_MODEL", None)
     return env

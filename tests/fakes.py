@@ -12,6 +12,7 @@ from langchain_core.messages import BaseMessage
 from carebot.domain import Customer, Intent, Language, Order, OrderItem, Passage
 from carebot.models.types import AnswerRequest, Classification
 from carebot.tools.orders import OrderSourceUnavailable
+from carebot.verification.types import CheckResult, SendOutcome
 
 
 def reading(
@@ -122,8 +123,45 @@ class FakeOrderSource:
     async def customer_order(self, customer_id: int, number: str) -> Order | None:
         return next((o for o in self.orders.get(customer_id, []) if o.number == number), None)
 
-    async def customer_by_email(self, email: str) -> Customer | None:
-        return next((c for c in self.customers.values() if c.email == email.lower()), None)
+    async def customer_by_contact(self, contact: str) -> Customer | None:
+        contact = contact.lower()
+        return next((c for c in self.customers.values() if contact in (c.email, c.phone)), None)
 
     async def customer_by_id(self, customer_id: int) -> Customer | None:
         return next((c for c in self.customers.values() if c.id == customer_id), None)
+
+
+@dataclass
+class FakeVerifier:
+    """One-time codes in memory: every code sent is `code`; three wrong tries lock; links never expire."""
+
+    orders: FakeOrderSource
+    code: str = "246810"
+    sent: list[tuple[str, str]] = field(default_factory=list)
+    """(conversation, the address on file the code went to)."""
+    pending: dict[str, int | None] = field(default_factory=dict)
+    wrong: dict[str, int] = field(default_factory=dict)
+    links: dict[str, int] = field(default_factory=dict)
+
+    async def verified_customer(self, conversation: str) -> int | None:
+        return self.links.get(conversation)
+
+    async def send_code(self, conversation: str, *, contact: str, language: str) -> SendOutcome:
+        customer = await self.orders.customer_by_contact(contact)
+        self.pending[conversation] = customer.id if customer else None
+        if customer:
+            self.sent.append((conversation, customer.email))
+        return "sent"
+
+    async def check_code(self, conversation: str, code: str) -> CheckResult:
+        if self.wrong.get(conversation, 0) >= 3:
+            return CheckResult("locked")
+        if conversation not in self.pending:
+            return CheckResult("expired")
+        customer_id = self.pending[conversation]
+        if code == self.code and customer_id is not None:
+            del self.pending[conversation]
+            self.links[conversation] = customer_id
+            return CheckResult("verified", customer_id=customer_id)
+        self.wrong[conversation] = self.wrong.get(conversation, 0) + 1
+        return CheckResult("locked" if self.wrong[conversation] >= 3 else "wrong")

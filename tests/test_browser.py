@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,7 @@ def chromium_path() -> str:
     return path
 
 
-async def test_chat_page_sends_a_message_and_shows_the_reply(postgres_url: str) -> None:
+async def test_chat_page_is_an_anonymous_session_that_shows_no_order_data(postgres_url: str, tmp_path: Path) -> None:
     from playwright.async_api import async_playwright
 
     executable = chromium_path()
@@ -28,13 +29,18 @@ async def test_chat_page_sends_a_message_and_shows_the_reply(postgres_url: str) 
         try:
             page = await browser.new_page()
             await page.goto(f"{client.base_url}/ui")
-            await page.fill("#user", "+34600100001")
-            await page.fill("#text", "¿dónde está mi pedido?")
-            await page.click("#go")
-            reply = page.locator(".msg.bot")
-            await reply.wait_for(timeout=30_000)
-            text = await reply.inner_text()
-            assert "A1007" in text and "entregado" in text
-            assert await page.locator(".msg.customer").inner_text() == "¿dónde está mi pedido?"
+            assert await page.locator("#user").count() == 0  # no "You are" box: nobody is who they type
+            for n, text in enumerate(["¿cuánto tarda el envío?", "¿dónde está mi pedido A1007?"], start=1):
+                await page.fill("#text", text)
+                await page.click("#go")
+                await page.locator(".msg.bot").nth(n - 1).wait_for(timeout=30_000)
+            replies = await page.locator(".msg.bot").all_inner_texts()
+            await page.screenshot(path=str(tmp_path / "chat.png"))
+            assert "días laborables" in replies[0]
+            # An anonymous visitor is asked to verify, and sees nothing of the order.
+            assert "código" in replies[1] and "Blue lounge chair" not in replies[1]
+            cookies = await page.context.cookies()
+            session = next(c for c in cookies if c["name"] == "carebot_session")
+            assert session["httpOnly"]
         finally:
             await browser.close()

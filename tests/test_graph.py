@@ -12,7 +12,15 @@ from langgraph.checkpoint.memory import InMemorySaver
 from carebot.graph import Context, GraphDeps, build_graph
 from carebot.models.llm import ChatResponder
 from carebot.models.types import Responder
-from tests.fakes import EchoResponder, FakeKnowledgeBase, FakeOrderSource, ScriptedClassifier, passage, reading
+from tests.fakes import (
+    EchoResponder,
+    FakeKnowledgeBase,
+    FakeOrderSource,
+    FakeVerifier,
+    ScriptedClassifier,
+    passage,
+    reading,
+)
 
 SCRIPT = {
     "hi": reading("greeting"),
@@ -31,16 +39,29 @@ SCRIPT = {
     "it's bo@example.com": reading("out_of_scope"),
     "ann@example.com": reading("out_of_scope"),
     "nobody@example.com": reading("greeting"),
+    "246810": reading("greeting", confidence=0.2),
+    "111111": reading("greeting", confidence=0.2),
+    "my number is +1 555 0002": reading("account"),
 }
 
 
 def make_graph(
-    *, passages: list[Any] | None = None, responder: Responder | None = None, orders: FakeOrderSource | None = None
+    *,
+    passages: list[Any] | None = None,
+    responder: Responder | None = None,
+    orders: FakeOrderSource | None = None,
+    verifier: FakeVerifier | None = None,
 ) -> tuple[Any, FakeKnowledgeBase, FakeOrderSource, Responder]:
     kb = FakeKnowledgeBase(passages=[passage()] if passages is None else passages)
-    orders = orders or FakeOrderSource()
+    orders = orders or (verifier.orders if verifier else FakeOrderSource())
     responder = responder or EchoResponder()
-    deps = GraphDeps(classifier=ScriptedClassifier(SCRIPT), responder=responder, knowledge=kb, orders=orders)
+    deps = GraphDeps(
+        classifier=ScriptedClassifier(SCRIPT),
+        responder=responder,
+        knowledge=kb,
+        orders=orders,
+        verifier=verifier or FakeVerifier(orders),
+    )
     return build_graph(deps, checkpointer=InMemorySaver()), kb, orders, responder
 
 
@@ -174,44 +195,60 @@ async def test_chat_model_responder_writes_the_published_answer() -> None:
     assert state["turn"]["guardrail"] == {"passed": True, "issues": []}
 
 
-async def test_email_of_the_orders_owner_verifies_and_answers_the_pending_question() -> None:
-    graph, _, _, _ = make_graph()
+def with_verifier() -> tuple[Any, FakeVerifier]:
+    verifier = FakeVerifier(FakeOrderSource())
+    return make_graph(verifier=verifier)[0], verifier
+
+
+async def test_a_code_sent_to_the_owners_address_on_file_verifies_and_answers_the_pending_question() -> None:
+    graph, verifier = with_verifier()
     asked = await turn(graph, "status of A2002?", sender="+15550001")
-    assert asked["verification"] == {"order_number": "A2002", "failures": 0}
-    state = await turn(graph, "it's bo@example.com", sender="+15550001")
-    assert state["verified_customer_id"] == 2 and state["verification"] is None
-    assert answer(state) == "order_status/en order:order:A2002" and state["turn"]["escalation"] is None
-    # From now on the conversation is Bo's.
+    assert asked["verification"] == {"order_number": "A2002"} and answer(asked).endswith("not_found:")
+    sent = await turn(graph, "it's bo@example.com", sender="+15550001")
+    assert "6-digit code" in answer(sent) and verifier.sent == [("t1", "bo@example.com")]
+    assert "A2002" not in answer(sent)  # nothing shown before the code comes back
+    state = await turn(graph, "246810", sender="+15550001")
+    assert state["verification"] is None and state["turn"]["escalation"] is None
+    assert answer(state) == "order_status/en order:order:A2002"
+    # From now on this sender is Bo, by the verified link.
     assert answer(await turn(graph, "where is my order?", sender="+15550001")) == "order_status/en order:order:A2002"
 
 
-async def test_unknown_sender_verified_by_email_sees_their_orders() -> None:
-    graph, _, _, _ = make_graph()
-    asked = await turn(graph, "where is my order?", sender="+15559999")
-    assert asked["turn"]["order"]["kind"] == "unknown_customer" and asked["verification"] is not None
-    state = await turn(graph, "ann@example.com", sender="+15559999")
-    assert answer(state) == "order_status/en order:order:A1001"
+async def test_a_phone_number_names_the_account_and_the_code_still_goes_to_the_contact_on_file() -> None:
+    graph, verifier = with_verifier()
+    await turn(graph, "where is my order?", sender="+15559999")
+    await turn(graph, "my number is +1 555 0002", sender="+15559999")
+    assert verifier.sent == [("t1", "bo@example.com")]
+    assert answer(await turn(graph, "246810", sender="+15559999")) == "order_status/en order:order:A2002"
 
 
-async def test_three_wrong_emails_escalate_and_a_right_one_afterwards_does_not_unlock() -> None:
+async def test_an_unknown_contact_gets_the_same_reply_and_no_code_unlocks_it() -> None:
+    graph, verifier = with_verifier()
+    await turn(graph, "status of A2002?", sender="+15550001")
+    unknown = await turn(graph, "nobody@example.com", sender="+15550001")
+    graph2, _, _, _ = make_graph()
+    await turn(graph2, "status of A2002?", sender="+15550001")
+    known = await turn(graph2, "it's bo@example.com", sender="+15550001")
+    assert answer(unknown) == answer(known)  # no hint whether the address exists
+    assert verifier.sent == []
+    state = await turn(graph, "246810", sender="+15550001")
+    assert "isn't right" in answer(state) and "A2002" not in answer(state)
+
+
+async def test_wrong_codes_are_refused_then_hand_over_and_a_right_one_afterwards_does_not_unlock() -> None:
     graph, _, _, _ = make_graph()
     await turn(graph, "status of A2002?", sender="+15550001")
-    replies = []
-    # Ann's own address is real but does not own A2002: a mismatch like any other.
-    for text in ("nobody@example.com", "ann@example.com"):
-        state = await turn(graph, text, sender="+15550001")
-        replies.append(answer(state))
-        assert state["turn"]["escalation"] is None and state.get("verified_customer_id") is None
-    assert "2 attempts left" in replies[0] and "1 attempts left" in replies[1]
-    assert replies[0].replace("2", "1") == replies[1]  # no hint whether the address exists
-    third = await turn(graph, "nobody@example.com", sender="+15550001")
+    await turn(graph, "it's bo@example.com", sender="+15550001")
+    for _ in range(2):
+        state = await turn(graph, "111111", sender="+15550001")
+        assert "isn't right" in answer(state) and state["turn"]["escalation"] is None
+    third = await turn(graph, "111111", sender="+15550001")
     assert third["turn"]["escalation"]["reason"] == "verification_failed"
-    late = await turn(graph, "it's bo@example.com", sender="+15550001")
-    assert late["turn"]["escalation"]["reason"] == "verification_failed" and late.get("verified_customer_id") is None
+    late = await turn(graph, "246810", sender="+15550001")
     assert "A2002" not in answer(late)
 
 
 async def test_an_email_without_a_pending_verification_is_just_a_message() -> None:
-    graph, _, _, _ = make_graph()
+    graph, verifier = with_verifier()
     state = await turn(graph, "it's bo@example.com", sender="+15550001")
-    assert state["turn"]["escalation"]["reason"] == "out_of_scope" and state.get("verified_customer_id") is None
+    assert state["turn"]["escalation"]["reason"] == "out_of_scope" and verifier.sent == []

@@ -12,7 +12,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from carebot.graph import Context, GraphDeps, build_graph
 from carebot.models.factory import build_models
 from carebot.settings import Settings
-from tests.fakes import FakeKnowledgeBase, FakeOrderSource, passage
+from tests.fakes import FakeKnowledgeBase, FakeOrderSource, FakeVerifier, passage
 from tests.loopback import LoopbackServer, Recorded
 
 CLASSIFICATION = {"intent": "shipping", "language": "id", "sentiment": 0.1, "confidence": 0.93, "order_number": None}
@@ -50,11 +50,13 @@ def bedrock_reply(request: Recorded) -> tuple[int, Any]:
 
 async def run_turn(settings: Settings) -> dict[str, Any]:
     models = build_models(settings)
+    orders = FakeOrderSource()
     deps = GraphDeps(
         classifier=models.classifier,
         responder=models.responder,
         knowledge=FakeKnowledgeBase(passages=[passage()]),
-        orders=FakeOrderSource(),
+        orders=orders,
+        verifier=FakeVerifier(orders),
     )
     graph = build_graph(deps, checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "llm"}}

@@ -32,6 +32,7 @@ from tests.test_channels import (
     twilio_form,
     wait_for,
 )
+from tests.test_trust import WEB_SECRET, identity_token
 
 # Questions whose answers are told apart by one fragment (the demo shop, offline model).
 QUESTIONS = {
@@ -208,7 +209,7 @@ async def test_a_database_outage_answers_503_quickly_and_the_app_recovers_by_its
             )
             webhook_seconds = time.monotonic() - started
             started = time.monotonic()
-            chat = await client.post("/chat", json={"user_id": ALEX, "text": "hi"})
+            chat = await client.post("/chat", json={"text": "hi"})
             chat_seconds = time.monotonic() - started
             assert (down.status_code, chat.status_code) == (503, 503)
             assert webhook_seconds < 2 and chat_seconds < 2, (webhook_seconds, chat_seconds)
@@ -229,11 +230,15 @@ async def test_a_database_outage_answers_503_quickly_and_the_app_recovers_by_its
 
 async def test_checkpoints_are_pruned_each_turn_and_the_conversation_goes_on(postgres_url: str) -> None:
     with LoopbackServer(FakeTwilio()) as fake, LoopbackServer(lambda r: (200, {})) as discord:
-        settings = channel_settings(postgres_url, fake.url, discord.url, checkpoints_kept=3, history_limit=6)
+        settings = channel_settings(
+            postgres_url, fake.url, discord.url, checkpoints_kept=3, history_limit=6, web_identity_secret=WEB_SECRET
+        )
+        signed_in = {"Authorization": f"Bearer {identity_token(ALEX)}"}  # the shop's site vouches for Alex
         async with serving(settings) as client:
             for _ in range(4):
                 for question in QUESTIONS:
-                    answer = (await client.post("/chat", json={"user_id": ALEX, "text": question})).json()
+                    reply = await client.post("/chat", json={"text": question}, headers=signed_in)
+                    answer = reply.json()
                     assert QUESTIONS[question] in answer["answer"]
             thread_id = answer["thread_id"]
     async with await psycopg.AsyncConnection.connect(postgres_url, row_factory=dict_row) as conn:

@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from carebot.api.dependencies import ComponentsDep
+from carebot.api.input_errors import StorableStr
 from carebot.models.text_models import detect_language
 from carebot.tools.documents import Document, markdown_title
 from carebot.tools.ingest import IngestReport, delete_document, list_documents, store_documents
@@ -35,10 +36,10 @@ router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(requir
 
 
 class DocumentIn(BaseModel):
-    source: str = Field(min_length=1, max_length=500, description="Unique name; the same source replaces it.")
-    text: str = Field(min_length=1, max_length=500_000, description="Markdown or plain text.")
-    title: str | None = Field(default=None, max_length=300, description="Default: the text's `# Title`.")
-    url: str | None = Field(default=None, max_length=2000)
+    source: StorableStr = Field(min_length=1, max_length=500, description="Unique name; the same source replaces it.")
+    text: StorableStr = Field(min_length=1, max_length=500_000, description="Markdown or plain text.")
+    title: StorableStr | None = Field(default=None, max_length=300, description="Default: the text's `# Title`.")
+    url: StorableStr | None = Field(default=None, max_length=2000)
     language: Literal["en", "id", "es"] | None = Field(default=None, description="Default: detected.")
 
 
@@ -83,7 +84,9 @@ async def get_documents(components: ComponentsDep) -> list[dict[str, Any]]:
 
 
 @router.delete("/kb/documents", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_document(components: ComponentsDep, source: Annotated[str, Query(min_length=1)]) -> None:
+async def remove_document(
+    components: ComponentsDep, source: Annotated[StorableStr, Query(min_length=1, max_length=500)]
+) -> None:
     """Delete one document by source; 404 when there is none."""
     if not await delete_document(components.pool, source):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no document with source {source!r}")
@@ -92,7 +95,7 @@ async def remove_document(components: ComponentsDep, source: Annotated[str, Quer
 @router.get("/kb/search")
 async def search(
     components: ComponentsDep,
-    q: Annotated[str, Query(min_length=1, max_length=2000, description="The question.")],
+    q: Annotated[StorableStr, Query(min_length=1, max_length=2000, description="The question.")],
     k: Annotated[int, Query(ge=1, le=50)] = 5,
     language: Literal["en", "id", "es"] | None = None,
 ) -> list[SearchHit]:

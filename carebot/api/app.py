@@ -15,6 +15,7 @@ from psycopg_pool import PoolTimeout
 
 from carebot import __version__
 from carebot.api import admin, chat, discord, health, whatsapp
+from carebot.api.input_errors import install_input_errors
 from carebot.api.limits import BodySizeLimit
 from carebot.channels.inbox import AnswerSignals, Inbox
 from carebot.channels.jobs import open_job_queue
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
     app.include_router(whatsapp.router)
     app.include_router(discord.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_input_errors(app)
 
     @app.exception_handler(PoolTimeout)
     @app.exception_handler(OperationalError)

@@ -6,11 +6,12 @@ import uuid
 from functools import cache
 from importlib import resources
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from carebot.api.dependencies import InboxDep, JobsDep
+from carebot.api.web_identity import SESSION_COOKIE, SESSION_MAX_AGE, WebVisitorDep
 from carebot.channels.inbox import InboundMessage
 from carebot.channels.jobs import WEB_PRIORITY
 
@@ -21,7 +22,6 @@ _ANSWER_WITHIN_SECONDS = 30.0
 
 
 class ChatRequest(BaseModel):
-    user_id: str = Field(min_length=1, max_length=128, description="Who is writing: a phone number, email or any id.")
     text: str = Field(min_length=1, max_length=4000, description="The customer's message.")
 
 
@@ -29,23 +29,42 @@ class ChatResponse(BaseModel):
     answer: str
     intent: str | None
     escalate: bool
+    escalation_reason: str | None
     thread_id: str
     language: str
+    session_id: str | None = Field(
+        description="The visitor's session (also set as a cookie): send it back in X-Session-Id to continue "
+        "the conversation. None when an identity token named the customer."
+    )
 
 
 @router.post("/chat")
-async def chat(body: ChatRequest, inbox: InboxDep, jobs: JobsDep) -> ChatResponse:
-    """Answer one web-chat message (the conversation continues per `user_id`).
+async def chat(
+    body: ChatRequest, visitor: WebVisitorDep, inbox: InboxDep, jobs: JobsDep, request: Request, response: Response
+) -> ChatResponse:
+    """Answer one web-chat message, as an anonymous session (order data only after a one-time
+    code) or as the customer an identity token (`Authorization: Bearer <JWT>`) names.
 
     It goes through the same inbox and per-thread ordering as WhatsApp and Discord, and waits
     for its answer.
     """
+    if visitor.session_id is not None:
+        response.set_cookie(
+            SESSION_COOKIE,
+            visitor.session_id,
+            max_age=SESSION_MAX_AGE,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
     accepted = await inbox.accept(
-        InboundMessage(channel="web", external_id=uuid.uuid4().hex, sender=body.user_id, body=body.text)
+        InboundMessage(channel="web", external_id=uuid.uuid4().hex, sender=visitor.sender, body=body.text)
     )
     assert accepted.inbox_id is not None  # a fresh id is never a duplicate
     await jobs.answer_soon(accepted.thread_id, priority=WEB_PRIORITY)
     row = await inbox.wait_for_answer(accepted.inbox_id, within=_ANSWER_WITHIN_SECONDS)
+    if row is not None and row["status"] == "ignored" and row["error"] == "rate_limited":
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many messages: wait a minute before writing again")
     if row is None or row["status"] != "answered":
         await inbox.give_up(accepted.inbox_id, "web request could not be answered")
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the assistant could not answer just now; try again")
@@ -54,8 +73,10 @@ async def chat(body: ChatRequest, inbox: InboxDep, jobs: JobsDep) -> ChatRespons
         answer=answer["answer"],
         intent=answer["intent"],
         escalate=answer["escalate"],
+        escalation_reason=answer.get("escalation_reason"),
         thread_id=accepted.thread_id,
         language=answer["language"],
+        session_id=visitor.session_id,
     )
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from carebot.api.dependencies import ComponentsDep, InboxDep, JobsDep
 from carebot.channels.inbox import InboundMessage
@@ -16,14 +17,57 @@ router = APIRouter(prefix="/webhooks/discord", tags=["discord"])
 
 PING, APPLICATION_COMMAND = 1, 2
 PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE = 1, 4, 5
+# A signed request older (or newer) than this is refused: a captured request cannot be replayed later.
+MAX_AGE_SECONDS = 300
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # Discord adds fields without notice
+
+
+class _User(_Loose):
+    id: str = Field(min_length=1, max_length=32)
+
+
+class _Member(_Loose):
+    user: _User | None = None
+
+
+class _Option(_Loose):
+    name: str
+    value: str | int | float | bool | None = None
+
+
+class _CommandData(_Loose):
+    name: str = ""
+    options: list[_Option] = []
+
+
+class Interaction(_Loose):
+    """The parts of a Discord interaction the bot reads; a wrong shape is a 400, not a 500."""
+
+    type: int
+    id: str | None = Field(default=None, max_length=32)
+    application_id: str | None = Field(default=None, max_length=32)
+    token: str | None = Field(default=None, max_length=1000)
+    data: _CommandData | None = None
+    member: _Member | None = None
+    user: _User | None = None
+
+
+def is_fresh(timestamp: str, *, now: float | None = None) -> bool:
+    """The signed timestamp is within MAX_AGE_SECONDS of now."""
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return False
+    return abs((now if now is not None else time.time()) - int(timestamp)) <= MAX_AGE_SECONDS
 
 
 def signature_valid(public_key: str | None, signature: str, timestamp: str, body: bytes) -> bool:
-    """Ed25519 over timestamp + the raw body, as Discord signs it."""
+    """Ed25519 over timestamp + the raw body, as Discord signs it, and signed in the last minutes."""
     from nacl.exceptions import BadSignatureError
     from nacl.signing import VerifyKey
 
-    if not public_key or not signature or not timestamp:
+    if not public_key or not signature or not is_fresh(timestamp):
         return False
     try:
         VerifyKey(bytes.fromhex(public_key)).verify(timestamp.encode() + body, bytes.fromhex(signature))
@@ -44,30 +88,31 @@ async def interaction(request: Request, components: ComponentsDep, inbox: InboxD
         log.warning("signature_rejected", extra={"channel": "discord"})
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid request signature")
     try:
-        payload = json.loads(body)
-        kind = payload["type"]
-    except (ValueError, KeyError, TypeError):
+        interaction = Interaction.model_validate_json(body)
+    except (ValidationError, RecursionError):
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, "body must be a Discord interaction (JSON with a type)"
         ) from None
-    if kind == PING:
+    if interaction.type == PING:
         return {"type": PONG}
-    data = payload.get("data") or {}
-    if kind != APPLICATION_COMMAND or data.get("name") != "chat":
+    data = interaction.data
+    if interaction.type != APPLICATION_COMMAND or data is None or data.name != "chat":
         return {
             "type": CHANNEL_MESSAGE,
             "data": {"content": "Unknown command: try /chat q:<your question>", "flags": 64},
         }
-    question = next((str(o.get("value", "")) for o in data.get("options") or [] if o.get("name") == "q"), "")
-    user = (payload.get("member") or {}).get("user") or payload.get("user") or {}
-    if not question.strip() or not user.get("id"):
+    question = next((str(o.value or "") for o in data.options if o.name == "q"), "")
+    user = (interaction.member.user if interaction.member else None) or interaction.user
+    if not question.strip() or user is None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "/chat needs a q option and a user")
+    if not (interaction.id and interaction.application_id and interaction.token):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "an application command needs id, application_id and token")
     message = InboundMessage(
         channel="discord",
-        external_id=str(payload["id"]),
-        sender=str(user["id"]),
+        external_id=interaction.id,
+        sender=user.id,
         body=question[:4000],
-        payload={"application_id": str(payload["application_id"]), "token": str(payload["token"])},
+        payload={"application_id": interaction.application_id, "token": interaction.token},
     )
     accepted = await inbox.accept(message)
     if accepted.inbox_id is not None:

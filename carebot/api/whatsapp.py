@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
@@ -15,6 +16,13 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks/whatsapp", tags=["whatsapp"])
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+# Twilio message SIDs: SM (or MM for media) and 32 hex digits. Checking the shape stops a signed
+# request from being replayed with its fields re-split (the signature covers names and values
+# run together, so "NumMedia=0" can be moved into the end of MessageSid to make a "new" SID).
+_MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
+_WHATSAPP_SENDER = re.compile(r"whatsapp:\+[1-9]\d{6,14}")
+_STATUS = re.compile(r"[a-z_]{1,32}")
+_MAX_MEDIA = 10
 
 
 def public_url(request: Request, settings: Settings) -> str:
@@ -57,17 +65,34 @@ def required(params: dict[str, str], *names: str) -> list[str]:
     return [params[name] for name in names]
 
 
+def message_sid(params: dict[str, str]) -> str:
+    """The MessageSid, when it looks like one of Twilio's (400 otherwise)."""
+    [sid] = required(params, "MessageSid")
+    if not _MESSAGE_SID.fullmatch(sid):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "MessageSid must be SM or MM followed by 32 hex digits")
+    return sid
+
+
+def media_count(params: dict[str, str]) -> int:
+    """NumMedia as a small number (Twilio sends 0–10); anything else is refused with 400."""
+    declared = params.get("NumMedia", "0")
+    if not (declared.isascii() and declared.isdigit() and len(declared) <= 2):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "NumMedia must be a number from 0 to 10")
+    return min(int(declared), _MAX_MEDIA)
+
+
 @router.post("", response_class=Response)
 async def inbound(request: Request, components: ComponentsDep, inbox: InboxDep, jobs: JobsDep) -> Response:
     """Store the message, acknowledge at once with empty TwiML, answer in the background."""
     params = await verified_params(request, components.settings)
-    sid, sender = required(params, "MessageSid", "From")
-    declared = params.get("NumMedia", "0")
-    count = int(declared) if declared.isdigit() else 0
+    sid = message_sid(params)
+    [sender] = required(params, "From")
+    if not _WHATSAPP_SENDER.fullmatch(sender):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "From must be whatsapp:+<E.164 number>")
     # Media are recorded, never fetched: the bot answers text, and asks for text otherwise.
     media = [
         {"url": params.get(f"MediaUrl{i}", ""), "content_type": params.get(f"MediaContentType{i}", "")}
-        for i in range(min(count, 10))
+        for i in range(media_count(params))
     ]
     message = InboundMessage(
         channel="whatsapp",
@@ -86,6 +111,15 @@ async def inbound(request: Request, components: ComponentsDep, inbox: InboxDep, 
 async def status_callback(request: Request, components: ComponentsDep) -> Response:
     """Twilio's delivery status for a reply (queued, sent, delivered, read, failed, undelivered)."""
     params = await verified_params(request, components.settings)
-    sid, state = required(params, "MessageSid", "MessageStatus")
-    await record_status(components.pool, sid, state, params.get("ErrorCode") or None)
+    sid = message_sid(params)
+    [state] = required(params, "MessageStatus")
+    if not _STATUS.fullmatch(state):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "MessageStatus must be one of Twilio's status words")
+    error_code = params.get("ErrorCode", "")
+    await record_status(
+        components.pool,
+        sid,
+        state,
+        error_code if error_code.isascii() and error_code.isdigit() and len(error_code) <= 10 else None,
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

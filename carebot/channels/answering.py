@@ -12,6 +12,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from carebot.channels.consent import Handling, SenderControls
 from carebot.channels.formatting import DISCORD_LIMIT, WHATSAPP_LIMIT, split_message, to_whatsapp
 from carebot.channels.outbox import enqueue
 from carebot.db.pool import Pool
@@ -48,10 +49,12 @@ class PendingTurns:
         turns: TurnRunner,
         *,
         triggers: Sequence[str] = (),
+        controls: SenderControls | None = None,
         on_answered: Callable[[int], None] = lambda inbox_id: None,
     ) -> None:
         self._pool = pool
         self._turns = turns
+        self._controls = controls
         self._on_answered = on_answered
         self._triggers = [re.compile(rf"(?<!\w){re.escape(t)}(?!\w)", re.IGNORECASE) for t in triggers]
 
@@ -88,9 +91,15 @@ class PendingTurns:
         started = time.perf_counter()
         channel, sender, thread_id = row["channel"], row["sender"], row["thread_id"]
         context = {"thread_id": thread_id, "channel": channel}
+        # Consent and the rate limit come before everything, trigger words included.
+        handling = await self._controls.handling(row) if self._controls else "answer"
+        if handling != "answer":
+            await self._answer_control(row, handling)
+            log.info("message_controlled", extra={**context, "handling": handling})
+            return
         question = self._question(channel, row["body"])
         if question is None:
-            await self._finish(row, status="ignored", result=None)
+            await self._finish(row, status="ignored", result=None, reason="no trigger word")
             log.info("message_ignored", extra={**context, "reason": "no trigger word"})
             return
         if not question.strip():
@@ -110,14 +119,28 @@ class PendingTurns:
         await self._finish(row, status="answered", result=result)
         log.info("turn_answered", extra={**context, "latency_ms": round((time.perf_counter() - started) * 1000, 1)})
 
-    async def _finish(self, row: dict[str, Any], *, status: str, result: TurnResult | None) -> None:
-        """Record the answer and queue its messages in one transaction."""
+    async def _answer_control(self, row: dict[str, Any], handling: Handling) -> None:
+        """STOP/START confirmations and the rate-limit notice, in the thread's language; opted-out
+        and over-the-limit messages are stored, not answered."""
+        if handling in ("opted_out", "rate_limited"):
+            await self._finish(row, status="ignored", result=None, reason=handling)
+            return
+        language = await self._turns.thread_language(channel=row["channel"], sender=row["sender"])
+        key = {"stop": "stop_confirmed", "start": "start_confirmed", "rate_notice": "rate_limited"}[handling]
+        text = phrase(language, key, shop=self._turns.shop_name)
+        result = TurnResult(thread_id=row["thread_id"], answer=text, intent=None, language=language, escalate=False)
+        await self._finish(row, status="answered", result=result)
+
+    async def _finish(
+        self, row: dict[str, Any], *, status: str, result: TurnResult | None, reason: str | None = None
+    ) -> None:
+        """Record the answer (or why there is none) and queue its messages in one transaction."""
         answer = Jsonb(result.as_json()) if result is not None else None
         parts = reply_parts(row["channel"], result.answer) if result is not None else []
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute(
-                "UPDATE inbox SET status = %s, answer = %s, answered_at = now() WHERE id = %s",
-                (status, answer, row["id"]),
+                "UPDATE inbox SET status = %s, answer = %s, error = %s, answered_at = now() WHERE id = %s",
+                (status, answer, reason, row["id"]),
             )
             recipient = row["payload"].get("reply_to", row["sender"])
             await enqueue(conn, inbox_id=row["id"], channel=row["channel"], recipient=recipient, parts=parts)

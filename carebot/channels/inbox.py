@@ -14,6 +14,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from carebot.channels.sanitise import clean_json, clean_text
 from carebot.db.pool import Pool
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,13 @@ class Inbox:
 
     async def accept(self, message: InboundMessage) -> Accepted:
         """Store the message unless this delivery was seen before."""
+        message = InboundMessage(
+            channel=message.channel,
+            external_id=clean_text(message.external_id),
+            sender=clean_text(message.sender),
+            body=clean_text(message.body),
+            payload=clean_json(message.payload),
+        )
         thread_id = self._thread_id(message.channel, message.sender)
         async with self._pool.connection() as conn:
             cur = await conn.execute(

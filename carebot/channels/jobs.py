@@ -6,8 +6,8 @@
   `queueing_lock` is the conversation too, so at most one waits (it reads every pending message).
 - `send_replies(thread_id)`: sends the conversation's queued parts in order, on its own queue
   and worker slots, so a provider that hangs never holds up turns; it is retried with backoff.
-- `sweep` (periodic): re-runs jobs of dead workers, and defers jobs for messages nobody has
-  picked up (e.g. accepted while the database was failing over).
+- `sweep` (periodic): re-runs jobs of dead workers, defers jobs for messages nobody has picked
+  up (e.g. accepted while the database was failing over), and drops expired Discord tokens.
 - `retention` (hourly): deletes idle conversations and old inbox/outbox rows.
 
 No job holds a database connection while a model or a provider is awaited: the queue's locks
@@ -31,10 +31,16 @@ from procrastinate.jobs import Job
 from procrastinate.worker import Worker
 
 from carebot.channels.answering import PendingTurns, trigger_words
+from carebot.channels.consent import SenderControls
 from carebot.channels.outbox import Outbox
 from carebot.channels.senders import build_senders
 from carebot.db.pool import Pool
-from carebot.db.retention import delete_idle_threads, delete_old_messages, prune_thread
+from carebot.db.retention import (
+    delete_idle_threads,
+    delete_old_messages,
+    forget_expired_interaction_tokens,
+    prune_thread,
+)
 from carebot.settings import Settings
 
 if TYPE_CHECKING:
@@ -86,6 +92,7 @@ async def open_job_queue(
         components.pool,
         components.turns,
         triggers=trigger_words(settings.bot_trigger_words),
+        controls=SenderControls(components.pool, per_minute=settings.rate_limit_per_minute),
         on_answered=on_answered,
     )
     outbox = Outbox(components.pool, build_senders(settings), max_age=timedelta(hours=settings.send_max_age_hours))
@@ -144,6 +151,7 @@ class JobQueue:
             await self.answer_soon(thread_id)
         for thread_id in await self._outbox.unsent_threads():
             await self.send_soon(thread_id)
+        await forget_expired_interaction_tokens(self._pool)
 
     async def run_workers(self, *, concurrency: int) -> None:
         """Run this process's workers until cancelled: turns and maintenance on `concurrency`

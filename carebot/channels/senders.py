@@ -136,6 +136,8 @@ class DiscordSender:
         self._client = httpx.AsyncClient(base_url=api_base_url.rstrip("/"), timeout=timeout, transport=transport)
 
     async def send(self, *, recipient: str, body: str, part: int, payload: dict[str, Any]) -> str | None:
+        if "token" not in payload:
+            raise PermanentSendError("the Discord interaction token expired (15 minutes) before the answer went out")
         hook = f"/webhooks/{payload['application_id']}/{payload['token']}"
         try:
             if part == 0:

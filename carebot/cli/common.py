@@ -67,7 +67,7 @@ def with_database(work: Callable[[Pool, Settings], Awaitable[T]], *, seed: bool 
     """Run `work` on the migrated database, without loading any model; `seed` loads the demo
     shop into an empty database when the settings allow it."""
     settings = get_settings()
-    settings = settings.model_copy(update={"seed_demo_data": seed and settings.seed_demo_data})
+    settings = settings.model_copy(update={"seed_demo_data": seed and settings.seeds_demo_data})
     configure_logging("WARNING")
 
     from carebot.composition import open_database

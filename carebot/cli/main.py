@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from carebot.cli.common import JsonOption, exit_cleanly_on_sigterm, print_json, say, with_components
+from carebot.cli.dev import dev_app
 from carebot.cli.discord import discord_app
 from carebot.cli.evals import eval_command
 from carebot.cli.kb import kb_app
@@ -27,10 +28,14 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(orders_app, name="orders")
 app.add_typer(kb_app, name="kb")
 app.add_typer(discord_app, name="discord")
+app.add_typer(dev_app, name="dev")
 app.command("eval")(eval_command)
 
 UserOption = Annotated[
-    str, typer.Option("--user", help="The sender: a phone number (E.164), Discord id or web user id.")
+    str,
+    typer.Option(
+        "--user", help="The sender, trusted as is: a phone number (E.164), Discord id, or a web customer's email."
+    ),
 ]
 ChannelOption = Annotated[str, typer.Option("--channel", help="whatsapp | discord | web")]
 
@@ -90,7 +95,11 @@ def chat(
     channel: ChannelOption = "web",
     as_json: JsonOption = False,
 ) -> None:
-    """Send a message as a customer and print the agent's answer."""
+    """Send a message as a customer and print the agent's answer.
+
+    A trusted local tool: it runs with the database's own access, so --user is taken as proven
+    (the web chat and the webhooks never trust a claimed id).
+    """
     _check_channel(channel)
 
     async def one(components: Components) -> None:

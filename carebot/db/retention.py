@@ -77,3 +77,22 @@ async def delete_old_messages(pool: Pool, *, older_than_days: float) -> int:
     if deleted:
         log.info("old_messages_deleted", extra={"messages": deleted})
     return deleted
+
+
+# A Discord interaction token lets anyone holding it post in the user's channel for 15 minutes:
+# the inbox drops it once that life is over.
+DISCORD_TOKEN_LIFE_MINUTES = 15
+
+
+async def forget_expired_interaction_tokens(pool: Pool) -> int:
+    """Remove Discord interaction tokens older than their 15-minute life; return how many."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "UPDATE inbox SET payload = payload - 'token' WHERE channel = 'discord' AND payload ? 'token'"
+            " AND received_at < now() - make_interval(mins => %s)",
+            (DISCORD_TOKEN_LIFE_MINUTES,),
+        )
+        forgotten = cur.rowcount
+    if forgotten:
+        log.info("interaction_tokens_forgotten", extra={"count": forgotten})
+    return forgotten

@@ -26,8 +26,6 @@ class Context:
     """At or below this sentiment the conversation goes to a human."""
     follow_up_confidence: float = 0.5
     """Below this intent confidence a message is read as a follow-up of the previous intent."""
-    verification_attempts: int = 3
-    """Email addresses a customer may get wrong before the conversation goes to a human."""
     turn_id: str | None = None
     """An id for this turn (the inbox message's). The customer message and the reply get ids
     derived from it, so running a turn again after a crash replaces them instead of adding more."""

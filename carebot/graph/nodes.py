@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 from pydantic import TypeAdapter
@@ -17,7 +18,8 @@ from carebot.graph.state import Escalation, EscalationReason, RetrievedDocument,
 from carebot.models.types import AnswerRequest, Classification, Classifier, Responder
 from carebot.phrases import format_order_lookup, phrase
 from carebot.tools.knowledge import KnowledgeBase
-from carebot.tools.orders import OrderSource, OrderSourceUnavailable, lookup_order
+from carebot.tools.orders import OrderSource, lookup_order
+from carebot.verification.types import IdentityVerifier, parse_code, parse_phone
 
 _ORDER_LOOKUP = TypeAdapter(OrderLookup)
 
@@ -37,6 +39,7 @@ class GraphDeps:
     responder: Responder
     knowledge: KnowledgeBase
     orders: OrderSource
+    verifier: IdentityVerifier
 
 
 def latest_question(messages: list[AnyMessage]) -> str:
@@ -73,6 +76,12 @@ def _hand_over_reason(reading: Classification, context: Context) -> EscalationRe
     return None
 
 
+def _conversation() -> str:
+    """The run's thread id: the keyed hash of (channel, sender) in production, so what the verifier
+    keeps per conversation holds for the sender across threads (evaluations use a thread per case)."""
+    return str(get_config()["configurable"]["thread_id"])
+
+
 def _order_lookup(state: State) -> OrderLookup | None:
     order = state.turn["order"]
     return _ORDER_LOOKUP.validate_python(order) if order else None
@@ -100,71 +109,67 @@ class CareNodes:
         if not first_turn and reading.language_confidence < _LANGUAGE_SWITCH_CONFIDENCE:
             language = state.language
         reason = _hand_over_reason(reading, runtime.context)
-        email = parse_email(question)
-        if email and state.verification is not None:
-            # The customer is answering our request for their email: not a new topic.
-            intent, reason = "order_status", None
+        contact = code = None
+        if state.verification is not None:
+            contact = parse_email(question) or parse_phone(question)
+            code = parse_code(question)
+            if contact or code:
+                # The customer is answering our request to verify: not a new topic.
+                intent, reason = "order_status", None
         turn = new_turn(
             intent_confidence=reading.confidence,
             sentiment=reading.sentiment,
             order_number=reading.order_number,
-            email=email,
+            contact=contact,
+            code=code,
             escalation=_escalation(reason) if reason else None,
         )
         return {"intent": intent, "language": language, "turn": Overwrite(turn)}
 
     async def lookup_order(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        """Look up the caller's order; identity comes from the run context (and a verification
-        earlier in the conversation), never from the message."""
+        """Look up the caller's order; identity comes from the run context (and a verified link
+        the sender earned with a one-time code), never from the message."""
         lookup = await lookup_order(
             self.deps.orders,
             channel=runtime.context.channel,
             sender=runtime.context.sender,
             order_number=state.turn["order_number"],
-            verified_customer_id=state.verified_customer_id,
+            verified_customer_id=await self.deps.verifier.verified_customer(_conversation()),
         )
         turn: dict[str, Any] = {"order": _ORDER_LOOKUP.dump_python(lookup, mode="json")}
         update: dict[str, Any] = {"turn": turn}
         if lookup.kind == "unavailable":
             turn["escalation"] = _escalation("order_unavailable", lookup.detail)
         elif lookup.kind in ("unknown_customer", "not_found"):
-            # The answer asks for the account's email; failures count across requests.
-            failures = state.verification["failures"] if state.verification else 0
-            verification: Verification = {"order_number": lookup.requested_number, "failures": failures}
+            # The answer asks the customer to name their account, to send them a code.
+            verification: Verification = {"order_number": lookup.requested_number}
             update["verification"] = verification
         return update
 
     async def verify_customer(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        """Check the email the customer gave against the account that owns the order asked about.
-
-        A match links the conversation to that customer and answers the pending question; a
-        mismatch says only that it does not match (never whether the address or order exists),
-        and the last allowed mismatch hands the conversation to a human.
-        """
-        pending = state.verification or {"order_number": None, "failures": 0}
-        limit = runtime.context.verification_attempts
-        email = state.turn["email"]
-        if pending["failures"] < limit and email:
-            try:
-                customer = await self.deps.orders.customer_by_email(email)
-                number = pending["order_number"]
-                owns_order = customer is not None and (
-                    number is None or await self.deps.orders.customer_order(customer.id, number) is not None
-                )
-            except OrderSourceUnavailable as exc:
-                return {"turn": {"escalation": _escalation("order_unavailable", str(exc))}}
-            if customer is not None and owns_order:
-                return {"verified_customer_id": customer.id, "verification": None, "turn": {"order_number": number}}
-        failures = pending["failures"] + 1
-        update: dict[str, Any] = {"verification": {**pending, "failures": failures}}
-        if failures >= limit:
-            update["turn"] = {
-                "escalation": _escalation("verification_failed", f"{failures} email addresses did not match")
-            }
-            return update
-        text = phrase(state.language, "verify_mismatch", left=limit - failures)
-        update["messages"] = bounded_append(state.messages, text, runtime.context)
-        return update
+        """A code sent back is checked; a contact given gets a one-time code sent to the account's
+        contact on file. The replies are the same whether or not the account or order exists;
+        too many codes or wrong codes (counted by the verifier, across threads) hand over."""
+        conversation = _conversation()
+        pending = state.verification or {"order_number": None}
+        code, contact = state.turn["code"], state.turn["contact"]
+        if code:
+            result = await self.deps.verifier.check_code(conversation, code)
+            if result.outcome == "verified":
+                return {"verification": None, "turn": {"order_number": pending["order_number"]}}
+            if result.outcome == "locked":
+                return {"turn": {"escalation": _escalation("verification_failed", "too many wrong codes")}}
+            key = "code_wrong" if result.outcome == "wrong" else "code_expired"
+        else:
+            assert contact is not None  # routed here with a code or a contact
+            sent = await self.deps.verifier.send_code(conversation, contact=contact, language=state.language)
+            if sent == "throttled":
+                return {"turn": {"escalation": _escalation("verification_failed", "too many codes asked for")}}
+            if sent == "unavailable":
+                return {"turn": {"escalation": _escalation("verification_failed", "the code could not be sent")}}
+            key = "code_sent"
+        text = phrase(state.language, key)
+        return {"verification": pending, "messages": bounded_append(state.messages, text, runtime.context)}
 
     async def retrieve(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Find help-centre passages; with nothing relevant enough (and no order to talk

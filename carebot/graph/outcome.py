@@ -73,7 +73,8 @@ def tool_calls(steps: Sequence[str], values: Mapping[str, Any]) -> list[dict[str
         elif step == "retrieve":
             calls.append({"name": step, "args": {"query": latest_question(values.get("messages", []))}})
         elif step == "verify_customer":
-            calls.append({"name": step, "args": {"email": turn.get("email")}})
+            # What was checked, never the contact or code itself (reports are shared).
+            calls.append({"name": step, "args": {"checked": "code" if turn.get("code") else "contact"}})
     return calls
 
 

@@ -15,7 +15,7 @@ def route_after_classify(
 ) -> Literal["retrieve", "lookup_order", "verify_customer", "generate", "escalate"]:
     if state.turn["escalation"]:
         return "escalate"
-    if state.verification is not None and state.turn["email"]:
+    if state.verification is not None and (state.turn["contact"] or state.turn["code"]):
         return "verify_customer"
     if state.intent in ORDER_INTENTS:
         return "lookup_order"

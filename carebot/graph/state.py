@@ -50,12 +50,12 @@ class Escalation(TypedDict):
 
 
 class Verification(TypedDict):
-    """An email verification the bot asked for, still open."""
+    """A verification the bot asked for, still open: the customer is to name their account (email
+    or phone on file) and send back the one-time code it gets. Tries are counted by the verifier,
+    across threads, not here."""
 
     order_number: str | None
     """The order the customer asked about before being asked to verify, answered once verified."""
-    failures: int
-    """Email addresses given that did not match; at the context's limit the conversation escalates."""
 
 
 @dataclass(kw_only=True)
@@ -76,8 +76,11 @@ class Turn(TypedDict):
     """-1 (furious) to 1 (delighted), for the latest message."""
     order_number: str | None
     """An order number the customer wrote in the latest message, normalised."""
-    email: str | None
-    """An email address the customer wrote in the latest message (an answer to verification)."""
+    contact: str | None
+    """An email address or phone number the customer wrote while asked to verify: where to look
+    for their account (the code goes to the contact on file, never to this one as such)."""
+    code: str | None
+    """A 6-digit one-time code the customer wrote while asked to verify."""
     documents: list[RetrievedDocument]
     """Help-centre passages retrieved for this turn, best first."""
     order: dict[str, Any] | None
@@ -95,7 +98,8 @@ def new_turn(**values: Any) -> Turn:
         "intent_confidence": 0.0,
         "sentiment": 0.0,
         "order_number": None,
-        "email": None,
+        "contact": None,
+        "code": None,
         "documents": [],
         "order": None,
         "draft": "",
@@ -119,8 +123,7 @@ class State(InputState):
     language: Language = "en"
     """The customer's language; carried over from earlier turns when a message is too short to tell."""
     verification: Verification | None = None
-    """Set while the bot waits for the email address on the customer's account; kept across turns."""
-    verified_customer_id: int | None = None
-    """The customer this conversation proved to be by email; order lookups use it from then on."""
+    """Set while the bot waits for the customer to verify (contact, then code); kept across turns.
+    A successful verification is a link kept by the verifier per sender, with an expiry."""
     turn: Annotated[Turn, update_turn] = field(default_factory=new_turn)
     """What the latest turn computed (passages, order result, draft, guardrail verdict, hand-over)."""

@@ -23,7 +23,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from carebot.domain import Customer, Order
 from carebot.retry import with_backoff
-from carebot.tools.orders import OrderSourceUnavailable, sender_key
+from carebot.tools.orders import OrderSourceUnavailable, contact_key, sender_key
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +71,11 @@ class HttpOrderSource:
         await self._client.aclose()
 
     async def find_customer(self, *, channel: str, sender: str) -> Customer | None:
-        column, value = sender_key(channel, sender)
-        return await self._first_customer({column: value})
+        key = sender_key(channel, sender)
+        return await self._first_customer(dict([key])) if key else None
 
-    async def customer_by_email(self, email: str) -> Customer | None:
-        return await self._first_customer({"email": email.lower()})
+    async def customer_by_contact(self, contact: str) -> Customer | None:
+        return await self._first_customer(dict([contact_key(contact)]))
 
     async def customer_by_id(self, customer_id: int) -> Customer | None:
         body = await self._get(f"/customers/{customer_id}")

@@ -20,8 +20,8 @@ class OrderSource(Protocol):
         """The customer a channel sender belongs to, if any."""
         ...
 
-    async def customer_by_email(self, email: str) -> Customer | None:
-        """The customer with this email address (verification), if any."""
+    async def customer_by_contact(self, contact: str) -> Customer | None:
+        """The customer with this email address or phone number on file (verification), if any."""
         ...
 
     async def customer_by_id(self, customer_id: int) -> Customer | None:
@@ -41,15 +41,27 @@ class OrderSourceUnavailable(Exception):
     """The order source failed (timeout, 5xx, connection refused)."""
 
 
-def sender_key(channel: str, sender: str) -> tuple[str, str]:
-    """Which customer column identifies a sender on a channel, and the value to match."""
+# Web senders that are anonymous sessions (`session:<hash>`) name no customer.
+ANONYMOUS_PREFIX = "session:"
+
+
+def contact_key(contact: str) -> tuple[str, str]:
+    """The customer column an email address or phone number is matched against, and the value."""
+    return ("email", contact.strip().lower()) if "@" in contact else ("phone", contact.strip())
+
+
+def sender_key(channel: str, sender: str) -> tuple[str, str] | None:
+    """Which customer column identifies a sender on a channel, and the value to match; None for
+    an anonymous web session, which is nobody until it proves otherwise."""
     sender = normalise_sender(channel, sender)
     if channel == "whatsapp":
         return "phone", sender
     if channel == "discord":
         return "discord_id", sender
-    # The web chat and the CLI name users freely: a phone number or an email address.
-    return ("email", sender.lower()) if "@" in sender else ("phone", sender)
+    if sender.startswith(ANONYMOUS_PREFIX):
+        return None
+    # A signed web identity (or the trusted CLI) names the customer by email or phone.
+    return contact_key(sender)
 
 
 async def lookup_order(
@@ -67,7 +79,7 @@ async def lookup_order(
         channel: The channel the caller writes on.
         sender: The caller's id on that channel (phone number, Discord id).
         order_number: The number the customer asked about, if any.
-        verified_customer_id: The customer this conversation proved to be (by email), which
+        verified_customer_id: The customer this sender proved to be (by a one-time code), which
             takes precedence over the sender's own account.
 
     Identity comes from the channel, the sender and verification, never from what the model
@@ -139,10 +151,11 @@ class PostgresOrderSource:
         self._pool = pool
 
     async def find_customer(self, *, channel: str, sender: str) -> Customer | None:
-        return await self._customer(*sender_key(channel, sender))
+        key = sender_key(channel, sender)
+        return await self._customer(*key) if key else None
 
-    async def customer_by_email(self, email: str) -> Customer | None:
-        return await self._customer("email", email.lower())
+    async def customer_by_contact(self, contact: str) -> Customer | None:
+        return await self._customer(*contact_key(contact))
 
     async def customer_by_id(self, customer_id: int) -> Customer | None:
         return await self._customer("id", customer_id)
