@@ -13,8 +13,9 @@ help:
 	@echo "make test       lint, type-check and run every test"
 	@echo "make studio     LangGraph Studio's dev server on port 2025"
 	@echo "make eval       the golden set through the agent: report in reports/latest, fails below evals/thresholds.toml"
-	@echo "                (COMPARE=reports/<earlier run> shows what changed), then make eval-retrieval"
-	@echo "make eval-retrieval  recall@1, recall@3 and MRR of the help-centre search, per language"
+	@echo "                (COMPARE=reports/<earlier run> shows what changed), the customer-style held-out sets"
+	@echo "                (intents, out-of-scope declined and false alarms per language), then make eval-retrieval"
+	@echo "make eval-retrieval  recall@1, recall@3 and MRR of the help-centre search, per dataset and language"
 	@echo "make lint | typecheck | format | clean"
 
 # uv comes from PyPI when the machine has none; the lock file pins everything else.
@@ -46,12 +47,17 @@ typecheck: venv
 	$(VENV)/bin/mypy -p carebot
 
 EVAL_REPORT ?= reports/latest
+# Held-out sets of how customers write: in-scope messages, off-topic requests, in-scope look-alikes.
+CUSTOMER_SETS := $(foreach s,customers out_of_scope lookalike,--dataset evals/datasets/$(s).v1.jsonl)
 eval: venv
 	$(VENV)/bin/carebot eval --dataset evals/datasets/golden.v1.jsonl --report $(EVAL_REPORT) $(if $(COMPARE),--compare $(COMPARE))
+	$(VENV)/bin/carebot eval $(CUSTOMER_SETS) --thresholds evals/thresholds.customers.toml --report $(EVAL_REPORT)-customers \
+		$(if $(COMPARE),--compare $(COMPARE)-customers)
 	$(MAKE) --no-print-directory eval-retrieval
 
 eval-retrieval: venv
-	$(VENV)/bin/carebot kb evaluate --dataset evals/datasets/retrieval.v1.jsonl --fail-under 0.9
+	$(VENV)/bin/carebot kb evaluate --dataset evals/datasets/retrieval.v1.jsonl \
+		--dataset evals/datasets/retrieval_paraphrase.v1.jsonl --fail-under 0.9
 
 studio: venv
 	$(VENV)/bin/langgraph dev --no-browser --port 2025

@@ -61,6 +61,9 @@ def load_examples(name: str = "intent_examples.jsonl") -> list[Example]:
 
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+# Indonesian verbs take prefixes ("dikirim", "diretur", "terkirim", "pengiriman"): a term may
+# also match after one of them.
+_INDONESIAN_PREFIXES = re.compile(r"^(?:di|ter|ke|ber|pe|me)(?=\w{4})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,10 @@ class ShopTerms:
     def mentioned(self, text: str) -> bool:
         if ORDER_NUMBER.search(text):
             return True
-        return any(w in self.exact or w.startswith(self.prefixes) for w in _WORD.findall(text.lower()))
+        return any(
+            w in self.exact or w.startswith(self.prefixes) or _INDONESIAN_PREFIXES.sub("", w).startswith(self.prefixes)
+            for w in _WORD.findall(text.lower())
+        )
 
 
 def _text_pipeline(char_range: tuple[int, int], c: float) -> Pipeline:
