@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,6 +173,7 @@ def eval_command(
             TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
         ) as progress:
             task = progress.add_task("cases", total=len(cases))
+            cpu_started = time.process_time()
             results = await run_cases(
                 service,
                 cases,
@@ -180,9 +182,14 @@ def eval_command(
                 judge=judge,
                 on_result=lambda _: progress.advance(task),
             )
+            cpu_seconds.append(time.process_time() - cpu_started)
         return results, service.models.description
 
+    # This process's CPU over the run (the graph, the models, the database client; not the
+    # database server), per customer turn: what one more turn costs the machine.
+    cpu_seconds: list[float] = []
     results, model = with_service(run)
+    turns = sum(len(c.inputs.messages) for c in cases)
     about = {
         "dataset": ", ".join(str(p) for p in dataset),
         "dataset_fingerprint": _fingerprint(dataset),
@@ -194,10 +201,12 @@ def eval_command(
         "sample": sample,
         "tags": tags,
         "concurrency": concurrency,
+        "cpu_ms_per_turn": round(sum(cpu_seconds) * 1000 / max(turns, 1), 1),
     }
     report = build_report(results, about=about, thresholds=thresholds, previous=previous)
     console.print(_summary_table(report))
     console.print(_sets_table(report))
+    say(f"CPU per turn: {report['cpu_ms_per_turn']} ms ({turns} turns; this process, scoring included)")
     _print_comparison(report)
     if report_dir is not None:
         json_path, html_path = write_report(report, report_dir)

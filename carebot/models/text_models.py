@@ -178,7 +178,8 @@ class IntentModel:
         return np.array([[closeness, float(self._shop_terms.mentioned(text))]])
 
     def predict(self, text: str) -> IntentReading:
-        vector = self._encoder.encode_one(normalise(text))
+        # The raw text, as retrieval embeds it in the same turn: the encoder remembers it.
+        vector = self._encoder.encode_one(text)
         closeness = float(_closeness((self._in_scope_vectors @ vector)[None, :])[0])
         in_scope = float(self._scope.predict_proba(self._scope_features(closeness, text))[0, 1])
         probabilities = _LEXICAL_WEIGHT * self._lexical.probabilities(text) + (1 - _LEXICAL_WEIGHT) * np.asarray(
@@ -197,7 +198,7 @@ def train_intent_model(
 
     in_scope = [e for e in examples if e.intent != OUT_OF_SCOPE]
     off_topic = [e for e in examples if e.intent == OUT_OF_SCOPE]
-    vectors = encoder.encode_cached([normalise(e.text) for e in in_scope + off_topic], cache_dir)
+    vectors = encoder.encode_cached([e.text for e in in_scope + off_topic], cache_dir)
     in_vectors, off_vectors = vectors[: len(in_scope)], vectors[len(in_scope) :]
     labels = [e.intent for e in in_scope]
     lexical = TextClassifier.fit([e.text for e in in_scope], labels, char_range=(2, 5), c=20.0)
