@@ -186,7 +186,8 @@ class IntentModel:
             self._semantic.predict_proba(vector[None, :])[0]
         )
         best = int(probabilities.argmax())
-        if in_scope < 0.5:
+        # An order number is the shop's business whatever surrounds it.
+        if in_scope < 0.5 and not ORDER_NUMBER.search(text):
             return IntentReading(OUT_OF_SCOPE, 1 - in_scope, in_scope)
         return IntentReading(self._lexical.labels[best], float(probabilities[best]), in_scope)
 
