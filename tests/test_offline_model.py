@@ -10,7 +10,7 @@ from langchain_core.messages import HumanMessage
 from carebot.models.offline import OfflineClassifier, OfflineResponder, relevant_sentences
 from carebot.models.sentence_encoder import local_sentence_encoder
 from carebot.models.sentiment import sentiment_score
-from carebot.models.text_models import Example, load_examples, train_text_models
+from carebot.models.text_models import Example, _trained_offline, load_examples, train_text_models
 from carebot.models.types import INTENTS, AnswerRequest
 from carebot.tools.orders import OrderLookup
 from tests.fakes import order, passage
@@ -111,7 +111,7 @@ def test_paraphrases_across_languages_are_closer_than_different_questions() -> N
 
 
 def test_training_vectors_are_cached_by_the_examples_they_come_from(tmp_path: Path) -> None:
-    examples = load_examples()
+    examples = load_examples()[::4]  # every intent and language, a quarter of the training time
     train_text_models(examples, cache_dir=tmp_path)
     first = sorted(tmp_path.glob("*.npy"))
     assert len(first) == 1
@@ -119,6 +119,16 @@ def test_training_vectors_are_cached_by_the_examples_they_come_from(tmp_path: Pa
     assert sorted(tmp_path.glob("*.npy")) == first  # read back, not written again
     train_text_models([*examples, Example("can I pay in bitcoin?", "payment", "en")], cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.npy"))) == 2  # other examples, other vectors
+
+
+def test_the_shipped_models_are_trained_once_and_read_back_by_the_next_process(tmp_path: Path) -> None:
+    intent, language = _trained_offline(tmp_path)
+    [saved] = tmp_path.glob("text-models-*.pickle")
+    saved_at = saved.stat().st_mtime_ns
+    read_intent, read_language = _trained_offline(tmp_path)
+    assert saved.stat().st_mtime_ns == saved_at  # read, not trained and written again
+    assert read_language.predict("¿dónde está mi pedido?") == language.predict("¿dónde está mi pedido?")
+    assert (read_intent.in_scope_vectors == intent.in_scope_vectors).all()
 
 
 def test_training_is_deterministic() -> None:

@@ -248,6 +248,10 @@ class PostgresKnowledgeBase:
         passages = []
         for row in rows:
             relevance = self._embedder.scale.relevance(float(row["similarity"]))
+            if relevance <= 0:
+                # No closer than unrelated text (a question the encoder reads poorly, like
+                # Indonesian slang): it gets no say in the ranking.
+                continue
             if row["language"] != language:
                 relevance *= _OTHER_LANGUAGE_FACTOR
             passages.append(_passage(row, relevance))
