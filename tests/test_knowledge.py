@@ -24,7 +24,7 @@ from carebot.models.text_models import detect_language
 from carebot.service import open_knowledge_base
 from carebot.tools.documents import MAX_CHUNK_CHARS, chunk_markdown
 from carebot.tools.ingest import IngestReport, ingest_paths, list_documents
-from carebot.tools.knowledge import Passage, PostgresKnowledgeBase, fuse
+from carebot.tools.knowledge import Passage, PostgresKnowledgeBase, fuse, topic_words
 from tests.conftest import BIN, REPO, settings_for
 from tests.loopback import LoopbackServer, Recorded
 
@@ -271,6 +271,18 @@ async def test_local_embeddings_find_an_english_article_for_a_question_sharing_n
         assert hybrid[0].source == "help/en/gift-cards.md" and 0 < hybrid[0].score <= 1, (question, hybrid)
     # Off-topic questions stay below the relevance an answer needs.
     assert all(p.score < settings.relevance_threshold for p in await kb.search("who won the world cup", language="en"))
+
+
+async def test_spoken_indonesian_verbs_find_the_written_article(pool: Pool, workdir: Path) -> None:
+    (workdir / "id").mkdir()
+    (workdir / "id" / "pembatalan.md").write_text(
+        "# Pembatalan\n\nPesanan bisa dibatalkan sebelum dikirim.\n", encoding="utf-8"
+    )
+    (workdir / "id" / "garansi.md").write_text("# Garansi\n\nGaransi berlaku dua tahun.\n", encoding="utf-8")
+    await ingest(pool, workdir)
+    passages = await PostgresKnowledgeBase(pool).search("bisa dibatalin ga?", language="id")
+    assert passages and passages[0].source == "help/id/pembatalan.md"
+    assert topic_words("saya ingin kirimin kemarin", "id") == "ingin kirimkan kemarin"  # "ingin" is no verb in -in
 
 
 def test_reciprocal_rank_fusion_prefers_what_both_searches_found() -> None:

@@ -37,10 +37,29 @@ _QUESTION_WORDS: dict[str, frozenset[str]] = {
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+# Spoken Indonesian ends verbs in -in where the written language (and Postgres' stemmer) uses -kan:
+# "batalin" is "batalkan" (cancel), "dibalikin" is "dibalikkan" (sent back). Words that merely end
+# in -in are kept as they are.
+_COLLOQUIAL_VERB = re.compile(r"(?<=[^aiueo\W])in$")
+_ENDS_IN_IN = frozenset(
+    "ingin mungkin kemarin dingin yakin miskin angin cincin izin ijin bensin vitamin admin login online "
+    "margin mesin kain main lain cermin lilin musim kambing domain latin".split()
+)
+
+
+def _written_indonesian(word: str) -> str:
+    if len(word) <= 5 or word in _ENDS_IN_IN:
+        return word
+    return _COLLOQUIAL_VERB.sub("kan", word)
+
+
 def topic_words(query: str, language: str) -> str:
     """The query without its question words (the text Postgres then parses and stems)."""
     stop = _QUESTION_WORDS.get(language, frozenset())
-    return " ".join(w for w in _WORD.findall(query.lower()[:2000]) if w not in stop)
+    words = [w for w in _WORD.findall(query.lower()[:2000]) if w not in stop]
+    if language == "id":
+        words = [_written_indonesian(w) for w in words]
+    return " ".join(words)
 
 
 @dataclass(frozen=True, slots=True)
