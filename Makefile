@@ -52,7 +52,7 @@ CUSTOMER_SETS := $(foreach s,customers out_of_scope lookalike,--dataset evals/da
 eval: venv
 	$(VENV)/bin/carebot eval --dataset evals/datasets/golden.v1.jsonl --report $(EVAL_REPORT) $(if $(COMPARE),--compare $(COMPARE))
 	$(VENV)/bin/carebot eval $(CUSTOMER_SETS) --thresholds evals/thresholds.customers.toml --report $(EVAL_REPORT)-customers \
-		$(if $(COMPARE),--compare $(COMPARE)-customers)
+		$(if $(wildcard $(COMPARE)-customers),--compare $(COMPARE)-customers)
 	$(MAKE) --no-print-directory eval-retrieval
 
 eval-retrieval: venv
