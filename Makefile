@@ -13,8 +13,9 @@ help:
 	@echo "make test       lint, type-check and run every test"
 	@echo "make studio     LangGraph Studio's dev server on port 2025"
 	@echo "make eval       the golden set through the agent: report in reports/latest, fails below evals/thresholds.toml"
-	@echo "                (COMPARE=reports/<earlier run> shows what changed), then make eval-retrieval"
-	@echo "make eval-retrieval  recall@1, recall@3 and MRR of the help-centre search, per language"
+	@echo "                (COMPARE=reports/<earlier run> shows what changed), the customer-style held-out sets"
+	@echo "                (intents, out-of-scope declined and false alarms per language), then make eval-retrieval"
+	@echo "make eval-retrieval  recall@1, recall@3 and MRR of the help-centre search, per dataset and language"
 	@echo "make bench      P1–P3 and cold-start benchmarks (minutes) → table + reports/bench.json;"
 	@echo "                BENCH_ARGS=\"--only p2 --sizes 50,200\" or \"--smoke\" (python -m bench --help)"
 	@echo "make lint | typecheck | format | clean"
@@ -48,12 +49,17 @@ typecheck: venv
 	$(VENV)/bin/mypy -p carebot -p bench
 
 EVAL_REPORT ?= reports/latest
+# Held-out sets of how customers write: in-scope messages, off-topic requests, in-scope look-alikes.
+CUSTOMER_SETS := $(foreach s,customers out_of_scope lookalike,--dataset evals/datasets/$(s).v1.jsonl)
 eval: venv
 	$(VENV)/bin/carebot eval --dataset evals/datasets/golden.v1.jsonl --report $(EVAL_REPORT) $(if $(COMPARE),--compare $(COMPARE))
+	$(VENV)/bin/carebot eval $(CUSTOMER_SETS) --thresholds evals/thresholds.customers.toml --report $(EVAL_REPORT)-customers \
+		$(if $(wildcard $(COMPARE)-customers),--compare $(COMPARE)-customers)
 	$(MAKE) --no-print-directory eval-retrieval
 
 eval-retrieval: venv
-	$(VENV)/bin/carebot kb evaluate --dataset evals/datasets/retrieval.v1.jsonl --fail-under 0.9
+	$(VENV)/bin/carebot kb evaluate --dataset evals/datasets/retrieval.v1.jsonl \
+		--dataset evals/datasets/retrieval_paraphrase.v1.jsonl --fail-under 0.9
 
 bench: venv
 	$(VENV)/bin/python -m bench $(BENCH_ARGS)

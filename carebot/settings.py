@@ -22,7 +22,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL; unset means the embedded server under data_dir."
     )
-    data_dir: Path = Field(default=Path(".data"), description="Where the embedded PostgreSQL keeps its files.")
+    data_dir: Path = Field(
+        default=Path(".data"),
+        description="Where the embedded PostgreSQL keeps its files, and cache/ what the offline model computes once.",
+    )
     db_pool_max_size: int = Field(default=20, ge=2, description="Connections for the app (the job queue has its own).")
 
     model: str = Field(default="offline", description="offline | bedrock:<model id> | openai:<model>")
@@ -30,7 +33,10 @@ class Settings(BaseSettings):
     judge_model: str | None = Field(
         default=None, description="bedrock:<id> | openai:<model>: judges answer correctness in `carebot eval`."
     )
-    embeddings: str = Field(default="none", description="none | bedrock:<id> | openai:<id>")
+    embeddings: str = Field(
+        default="local",
+        description="local (the sentence encoder shipped in the package) | none | bedrock:<id> | openai:<id>",
+    )
     knowledge_base_id: str | None = Field(
         default=None, description="Knowledge Bases for Amazon Bedrock id; replaces the Postgres help-centre search."
     )

@@ -25,7 +25,7 @@ from carebot.evals.evaluators import (
     source_hit,
     tool_calls_match,
 )
-from carebot.evals.metrics import CaseResult, group_metrics, metric_table, per_intent
+from carebot.evals.metrics import CaseResult, group_metrics, metric_table, per_intent, set_language_metrics
 from carebot.evals.runner import run_cases
 from carebot.evals.thresholds import ThresholdError, below_thresholds, load_thresholds
 from carebot.models.factory import build_chat_model
@@ -34,7 +34,9 @@ from tests.conftest import BIN, REPO
 from tests.fake_langsmith import FakeLangSmith
 from tests.loopback import LoopbackServer, Recorded
 
-GOLDEN = REPO / "evals" / "datasets" / "golden.v1.jsonl"
+DATASETS = REPO / "evals" / "datasets"
+GOLDEN = DATASETS / "golden.v1.jsonl"
+CUSTOMER_SETS = [DATASETS / f"{name}.v1.jsonl" for name in ("customers", "out_of_scope", "lookalike")]
 THRESHOLDS = REPO / "evals" / "thresholds.toml"
 
 
@@ -103,9 +105,21 @@ def test_held_out_cases_were_never_training_examples_of_the_offline_classifier()
     a held-out case's scored message may not."""
     training = REPO / "carebot" / "models" / "data" / "intent_examples.jsonl"
     trained = {_normalised(json.loads(line)["text"]) for line in training.read_text().splitlines() if line.strip()}
-    held_out = [case for case in load_dataset(GOLDEN) if "heldout" in case.tags]
-    assert len(held_out) >= 60
+    held_out = [case for path in DATASETS.glob("*.jsonl") for case in load_dataset(path) if "heldout" in case.tags]
+    assert len(held_out) >= 60 + len(CUSTOMER_SETS) * 70
     assert [case.id for case in held_out if _normalised(case.inputs.messages[-1]) in trained] == []
+
+
+def test_customer_style_sets_are_large_enough_in_every_language() -> None:
+    """Off-topic requests (at least 150), in-scope look-alikes, customer-style messages and
+    retrieval paraphrases, each in English, Indonesian and Spanish, all held out."""
+    sizes = {
+        path.name: Counter(c.reference_outputs.language for c in load_dataset(path) if "heldout" in c.tags)
+        for path in [*CUSTOMER_SETS, DATASETS / "retrieval_paraphrase.v1.jsonl"]
+    }
+    assert sum(sizes["out_of_scope.v1.jsonl"].values()) >= 150
+    for name, per_language in sizes.items():
+        assert min(per_language[language] for language in ("en", "id", "es")) >= 25, (name, per_language)
 
 
 # ---------- evaluators ----------
@@ -195,6 +209,37 @@ def test_per_intent_precision_recall_f1_and_escalation_figures() -> None:
     table = metric_table(results)
     assert table["intent_accuracy"] == 0.75 and table["pass_rate"] == 0.5
     assert table["escalation_precision"] == 0.5 and table["escalation_recall"] == 0.5
+
+
+def test_off_topic_declined_and_false_alarm_rates_per_dataset_and_language() -> None:
+    def case(case_id: str, expected: str, got: str, *, escalate: bool, language: str, dataset: str) -> CaseResult:
+        return CaseResult(
+            id=case_id,
+            tags=[f"set:{dataset}"],
+            inputs={},
+            reference_outputs={"intent": expected, "language": language},
+            outputs={"intent": got, "escalate": escalate},
+        )
+
+    cases = [
+        case("1", "out_of_scope", "out_of_scope", escalate=True, language="en", dataset="oos"),
+        case("2", "out_of_scope", "shipping", escalate=True, language="en", dataset="oos"),  # handed over: declined
+        case("3", "out_of_scope", "shipping", escalate=False, language="id", dataset="oos"),  # answered
+        case("4", "shipping", "out_of_scope", escalate=True, language="id", dataset="shop"),  # false alarm
+        case("5", "payment", "payment", escalate=False, language="id", dataset="shop"),
+    ]
+    table = metric_table(cases)
+    assert table["out_of_scope_declined"] == round(2 / 3, 4) and table["out_of_scope_false_alarm"] == 0.5
+    groups = group_metrics(cases)
+    assert groups["set:oos"]["out_of_scope_false_alarm"] is None and groups["set:shop"]["cases"] == 2
+    sets = set_language_metrics(cases)
+    assert sets["oos"]["en"]["out_of_scope_declined"] == 1.0 and sets["oos"]["id"]["out_of_scope_declined"] == 0.0
+    assert sets["shop"]["id"] == {
+        "cases": 2,
+        "intent_accuracy": None,  # no evaluator scores in this unit test
+        "out_of_scope_declined": None,
+        "out_of_scope_false_alarm": 0.5,
+    }
 
 
 def test_a_crashed_case_fails_every_metric_it_would_have_been_scored_on() -> None:

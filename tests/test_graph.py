@@ -177,7 +177,8 @@ async def test_unsure_follow_up_keeps_the_previous_intent_and_language() -> None
     await turn(graph, "¿cuánto tarda el envío?")
     state = await turn(graph, "and to Bali?")
     assert state["intent"] == "shipping" and state["language"] == "es"
-    assert kb.queries[-1] == ("and to Bali?", "es")
+    # Searched with the previous question's topic: "and to Bali?" alone means nothing.
+    assert kb.queries[-1] == ("¿cuánto tarda el envío? and to Bali?", "es")
 
 
 async def test_per_turn_fields_are_reset_each_turn() -> None:

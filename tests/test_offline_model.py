@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from langchain_core.messages import HumanMessage
 
 from carebot.domain import INTENTS, OrderLookup
 from carebot.models.offline import OfflineClassifier, OfflineResponder, relevant_sentences
+from carebot.models.sentence_encoder import local_sentence_encoder
 from carebot.models.sentiment import sentiment_score
-from carebot.models.text_models import load_examples, train_text_models
+from carebot.models.text_models import Example, _trained_offline, load_examples, train_text_models
 from carebot.models.types import AnswerRequest
 from tests.fakes import order, passage
 
@@ -56,6 +60,75 @@ def test_classifier_generalises_to_unseen_messages(classifier: OfflineClassifier
         (t, r.intent) for r, (t, i, _) in zip(readings, UNSEEN, strict=True) if r.intent != i
     ]
     assert languages_right >= 0.95 * len(UNSEEN)
+
+
+# Written for this test (not in the training examples or the held-out eval sets).
+OFF_TOPIC = [
+    "how do I get a visa for japan",
+    "what's a good exercise for back pain",
+    "siapa pemenang pemilu kemarin",
+    "cara merawat tanaman hias",
+    "¿cuál es el río más largo del mundo?",
+    "recomiéndame un podcast de historia",
+]
+SHOP_WITH_OFF_TOPIC_WORDS = [
+    ("will the storm delay my parcel to Denver", "order_status"),
+    ("is the soy candle safe to burn in a small bedroom", "product"),
+    ("bisa kirim ke Surabaya sebelum tahun baru?", "shipping"),
+    ("¿el pedido a Madrid llega antes de Navidad?", "order_status"),
+]
+
+
+def test_off_topic_requests_are_out_of_scope_and_shop_questions_with_off_topic_words_are_not(
+    classifier: OfflineClassifier,
+) -> None:
+    readings = {text: classifier.classify_now(text) for text in OFF_TOPIC}
+    assert [t for t, r in readings.items() if r.intent != "out_of_scope"] == []
+    assert all(0.5 <= r.confidence <= 1 for r in readings.values())
+    for text, _ in SHOP_WITH_OFF_TOPIC_WORDS:
+        assert classifier.classify_now(text).intent != "out_of_scope", text
+
+
+async def test_a_short_follow_up_is_read_with_the_previous_question(classifier: OfflineClassifier) -> None:
+    alone = await classifier.classify("and to Bali?")
+    followed = await classifier.classify("and to Bali?", history=[HumanMessage("do you ship to Java?")])
+    assert alone.intent == "out_of_scope"
+    assert followed.intent == "shipping" and followed.confidence < 0.5  # unsure: the graph keeps the topic
+
+
+async def test_anger_at_the_shop_is_a_complaint_however_it_is_worded(classifier: OfflineClassifier) -> None:
+    reading = await classifier.classify("you people are USELESS, absolutely disgraceful!!!")
+    assert reading.intent == "complaint" and reading.sentiment <= -0.5
+
+
+def test_paraphrases_across_languages_are_closer_than_different_questions() -> None:
+    encoder = local_sentence_encoder()
+    refund_en, refund_id, refund_es, weather = encoder.encode(
+        ["how long do refunds take", "berapa lama pengembalian dana", "cuánto tarda el reembolso", "is it sunny today"]
+    )
+    assert min(refund_en @ refund_id, refund_en @ refund_es, refund_id @ refund_es) > 0.6
+    assert max(refund_en @ weather, refund_id @ weather, refund_es @ weather) < 0.35
+
+
+def test_training_vectors_are_cached_by_the_examples_they_come_from(tmp_path: Path) -> None:
+    examples = load_examples()[::4]  # every intent and language, a quarter of the training time
+    train_text_models(examples, cache_dir=tmp_path)
+    first = sorted(tmp_path.glob("*.npy"))
+    assert len(first) == 1
+    train_text_models(examples, cache_dir=tmp_path)
+    assert sorted(tmp_path.glob("*.npy")) == first  # read back, not written again
+    train_text_models([*examples, Example("can I pay in bitcoin?", "payment", "en")], cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.npy"))) == 2  # other examples, other vectors
+
+
+def test_the_shipped_models_are_trained_once_and_read_back_by_the_next_process(tmp_path: Path) -> None:
+    intent, language = _trained_offline(tmp_path)
+    [saved] = tmp_path.glob("text-models-*.pickle")
+    saved_at = saved.stat().st_mtime_ns
+    read_intent, read_language = _trained_offline(tmp_path)
+    assert saved.stat().st_mtime_ns == saved_at  # read, not trained and written again
+    assert read_language.predict("¿dónde está mi pedido?") == language.predict("¿dónde está mi pedido?")
+    assert (read_intent.in_scope_vectors == intent.in_scope_vectors).all()
 
 
 def test_training_is_deterministic() -> None:

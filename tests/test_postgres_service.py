@@ -109,3 +109,12 @@ def test_conversation_continues_in_a_second_process(cli_env: dict[str, str]) -> 
     assert second["language"] == "id" and "dalam pengiriman" in second["answer"]
     history = json.loads(carebot("history", "--user", SITI, "--channel", "whatsapp", "--json"))
     assert [m["text"] for m in history["messages"] if m["role"] == "customer"] == ["pesanan saya di mana?", "A1005"]
+
+
+async def test_a_follow_up_is_answered_on_the_previous_questions_topic(components: Components) -> None:
+    """ "kalau dana bisa?" ("and with DANA?") alone could be about refunds ("dana" is also
+    "funds"); after a payment question it is about paying with the DANA wallet."""
+    await components.turns.chat(channel="whatsapp", sender=SITI, text="bisa bayar pakai gopay?")
+    follow_up = await components.turns.chat(channel="whatsapp", sender=SITI, text="kalau dana bisa?")
+    assert follow_up.intent == "payment" and not follow_up.escalate
+    assert "DANA" in follow_up.answer and "Pembayaran" in follow_up.answer

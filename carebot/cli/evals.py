@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from carebot.composition import Components
 from carebot.evals.compare import ReportError, load_report
 from carebot.evals.dataset import DatasetError, EvalCase, load_dataset
 from carebot.evals.evaluators import AsyncEvaluator, correctness_judge
-from carebot.evals.metrics import CaseResult
+from carebot.evals.metrics import SET_LANGUAGE_METRICS, SET_TAG_PREFIX, CaseResult
 from carebot.evals.report import build_report, format_value, write_report
 from carebot.evals.runner import run_cases, sample_cases
 from carebot.evals.thresholds import ThresholdError, load_thresholds
@@ -31,6 +32,11 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+def set_name(path: Path) -> str:
+    """The dataset's name in reports: its file name without version and extension."""
+    return path.name.split(".")[0]
+
+
 def _load_cases(paths: list[Path]) -> list[EvalCase]:
     cases: list[EvalCase] = []
     seen: dict[str, Path] = {}
@@ -39,7 +45,7 @@ def _load_cases(paths: list[Path]) -> list[EvalCase]:
             if case.id in seen:
                 raise DatasetError(f"{path}: id: {case.id!r} is also in {seen[case.id]}")
             seen[case.id] = path
-            cases.append(case)
+            cases.append(case.model_copy(update={"tags": [*case.tags, f"{SET_TAG_PREFIX}{set_name(path)}"]}))
     return cases
 
 
@@ -53,9 +59,10 @@ def _fingerprint(paths: list[Path]) -> str:
 def _summary_table(report: dict[str, Any]) -> Table:
     groups: dict[str, dict[str, Any]] = report["groups"]
     table = Table(title="carebot eval", title_justify="left")
-    table.add_column("metric", no_wrap=True, min_width=20)
+    # On an 80-column terminal long metric names wrap; group names never shorten.
+    table.add_column("metric", min_width=14)
     for group in groups:
-        table.add_column(group, justify="right")
+        table.add_column(group, justify="right", min_width=len(group))
     below = {(f["group"], f["metric"]) for f in report["below_thresholds"]}
     for name in groups["all"]:
         cells = []
@@ -63,6 +70,27 @@ def _summary_table(report: dict[str, Any]) -> Table:
             text = format_value(values.get(name))
             cells.append(f"[red]{text}[/red]" if (group, name) in below else text)
         table.add_row(name, *cells)
+    return table
+
+
+# Short headings: the table must fit an 80-column terminal.
+_SET_HEADINGS = {
+    "cases": "cases",
+    "intent_accuracy": "intent acc.",
+    "out_of_scope_declined": "off-topic declined",
+    "out_of_scope_false_alarm": "false alarms",
+}
+
+
+def _sets_table(report: dict[str, Any]) -> Table:
+    table = Table(title="per dataset and language", title_justify="left")
+    table.add_column("dataset")
+    table.add_column("lang.")
+    for metric in SET_LANGUAGE_METRICS:
+        table.add_column(_SET_HEADINGS[metric], justify="right")
+    for name, languages in report["sets"].items():
+        for language, values in languages.items():
+            table.add_row(name, language, *(format_value(values.get(m)) for m in SET_LANGUAGE_METRICS))
     return table
 
 
@@ -146,6 +174,7 @@ def eval_command(
             TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
         ) as progress:
             task = progress.add_task("cases", total=len(cases))
+            cpu_started = time.process_time()
             results = await run_cases(
                 components.turns,
                 cases,
@@ -154,9 +183,14 @@ def eval_command(
                 judge=judge,
                 on_result=lambda _: progress.advance(task),
             )
+            cpu_seconds.append(time.process_time() - cpu_started)
         return results, components.models.description
 
+    # This process's CPU over the run (the graph, the models, the database client; not the
+    # database server), per customer turn: what one more turn costs the machine.
+    cpu_seconds: list[float] = []
     results, model = with_components(run)
+    turns = sum(len(c.inputs.messages) for c in cases)
     about = {
         "dataset": ", ".join(str(p) for p in dataset),
         "dataset_fingerprint": _fingerprint(dataset),
@@ -168,9 +202,12 @@ def eval_command(
         "sample": sample,
         "tags": tags,
         "concurrency": concurrency,
+        "cpu_ms_per_turn": round(sum(cpu_seconds) * 1000 / max(turns, 1), 1),
     }
     report = build_report(results, about=about, thresholds=thresholds, previous=previous)
     console.print(_summary_table(report))
+    console.print(_sets_table(report))
+    say(f"CPU per turn: {report['cpu_ms_per_turn']} ms ({turns} turns; this process, scoring included)")
     _print_comparison(report)
     if report_dir is not None:
         json_path, html_path = write_report(report, report_dir)

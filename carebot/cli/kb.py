@@ -119,37 +119,50 @@ def delete(source: Annotated[str, typer.Argument(help="The document's source, as
 
 @kb_app.command("evaluate")
 def evaluate(
-    dataset: Annotated[Path, typer.Option("--dataset", help="JSONL cases with reference `sources`.")] = Path(
-        "evals/datasets/retrieval.v1.jsonl"
-    ),
+    datasets: Annotated[
+        list[Path], typer.Option("--dataset", help="JSONL cases with reference `sources`; repeat for several.")
+    ] = [Path("evals/datasets/retrieval.v1.jsonl")],  # noqa: B006
     fail_under: Annotated[
-        float | None, typer.Option("--fail-under", help="Exit 1 when recall@3 of any language is lower.")
+        float | None, typer.Option("--fail-under", help="Exit 1 when recall@3 of any language of any dataset is lower.")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Retrieval quality on a question → document set: recall@1, recall@3 and MRR per language."""
+    """Retrieval quality on question → document sets: recall@1, recall@3 and MRR per dataset and language."""
     try:
-        cases = load_dataset(dataset)
+        cases = {path.name.split(".")[0]: load_dataset(path) for path in datasets}
     except DatasetError as exc:
         errors.print(str(exc), markup=False)
         raise typer.Exit(2) from None
 
-    async def run(pool: Pool, settings: Settings) -> list[RetrievalResult]:
+    async def run(pool: Pool, settings: Settings) -> dict[str, list[RetrievalResult]]:
         kb = await open_knowledge_base(settings, pool, build_embedder(settings))
-        return await evaluate_retrieval(kb, cases)
+        return {name: await evaluate_retrieval(kb, set_cases) for name, set_cases in cases.items()}
 
     results = with_database(run, seed=True)
-    report = {language: m.as_json() for language, m in metrics_by_language(results).items()}
-    misses = [r for r in results if r.rank != 1]
+    every_result = [r for set_results in results.values() for r in set_results]
+    report = {
+        name: {language: m.as_json() for language, m in metrics_by_language(set_results).items()}
+        for name, set_results in results.items()
+    }
+    misses = [r for r in every_result if r.rank != 1]
     if as_json:
-        print_json({"metrics": report, "misses": [_miss(r) for r in misses]})
+        overall = {language: m.as_json() for language, m in metrics_by_language(every_result).items()}
+        print_json({"metrics": overall, "sets": report, "misses": [_miss(r) for r in misses]})
     else:
-        say(f"{'language':<9}{'cases':>6}{'recall@1':>10}{'recall@3':>10}{'MRR':>8}", style="bold")
-        for language, m in report.items():
-            say(f"{language:<9}{m['cases']:>6}{m['recall@1']:>10.3f}{m['recall@3']:>10.3f}{m['mrr']:>8.3f}")
+        say(f"{'dataset':<22}{'language':<9}{'cases':>6}{'recall@1':>10}{'recall@3':>10}{'MRR':>8}", style="bold")
+        for name, languages in report.items():
+            for language, m in languages.items():
+                say(
+                    f"{name:<22}{language:<9}{m['cases']:>6}{m['recall@1']:>10.3f}{m['recall@3']:>10.3f}{m['mrr']:>8.3f}"
+                )
         for r in misses:
             say(f"  rank {r.rank or '-'}: [{r.case_id}] {r.question!r} → {r.found[:3]}", style="dim")
-    below = [lang for lang, m in report.items() if fail_under is not None and m["recall@3"] < fail_under]
+    below = [
+        f"{name} {language}"
+        for name, languages in report.items()
+        for language, m in languages.items()
+        if fail_under is not None and m["recall@3"] < fail_under
+    ]
     if below:
         errors.print(f"recall@3 below {fail_under} for: {', '.join(below)}", markup=False)
         raise typer.Exit(1)

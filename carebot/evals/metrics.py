@@ -13,6 +13,8 @@ from typing import Any
 from carebot.domain import INTENTS, LANGUAGES
 
 HELD_OUT_TAG = "heldout"
+SET_TAG_PREFIX = "set:"
+"""`carebot eval` tags every case with the dataset it came from (`set:golden`, `set:out_of_scope`, …)."""
 # A continuous score (answer overlap) counts as a pass from here; booleans pass when true.
 SCORE_PASS = 0.5
 # Evaluator keys whose mean is reported under a clearer name.
@@ -89,6 +91,25 @@ def escalation_counts(cases: Sequence[CaseResult]) -> dict[str, int]:
     return counts
 
 
+def out_of_scope_counts(cases: Sequence[CaseResult]) -> dict[str, int]:
+    """Off-topic cases (reference intent `out_of_scope`) and how many the bot declined: read as
+    out of scope or handed to a person, anything but an answer; in-scope cases (any other
+    reference intent) and how many it wrongly read as out of scope."""
+    counts = {"off_topic": 0, "declined": 0, "in_scope": 0, "false_alarms": 0}
+    for case in cases:
+        expected = case.reference_outputs.get("intent")
+        if not expected:
+            continue
+        got = case.outputs.get("intent") if case.error is None else None
+        if expected == "out_of_scope":
+            counts["off_topic"] += 1
+            counts["declined"] += case.error is None and (got == "out_of_scope" or bool(case.outputs.get("escalate")))
+        else:
+            counts["in_scope"] += 1
+            counts["false_alarms"] += case.error is not None or got == "out_of_scope"
+    return counts
+
+
 def metric_table(cases: Sequence[CaseResult]) -> dict[str, float | int | None]:
     """The headline metrics of a group of cases. A metric no case in the group measures is None."""
     by_key: dict[str, list[float]] = defaultdict(list)
@@ -96,6 +117,7 @@ def metric_table(cases: Sequence[CaseResult]) -> dict[str, float | int | None]:
         for score in case.scores:
             by_key[score["key"]].append(float(score["score"] or 0))
     escalation = escalation_counts(cases)
+    scope = out_of_scope_counts(cases)
     means = {_METRIC_NAMES.get(key, key): _mean(values) for key, values in by_key.items()}
     intents = per_intent(cases)
     latencies = [c.latency_ms for c in cases if c.error is None]
@@ -107,6 +129,8 @@ def metric_table(cases: Sequence[CaseResult]) -> dict[str, float | int | None]:
         "intent_macro_f1": _mean(m["f1"] for m in intents.values() if m["support"]),
         "escalation_precision": _ratio(escalation["tp"], escalation["tp"] + escalation["fp"]),
         "escalation_recall": _ratio(escalation["tp"], escalation["tp"] + escalation["fn"]),
+        "out_of_scope_declined": _ratio(scope["declined"], scope["off_topic"]),
+        "out_of_scope_false_alarm": _ratio(scope["false_alarms"], scope["in_scope"]),
     }
     # The remaining evaluator means in a fixed order, then any other key (a judge's) by name.
     for key in _ORDER:
@@ -180,14 +204,50 @@ GROUPS: dict[str, Callable[[CaseResult], bool]] = {
 }
 
 
+def _tagged(tag: str) -> Callable[[CaseResult], bool]:
+    return lambda case: tag in case.tags
+
+
+def case_sets(cases: Sequence[CaseResult]) -> list[str]:
+    """The datasets the cases came from (their `set:` tags), in order of appearance."""
+    return list(dict.fromkeys(t for c in cases for t in c.tags if t.startswith(SET_TAG_PREFIX)))
+
+
 def group_metrics(cases: Sequence[CaseResult]) -> dict[str, dict[str, float | int | None]]:
-    """The metric table of every non-empty group: all, dev, heldout, lang:en, lang:id, lang:es."""
+    """The metric table of every non-empty group: all, dev, heldout, lang:en, lang:id, lang:es,
+    and one per dataset (`set:<name>`) when the run has several."""
+    groups = dict(GROUPS)
+    sets = case_sets(cases)
+    if len(sets) > 1:
+        groups.update({name: _tagged(name) for name in sets})
     tables = {}
-    for name, member in GROUPS.items():
+    for name, member in groups.items():
         group = [c for c in cases if member(c)]
         if group:
             tables[name] = metric_table(group)
     return tables
+
+
+# What QA reads per dataset and language (the understanding figures), beside the group tables.
+SET_LANGUAGE_METRICS = ("cases", "intent_accuracy", "out_of_scope_declined", "out_of_scope_false_alarm")
+
+
+def set_language_metrics(cases: Sequence[CaseResult]) -> dict[str, dict[str, dict[str, float | int | None]]]:
+    """Per dataset, per language (then `all`): cases, intent accuracy, out-of-scope declined and
+    false-alarm rates. A case without a reference language counts under `all` only."""
+    report: dict[str, dict[str, dict[str, float | int | None]]] = {}
+    for name in case_sets(cases) or [f"{SET_TAG_PREFIX}all"]:
+        in_set = [c for c in cases if name in c.tags] or list(cases)
+        columns: dict[str, list[CaseResult]] = {
+            language: [c for c in in_set if _in_language(language)(c)] for language in LANGUAGES
+        }
+        columns["all"] = in_set
+        report[name.removeprefix(SET_TAG_PREFIX)] = {
+            column: {key: value for key, value in metric_table(group).items() if key in SET_LANGUAGE_METRICS}
+            for column, group in columns.items()
+            if group
+        }
+    return report
 
 
 def latency_summary(cases: Sequence[CaseResult]) -> dict[str, float]:

@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from carebot.evals.compare import compare_reports
-from carebot.evals.metrics import CaseResult, confusion_matrix, group_metrics, latency_summary, per_intent, score_passes
+from carebot.evals.metrics import (
+    SET_LANGUAGE_METRICS,
+    CaseResult,
+    confusion_matrix,
+    group_metrics,
+    latency_summary,
+    per_intent,
+    score_passes,
+    set_language_metrics,
+)
 from carebot.evals.thresholds import Thresholds, below_thresholds
 
 
@@ -27,6 +36,7 @@ def build_report(
     report: dict[str, Any] = {
         **about,
         "groups": groups,
+        "sets": set_language_metrics(cases),
         "intents": per_intent(cases),
         "confusion": confusion_matrix(cases),
         "latency_ms": latency_summary(cases),
@@ -118,6 +128,18 @@ def _metric_table(report: dict[str, Any]) -> str:
             cells.append(f"<td>{_change(change, lower_is_better=name.startswith(('latency', 'errors')))}</td>")
         rows.append(f'<tr><td class="l">{escape(name)}</td>{"".join(cells)}</tr>')
     return f'<table><tr><th class="l">metric</th>{head}</tr>{"".join(rows)}</table>'
+
+
+def _sets_table(report: dict[str, Any]) -> str:
+    head = "".join(f"<th>{escape(m)}</th>" for m in SET_LANGUAGE_METRICS)
+    rows = [
+        f'<tr><td class="l">{escape(name)}</td><td class="l">{escape(language)}</td>'
+        + "".join(f"<td>{_number(values.get(m))}</td>" for m in SET_LANGUAGE_METRICS)
+        + "</tr>"
+        for name, languages in report.get("sets", {}).items()
+        for language, values in languages.items()
+    ]
+    return f'<table><tr><th class="l">dataset</th><th class="l">language</th>{head}</tr>{"".join(rows)}</table>'
 
 
 def _intent_table(report: dict[str, Any]) -> str:
@@ -268,6 +290,10 @@ def render_html(report: dict[str, Any]) -> str:
 offline classifier; <b>dev</b> is the rest.</p>
 {_metric_table(report)}
 {_comparison(report)}
+<h2>Per dataset and language</h2>
+<p class="meta"><b>out_of_scope_declined</b>: off-topic requests the bot did not answer (read as out of scope
+or handed over); <b>out_of_scope_false_alarm</b>: shop questions it read as out of scope.</p>
+{_sets_table(report)}
 <h2>Intents</h2>
 {_intent_table(report)}
 <h2>Confusion matrix</h2>

@@ -50,6 +50,12 @@ def latest_question(messages: list[AnyMessage]) -> str:
     return ""
 
 
+def previous_question(messages: list[AnyMessage]) -> str:
+    """The text of the customer's message before the latest one ('' on a first message)."""
+    asked = [m.text for m in messages if isinstance(m, HumanMessage)]
+    return asked[-2] if len(asked) > 1 else ""
+
+
 def bounded_append(messages: list[AnyMessage], text: str, context: Context) -> list[AIMessage | RemoveMessage]:
     """The update that appends the reply `text` and drops the oldest messages beyond the limit."""
     reply_id = f"{context.turn_id}-reply" if context.turn_id else None
@@ -174,7 +180,12 @@ class CareNodes:
     async def retrieve(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Find help-centre passages; with nothing relevant enough (and no order to talk
         about) the turn goes to a human rather than to a made-up answer."""
-        passages = await self.deps.knowledge.search(latest_question(state.messages), language=state.language)
+        query = latest_question(state.messages)
+        if state.turn["intent_confidence"] < runtime.context.follow_up_confidence:
+            # An unsure reading is a follow-up ("and express?", "kalau dana bisa?"): it means
+            # something only with the previous question's topic.
+            query = f"{previous_question(state.messages)} {query}".strip()
+        passages = await self.deps.knowledge.search(query, language=state.language)
         documents: list[RetrievedDocument] = [asdict(p) for p in passages]  # type: ignore[misc]
         turn: dict[str, Any] = {"documents": documents}
         best = passages[0].score if passages else 0.0

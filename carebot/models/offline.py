@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import cast
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 
 from carebot.domain import Intent, Language, Passage, parse_order_number
 from carebot.models.sentiment import sentiment_score
-from carebot.models.text_models import TextModels, default_text_models
+from carebot.models.text_models import OUT_OF_SCOPE, TextModels, default_text_models
 from carebot.models.types import AnswerRequest, Classification
 from carebot.phrases import format_order_lookup, phrase
 
@@ -23,25 +24,50 @@ from carebot.phrases import format_order_lookup, phrase
 class OfflineClassifier:
     """Intent and language from the learned text models; sentiment from the lexicon."""
 
-    def __init__(self, models: TextModels | None = None) -> None:
+    def __init__(self, models: TextModels | None = None, *, cache_dir: Path | None = None) -> None:
         self._models = models
+        self._cache_dir = cache_dir
 
-    def classify_now(self, text: str) -> Classification:
-        models = self._models or default_text_models()
+    def _reading(self, text: str) -> tuple[str, float]:
+        models = self._models or default_text_models(self._cache_dir)
         intent = models.intent.predict(text)
+        return intent.label, intent.confidence
+
+    def classify_now(self, text: str, *, previous: str = "") -> Classification:
+        models = self._models or default_text_models(self._cache_dir)
+        intent, confidence = self._reading(text)
+        sentiment = sentiment_score(text)
+        if intent == OUT_OF_SCOPE and previous and len(text.split()) <= _FOLLOW_UP_WORDS:
+            # "and to Bali?" is far from every example on its own, not after "do you ship to Java?":
+            # read it with the previous message, unsure, so the conversation's topic carries on.
+            follow_up, follow_up_confidence = self._reading(f"{previous} {text}")
+            if follow_up != OUT_OF_SCOPE:
+                intent, confidence = follow_up, min(follow_up_confidence, _FOLLOW_UP_CONFIDENCE)
+        if intent == OUT_OF_SCOPE and sentiment <= _ANGRY:
+            # Anger at the shop is a complaint however it is worded.
+            intent, confidence = "complaint", 1 - confidence
         language = models.language.predict(text)
         return Classification(
-            intent=cast(Intent, intent.label),
+            intent=cast(Intent, intent),
             language=cast(Language, language.label),
-            sentiment=sentiment_score(text),
-            confidence=round(intent.confidence, 3),
+            sentiment=sentiment,
+            confidence=round(confidence, 3),
             language_confidence=round(language.confidence, 3),
             order_number=parse_order_number(text),
         )
 
     async def classify(self, text: str, *, history: Sequence[BaseMessage] = ()) -> Classification:
-        # A few milliseconds of CPU: keep it off the event loop all the same.
-        return await asyncio.to_thread(self.classify_now, text)
+        previous = next((m.text for m in reversed(history) if isinstance(m, HumanMessage)), "")
+        # Milliseconds of CPU (the sentence encoder): keep it off the event loop.
+        return await asyncio.to_thread(self.classify_now, text, previous=previous)
+
+
+# Follow-ups are short ("and express?", "kalau dana bisa?"); a longer message stands on its own.
+_FOLLOW_UP_WORDS = 6
+# "is coffee bad for you" is mildly negative and off-topic; "your service is useless" is a complaint.
+_ANGRY = -0.5
+# Below the graph's follow-up threshold, so a follow-up keeps the conversation's intent.
+_FOLLOW_UP_CONFIDENCE = 0.45
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)

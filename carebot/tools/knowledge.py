@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -38,10 +38,29 @@ _QUESTION_WORDS: dict[str, frozenset[str]] = {
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+# Spoken Indonesian ends verbs in -in where the written language (and Postgres' stemmer) uses -kan:
+# "batalin" is "batalkan" (cancel), "dibalikin" is "dibalikkan" (sent back). Words that merely end
+# in -in are kept as they are.
+_COLLOQUIAL_VERB = re.compile(r"(?<=[^aiueo\W])in$")
+_ENDS_IN_IN = frozenset(
+    "ingin mungkin kemarin dingin yakin miskin angin cincin izin ijin bensin vitamin admin login online "
+    "margin mesin kain main lain cermin lilin musim kambing domain latin".split()
+)
+
+
+def _written_indonesian(word: str) -> str:
+    if len(word) <= 5 or word in _ENDS_IN_IN:
+        return word
+    return _COLLOQUIAL_VERB.sub("kan", word)
+
+
 def topic_words(query: str, language: str) -> str:
     """The query without its question words (the text Postgres then parses and stems)."""
     stop = _QUESTION_WORDS.get(language, frozenset())
-    return " ".join(w for w in _WORD.findall(query.lower()[:2000]) if w not in stop)
+    words = [w for w in _WORD.findall(query.lower()[:2000]) if w not in stop]
+    if language == "id":
+        words = [_written_indonesian(w) for w in words]
+    return " ".join(words)
 
 
 class KnowledgeBase(Protocol):
@@ -77,11 +96,26 @@ LIMIT %(k)s
 
 
 @dataclass(frozen=True, slots=True)
+class SimilarityScale:
+    """Turns an embedding model's cosine similarity into a relevance in [0, 1]: `floor` and below
+    is unrelated, `ceiling` and above as relevant as it gets. Cosines differ by model."""
+
+    floor: float = 0.0
+    ceiling: float = 1.0
+
+    def relevance(self, similarity: float) -> float:
+        return max(0.0, min(1.0, (similarity - self.floor) / (self.ceiling - self.floor)))
+
+
+@dataclass(frozen=True, slots=True)
 class Embedder:
-    """An embedding model and the name its vectors are stored under (`openai:<id>`, `bedrock:<id>`)."""
+    """An embedding model and the name its vectors are stored under (`local:…`, `openai:<id>`,
+    `bedrock:<id>`)."""
 
     name: str
     model: Embeddings
+    scale: SimilarityScale = field(default_factory=lambda: SimilarityScale())
+    """How this model's cosine similarities read as relevance."""
 
 
 class EmbeddingsUnavailable(RuntimeError):
@@ -133,6 +167,11 @@ async def embed_pending_chunks(pool: Pool, embedder: Embedder, *, batch: int = 6
 
 # English passages found for a question in another language score this much of their match.
 _OTHER_LANGUAGE_FACTOR = 0.8
+# Reciprocal rank fusion's constant (Cormack et al. 2009): a passage's share of the fused rank is
+# 1 / (60 + its rank) in each list, so agreeing lists beat one list's top spot.
+RRF_K = 60
+# Each search returns this many candidates for fusion, however few passages are asked for.
+_CANDIDATES = 10
 
 _SEMANTIC_SQL = """
 SELECT d.title, d.source, d.language, c.heading, c.body, 1 - (e.embedding <=> %(q)s::vector) AS similarity
@@ -148,18 +187,20 @@ def _key(passage: Passage) -> tuple[str, str, str]:
 
 
 def fuse(lexical: list[Passage], semantic: list[Passage], *, language: str, k: int) -> list[Passage]:
-    """One ranking from both searches; the score is the probabilistic OR of the two scores
-    (1 - (1-a)(1-b)), so either strong signal is enough and both together are stronger.
-    Ties go to the customer's language."""
-    scores: dict[tuple[str, str, str], tuple[Passage, float, float]] = {}
-    for p in lexical:
-        scores[_key(p)] = (p, p.score, 0.0)
-    for p in semantic:
-        base, lexical_score, _ = scores.get(_key(p), (p, 0.0, 0.0))
-        scores[_key(p)] = (base, lexical_score, p.score)
-    fused = [replace(p, score=round(1 - (1 - a) * (1 - b), 4)) for p, a, b in scores.values()]
-    fused.sort(key=lambda p: (-p.score, p.language != language))
-    return fused[:k]
+    """One ranking from both searches by reciprocal rank fusion (each list ranked on its own
+    scale, so neither's scores need to be comparable); ties go to the customer's language.
+
+    A passage's score stays a relevance in [0, 1] for the "relevant enough to answer" check: the
+    probabilistic OR of its two scores (1 - (1-a)(1-b)), so either strong signal is enough."""
+    fused: dict[tuple[str, str, str], tuple[Passage, float, float, float]] = {}
+    for rank, p in enumerate(lexical, start=1):
+        base, rrf, _, semantic_score = fused.get(_key(p), (p, 0.0, 0.0, 0.0))
+        fused[_key(p)] = (base, rrf + 1 / (RRF_K + rank), p.score, semantic_score)
+    for rank, p in enumerate(semantic, start=1):
+        base, rrf, lexical_score, _ = fused.get(_key(p), (p, 0.0, 0.0, 0.0))
+        fused[_key(p)] = (base, rrf + 1 / (RRF_K + rank), lexical_score, p.score)
+    ranked = sorted(fused.values(), key=lambda row: (-row[1], row[0].language != language))
+    return [replace(p, score=round(1 - (1 - a) * (1 - b), 4)) for p, _, a, b in ranked[:k]]
 
 
 def _passage(row: dict[str, Any], score: float) -> Passage:
@@ -174,8 +215,9 @@ def _passage(row: dict[str, Any], score: float) -> Passage:
 
 
 class PostgresKnowledgeBase:
-    """Full-text search over `kb_chunks`, in the question's language first, then English;
-    fused with pgvector similarity when an embedder is given."""
+    """Full-text search over `kb_chunks`, in the question's language first, then English; with
+    an embedder, fused with pgvector similarity over the question's language and English, so an
+    Indonesian question also finds an article the shop wrote only in English."""
 
     def __init__(self, pool: Pool, *, embedder: Embedder | None = None) -> None:
         self._pool = pool
@@ -183,18 +225,19 @@ class PostgresKnowledgeBase:
 
     async def search(self, query: str, *, language: str, k: int = 4) -> list[Passage]:
         """Return up to `k` passages, best first, scored in [0, 1]."""
-        passages = await self._search_in(query, language, k)
+        candidates = max(k, _CANDIDATES)
+        passages = await self._search_in(query, language, candidates)
         if language != "en" and (not passages or passages[0].score < 0.5):
             # Many shops write their help centre in English only: look there too, but an answer
             # in the customer's own language wins unless the English one is clearly better.
             english = [
                 replace(p, score=round(p.score * _OTHER_LANGUAGE_FACTOR, 4))
-                for p in await self._search_in(query, "en", k)
+                for p in await self._search_in(query, "en", candidates)
             ]
-            passages = sorted(passages + english, key=lambda p: p.score, reverse=True)[:k]
+            passages = sorted(passages + english, key=lambda p: p.score, reverse=True)[:candidates]
         if self._embedder is None:
-            return passages
-        return fuse(passages, await self._semantic(query, language, k), language=language, k=k)
+            return passages[:k]
+        return fuse(passages, await self._semantic(query, language, candidates), language=language, k=k)
 
     async def _semantic(self, query: str, language: str, k: int) -> list[Passage]:
         assert self._embedder is not None
@@ -203,7 +246,18 @@ class PostgresKnowledgeBase:
         async with self._pool.connection() as conn:
             cur = await conn.execute(_SEMANTIC_SQL, params)
             rows = await cur.fetchall()
-        return [_passage(r, float(r["similarity"])) for r in rows]
+        passages = []
+        for row in rows:
+            relevance = self._embedder.scale.relevance(float(row["similarity"]))
+            if relevance <= 0:
+                # No closer than unrelated text (a question the encoder reads poorly, like
+                # Indonesian slang): it gets no say in the ranking.
+                continue
+            if row["language"] != language:
+                relevance *= _OTHER_LANGUAGE_FACTOR
+            passages.append(_passage(row, relevance))
+        # The customer's own language first among equally similar passages.
+        return sorted(passages, key=lambda p: (-p.score, p.language != language))
 
     async def _search_in(self, query: str, language: str, k: int) -> list[Passage]:
         cfg = TS_CONFIGS.get(language, "simple")
