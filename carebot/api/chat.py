@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from functools import cache
 from importlib import resources
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from carebot.api.dependencies import InboxDep, JobsDep
 from carebot.api.web_identity import SESSION_COOKIE, SESSION_MAX_AGE, WebVisitorDep
@@ -25,6 +27,18 @@ class ChatRequest(BaseModel):
     text: str = Field(min_length=1, max_length=4000, description="The customer's message.")
 
 
+async def chat_request(request: Request) -> ChatRequest:
+    """The JSON body, parsed by pydantic's own parser, which refuses JSON nested past its limit
+    with a 422; the standard library's parser would raise RecursionError deep in the server."""
+    try:
+        return ChatRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_input=False)) from None
+
+
+ChatRequestDep = Annotated[ChatRequest, Depends(chat_request)]
+
+
 class ChatResponse(BaseModel):
     answer: str
     intent: str | None
@@ -38,9 +52,14 @@ class ChatResponse(BaseModel):
     )
 
 
-@router.post("/chat")
+@router.post(
+    "/chat",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": ChatRequest.model_json_schema()}}}
+    },
+)
 async def chat(
-    body: ChatRequest, visitor: WebVisitorDep, inbox: InboxDep, jobs: JobsDep, request: Request, response: Response
+    body: ChatRequestDep, visitor: WebVisitorDep, inbox: InboxDep, jobs: JobsDep, request: Request, response: Response
 ) -> ChatResponse:
     """Answer one web-chat message, as an anonymous session (order data only after a one-time
     code) or as the customer an identity token (`Authorization: Bearer <JWT>`) names.
