@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +16,7 @@ from carebot.api import admin, chat, discord, health, whatsapp
 from carebot.api.input_errors import install_input_errors
 from carebot.api.limits import BodySizeLimit
 from carebot.channels.inbox import AnswerSignals, Inbox
-from carebot.channels.jobs import open_job_queue
+from carebot.channels.jobs import WorkerThread, open_job_queue
 from carebot.composition import open_components
 from carebot.settings import Settings, get_settings
 
@@ -40,16 +38,14 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
         ):
             app.state.components, app.state.jobs = components, jobs
             app.state.inbox = Inbox(components.pool, components.turns.thread_id, signals)
-            workers = (
-                asyncio.create_task(jobs.run_workers(concurrency=settings.worker_concurrency)) if with_worker else None
-            )
+            workers = WorkerThread(settings, on_answered=signals.answered) if with_worker else None
+            if workers is not None:
+                await workers.start()
             try:
                 yield
             finally:
                 if workers is not None:
-                    workers.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await workers
+                    await workers.stop()
 
     app = FastAPI(title="carebot", version=__version__, lifespan=lifespan)
     app.include_router(health.router)

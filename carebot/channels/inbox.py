@@ -40,20 +40,23 @@ class Accepted:
 
 class AnswerSignals:
     """Wakes whoever waits for a message's answer in this process (the web chat) as soon as a
-    worker in this process has recorded it; waiters on other processes' workers poll instead."""
+    worker in this process has recorded it; waiters on other processes' workers poll instead.
+    The worker may run on another thread's event loop: the waiter's loop is woken thread-safely."""
 
     def __init__(self) -> None:
-        self._events: dict[int, asyncio.Event] = {}
+        self._events: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Event]] = {}
 
     def answered(self, inbox_id: int) -> None:
-        if (event := self._events.get(inbox_id)) is not None:
-            event.set()
+        if (waiting := self._events.get(inbox_id)) is not None:
+            loop, event = waiting
+            loop.call_soon_threadsafe(event.set)
 
     @contextmanager
     def listening(self, inbox_id: int) -> Iterator[asyncio.Event]:
         """An event set when the message is answered; register it before checking the row, so
         an answer recorded in between is not missed."""
-        event = self._events.setdefault(inbox_id, asyncio.Event())
+        event = asyncio.Event()
+        self._events[inbox_id] = (asyncio.get_running_loop(), event)
         try:
             yield event
         finally:

@@ -5,7 +5,8 @@
   every worker process (LangGraph would let two runs fork a thread's checkpoints); its
   `queueing_lock` is the conversation too, so at most one waits (it reads every pending message).
 - `send_replies(thread_id)`: sends the conversation's queued parts in order, on its own queue
-  and worker slots, so a provider that hangs never holds up turns; it is retried with backoff.
+  and worker slots, so a provider that hangs never holds up turns; after a transient failure it
+  defers itself again after a backoff pause.
 - `sweep` (periodic): re-runs jobs of dead workers, defers jobs for messages nobody has picked
   up (e.g. accepted while the database was failing over), and drops expired Discord tokens.
 - `retention` (hourly): deletes idle conversations and old inbox/outbox rows.
@@ -19,21 +20,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from procrastinate import App, BaseRetryStrategy, PsycopgConnector, RetryDecision
+from procrastinate import App, PsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.job_context import JobContext
-from procrastinate.jobs import Job
 from procrastinate.worker import Worker
 
 from carebot.channels.answering import PendingTurns, trigger_words
 from carebot.channels.consent import SenderControls
-from carebot.channels.outbox import Outbox
+from carebot.channels.outbox import Outbox, SendLater
 from carebot.channels.senders import build_senders
+from carebot.composition import Components, open_components
 from carebot.db.pool import Pool
 from carebot.db.retention import (
     delete_idle_threads,
@@ -42,9 +44,6 @@ from carebot.db.retention import (
     prune_thread,
 )
 from carebot.settings import Settings
-
-if TYPE_CHECKING:
-    from carebot.composition import Components
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +69,9 @@ async def wake_fetch_after_job(call_next: Callable[[], Awaitable[Any]], context:
     return await call_next()
 
 
-class Backoff(BaseRetryStrategy):
-    """Retry after `base`, 2×`base`, 4×`base`… seconds, at most `cap` apart."""
-
-    def __init__(self, *, base: float, cap: float, max_attempts: int | None = None) -> None:
-        self._base, self._cap, self._max_attempts = base, cap, max_attempts
-
-    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
-        if self._max_attempts is not None and job.attempts + 1 >= self._max_attempts:
-            return None
-        return RetryDecision(retry_in={"seconds": min(self._cap, self._base * 2**job.attempts)})
+# A turn that failed (a model outage, a bug) is tried again after this pause; each message gives
+# up after MAX_TURN_ATTEMPTS failures, so a broken conversation does not spin.
+_TURN_RETRY_SECONDS = 5.0
 
 
 @asynccontextmanager
@@ -95,7 +87,13 @@ async def open_job_queue(
         controls=SenderControls(components.pool, per_minute=settings.rate_limit_per_minute),
         on_answered=on_answered,
     )
-    outbox = Outbox(components.pool, build_senders(settings), max_age=timedelta(hours=settings.send_max_age_hours))
+    outbox = Outbox(
+        components.pool,
+        build_senders(settings),
+        max_age=timedelta(hours=settings.send_max_age_hours),
+        backoff=settings.send_backoff,
+        backoff_max=settings.send_backoff_max,
+    )
     queue = JobQueue(components.pool, answering, outbox, settings)
     try:
         async with queue.app.open_async():
@@ -118,25 +116,26 @@ class JobQueue:
                 conninfo=pool.conninfo, min_size=1, max_size=4, kwargs={"prepare_threshold": 0}, timeout=30
             )
         )
-        self._answer = self.app.task(
-            name="answer_conversation", queue=TURNS, retry=Backoff(base=2, cap=60, max_attempts=5)
-        )(self._answer_conversation)
+        # No task uses procrastinate's retry: a retried job becomes "todo" again, and when the same
+        # conversation already has a waiting job the queueing lock's unique index refuses it,
+        # leaving the job "doing" for ever with the conversation's lock held. A job that must run
+        # again defers a new one after a pause instead (or leaves it to the one already waiting).
+        self._answer = self.app.task(name="answer_conversation", queue=TURNS)(self._answer_conversation)
         self._send = self.app.task(
             name="send_replies",
             queue=SENDS,
-            retry=Backoff(base=settings.send_backoff, cap=settings.send_backoff_max),
         )(self._send_replies)
         sweep = self.app.task(name="sweep", queue=MAINTENANCE)(self._sweep_task)
         self.app.periodic(cron=f"* * * * * */{settings.sweep_seconds}", periodic_id="sweep")(sweep)
         retention = self.app.task(name="retention", queue=MAINTENANCE)(self._retention_task)
         self.app.periodic(cron="17 * * * *", periodic_id="retention")(retention)
 
-    async def answer_soon(self, thread_id: str, *, priority: int = 0) -> None:
+    async def answer_soon(self, thread_id: str, *, priority: int = 0, after: float = 0) -> None:
         """Have the conversation's pending messages answered (by any worker, in order)."""
-        await self._defer(self._answer, thread_id, lock=f"turn:{thread_id}", priority=priority)
+        await self._defer(self._answer, thread_id, lock=f"turn:{thread_id}", priority=priority, after=after)
 
-    async def send_soon(self, thread_id: str) -> None:
-        await self._defer(self._send, thread_id, lock=f"send:{thread_id}")
+    async def send_soon(self, thread_id: str, *, after: float = 0) -> None:
+        await self._defer(self._send, thread_id, lock=f"send:{thread_id}", after=after)
 
     async def sweep(self) -> None:
         """Re-run jobs whose worker died, and defer jobs for work nobody has picked up."""
@@ -189,22 +188,30 @@ class JobQueue:
                 log.exception("worker_failed", extra={"worker": options["name"]})
             await asyncio.sleep(1.0)
 
-    async def _defer(self, task: Any, thread_id: str, *, lock: str, priority: int = 0) -> None:
+    async def _defer(self, task: Any, thread_id: str, *, lock: str, priority: int = 0, after: float = 0) -> None:
         # A job already waiting reads every pending row when it runs: one is enough.
+        options: dict[str, Any] = {"lock": lock, "queueing_lock": lock, "priority": priority}
+        if after > 0:
+            options["schedule_in"] = {"seconds": after}
         with contextlib.suppress(AlreadyEnqueued):
-            await task.configure(lock=lock, queueing_lock=lock, priority=priority).defer_async(thread_id=thread_id)
+            await task.configure(**options).defer_async(thread_id=thread_id)
 
     async def _answer_conversation(self, thread_id: str) -> None:
         try:
             await self._answering.answer_all(thread_id)
             # Bounded storage as part of the turn: the thread is small again before its reply goes.
             await prune_thread(self._pool, thread_id, keep=self._settings.checkpoints_kept)
+        except Exception:
+            log.exception("turn_will_be_retried", extra={"thread_id": thread_id})
+            await self.answer_soon(thread_id, after=_TURN_RETRY_SECONDS)
         finally:
             await self.send_soon(thread_id)  # whatever was answered goes out, even if a later turn failed
 
     async def _send_replies(self, thread_id: str) -> None:
-        # `SendLater` fails the job; the task's strategy runs it again after a pause.
-        await self._outbox.send_pending(thread_id)
+        try:
+            await self._outbox.send_pending(thread_id)
+        except SendLater as exc:
+            await self.send_soon(thread_id, after=exc.after)
 
     async def _sweep_task(self, timestamp: int) -> None:
         await self.sweep()
@@ -212,3 +219,57 @@ class JobQueue:
     async def _retention_task(self, timestamp: int) -> None:
         await delete_idle_threads(self._pool, idle_days=self._settings.thread_ttl_days)
         await delete_old_messages(self._pool, older_than_days=self._settings.message_retention_days)
+
+
+class WorkerThread:
+    """`carebot serve`'s workers on an event loop of their own, in a thread of the same process.
+
+    On the API's loop, a burst of turns (graph, models, database client: CPU) would queue every
+    webhook acknowledgement behind it; on their own loop the interpreter switches between the two
+    every few milliseconds, so acks stay fast while turns run. The thread opens its own components
+    (pool, graph) over the same database, as `carebot worker` does.
+    """
+
+    def __init__(self, settings: Settings, *, on_answered: Callable[[int], None]) -> None:
+        self._settings = settings
+        self._on_answered = on_answered
+        self._thread = threading.Thread(target=self._run, name="carebot-workers", daemon=True)
+        self._started = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._workers: asyncio.Task[None] | None = None
+        self._failure: BaseException | None = None
+
+    async def start(self) -> None:
+        """Start the thread and wait until its workers run (or raise what stopped them)."""
+        self._thread.start()
+        await asyncio.to_thread(self._started.wait)
+        if self._failure is not None:
+            raise RuntimeError("the worker thread could not start") from self._failure
+
+    async def stop(self) -> None:
+        """Cancel the workers (running jobs are left to the queue to run again) and join the thread."""
+        if self._loop is not None and self._workers is not None:
+            self._loop.call_soon_threadsafe(self._workers.cancel)
+        await asyncio.to_thread(self._thread.join)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported to start(), or logged once running
+            if not self._started.is_set():
+                self._failure = exc
+            else:
+                log.exception("worker_thread_failed")
+        finally:
+            self._started.set()
+
+    async def _main(self) -> None:
+        async with (
+            open_components(self._settings) as components,
+            open_job_queue(components, on_answered=self._on_answered) as jobs,
+        ):
+            self._loop = asyncio.get_running_loop()
+            self._workers = asyncio.create_task(jobs.run_workers(concurrency=self._settings.worker_concurrency))
+            self._started.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._workers

@@ -38,16 +38,30 @@ async def enqueue(
 
 
 class SendLater(Exception):
-    """The thread's next part could not go out now; the job queue tries again after a pause."""
+    """The thread's next part could not go out now; the job queue tries again `after` seconds."""
+
+    def __init__(self, message: str, *, after: float) -> None:
+        super().__init__(message)
+        self.after = after
 
 
 class Outbox:
     """Sends what is queued for a thread, in order; the job queue runs one of these per thread."""
 
-    def __init__(self, pool: Pool, senders: dict[str, Sender], *, max_age: timedelta = timedelta(hours=24)) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        senders: dict[str, Sender],
+        *,
+        max_age: timedelta = timedelta(hours=24),
+        backoff: float = 1.0,
+        backoff_max: float = 300.0,
+    ) -> None:
         self._pool = pool
         self._senders = senders
         self._max_age = max_age
+        self._backoff = backoff
+        self._backoff_max = backoff_max
 
     async def unsent_threads(self) -> list[str]:
         """Threads with parts still to send (for the sweep)."""
@@ -101,7 +115,8 @@ class Outbox:
             status = "sending" if exc.outcome_unknown else "pending"
             await self._record(row["id"], status=status, error=str(exc), error_code=exc.code)
             log.warning("send_retry_later", extra={**context, "attempts": attempt, "error": str(exc)})
-            raise SendLater(str(exc)) from exc
+            pause = min(self._backoff_max, self._backoff * 2 ** (attempt - 1))  # `attempt` counts from 1
+            raise SendLater(str(exc), after=pause) from exc
         except PermanentSendError as exc:
             await self._record(row["id"], status="failed", error=str(exc), error_code=exc.code)
             event = "twilio_send_error" if row["channel"] == "whatsapp" else "send_error"
