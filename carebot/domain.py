@@ -13,6 +13,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal, get_args
 
+# The demo shop's first customer: Studio runs (which send only messages) and eval cases without
+# a user act as them.
+DEMO_SENDER = "+14155550100"
+
 Intent = Literal[
     "greeting",
     "order_status",

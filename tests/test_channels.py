@@ -111,6 +111,19 @@ async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         await task
 
 
+def twilio_env(cli_env: dict[str, str], twilio_url: str, **extra: str) -> dict[str, str]:
+    """Environment for a `carebot serve` subprocess that sends WhatsApp replies to a fake Twilio."""
+    return {
+        **cli_env,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_WHATSAPP_FROM": BOT_NUMBER,
+        "TWILIO_API_BASE_URL": twilio_url,
+        "PUBLIC_BASE_URL": "https://bot.example.com",
+        **extra,
+    }
+
+
 def twilio_form(sid: str, sender: str, body: str, **extra: str) -> dict[str, str]:
     return {
         "MessageSid": sid,
@@ -432,19 +445,15 @@ def test_killed_after_the_acknowledgement_the_message_is_answered_once_after_res
 
     port = free_port()
     with LoopbackServer(hang_first) as fake:
-        env = {
-            **cli_env,
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "TWILIO_WHATSAPP_FROM": BOT_NUMBER,
-            "TWILIO_API_BASE_URL": fake.url,
-            "PUBLIC_BASE_URL": "https://bot.example.com",
-            "SEND_BACKOFF": "0.01",
-            # The killed worker's job is run again once its heartbeat is this stale.
-            "JOB_HEARTBEAT_SECONDS": "0.5",
-            "STALLED_AFTER_SECONDS": "2",
-            "SWEEP_SECONDS": "1",
-        }
+        # The killed worker's job is run again once its heartbeat is this stale.
+        env = twilio_env(
+            cli_env,
+            fake.url,
+            SEND_BACKOFF="0.01",
+            JOB_HEARTBEAT_SECONDS="0.5",
+            STALLED_AFTER_SECONDS="2",
+            SWEEP_SECONDS="1",
+        )
         command = [str(BIN / "carebot"), "serve", "--port", str(port)]
         form = twilio_form(sid(60 + twilio_took_it), SITI, "berapa ongkir ke Surabaya?")
         signature = RequestValidator(AUTH_TOKEN).compute_signature("https://bot.example.com/webhooks/whatsapp", form)

@@ -20,15 +20,14 @@ from twilio.request_validator import RequestValidator
 from tests.conftest import BIN, REPO, free_port, new_database
 from tests.loopback import LoopbackServer, Recorded
 from tests.test_channels import (
-    ACCOUNT_SID,
     ALEX,
     AUTH_TOKEN,
-    BOT_NUMBER,
     FakeTwilio,
     channel_settings,
     post_signed,
     serving,
     sid,
+    twilio_env,
     twilio_form,
     wait_for,
 )
@@ -48,18 +47,6 @@ async def outbox_rows(url: str, recipient: str) -> list[dict[str, Any]]:
             "SELECT status, attempts, provider_id, body FROM outbox WHERE recipient = %s ORDER BY id", (recipient,)
         )
         return await cur.fetchall()
-
-
-def twilio_env(cli_env: dict[str, str], twilio_url: str) -> dict[str, str]:
-    return {
-        **cli_env,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_WHATSAPP_FROM": BOT_NUMBER,
-        "TWILIO_API_BASE_URL": twilio_url,
-        "PUBLIC_BASE_URL": "https://bot.example.com",
-        "SEND_BACKOFF": "0.1",
-    }
 
 
 def start_server(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -90,7 +77,7 @@ def test_two_processes_answer_one_customer_in_order_once_without_forking_the_thr
     twilio = FakeTwilio()
     questions = list(QUESTIONS) + list(reversed(QUESTIONS))
     with LoopbackServer(twilio) as fake:
-        env = twilio_env(cli_env, fake.url)
+        env = twilio_env(cli_env, fake.url, SEND_BACKOFF="0.1")
         servers = [start_server(env, tmp_path / f"serve{i}.log") for i in range(2)]
         try:
             for n, question in enumerate(questions):

@@ -20,14 +20,13 @@ from carebot.db.retention import forget_expired_interaction_tokens
 from tests.conftest import BIN, REPO, free_port, new_database, settings_for
 from tests.loopback import LoopbackServer, running_process
 from tests.test_channels import (
-    ACCOUNT_SID,
     ALEX,
     AUTH_TOKEN,
-    BOT_NUMBER,
     PUBLIC_KEY,
     FakeTwilio,
     sid,
     signed,
+    twilio_env,
     twilio_form,
 )
 from tests.test_trust import WEB_SECRET, identity_token
@@ -82,20 +81,15 @@ def test_a_full_run_logs_no_phone_number_email_or_token(
     port = free_port()
     log = tmp_path / "serve.log"
     with LoopbackServer(twilio) as fake, LoopbackServer(lambda r: (200, {})) as discord:
-        env = {
-            **cli_env,
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "TWILIO_WHATSAPP_FROM": BOT_NUMBER,
-            "TWILIO_API_BASE_URL": fake.url,
-            "PUBLIC_BASE_URL": "https://bot.example.com",
-            "DISCORD_APPLICATION_ID": "4242",
-            "DISCORD_PUBLIC_KEY": PUBLIC_KEY,
-            "DISCORD_API_BASE_URL": discord.url,
-            "WEB_IDENTITY_SECRET": WEB_SECRET,
-            "SEND_ATTEMPTS": "1",
-            "LOG_LEVEL": "DEBUG",
-        }
+        env = twilio_env(
+            cli_env,
+            fake.url,
+            DISCORD_APPLICATION_ID="4242",
+            DISCORD_PUBLIC_KEY=PUBLIC_KEY,
+            DISCORD_API_BASE_URL=discord.url,
+            WEB_IDENTITY_SECRET=WEB_SECRET,
+            LOG_LEVEL="DEBUG",
+        )
         base = f"http://127.0.0.1:{port}"
         command = [str(BIN / "carebot"), "serve", "--port", str(port)]
         with (

@@ -8,23 +8,23 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from carebot.cli.common import console, errors, say, with_components
-from carebot.composition import Components
 from carebot.evals.compare import ReportError, load_report
 from carebot.evals.dataset import DatasetError, EvalCase, load_dataset
-from carebot.evals.evaluators import AsyncEvaluator, correctness_judge
 from carebot.evals.metrics import SET_LANGUAGE_METRICS, SET_TAG_PREFIX, CaseResult
 from carebot.evals.report import build_report, format_value, write_report
-from carebot.evals.runner import run_cases, sample_cases
 from carebot.evals.thresholds import ThresholdError, load_thresholds
-from carebot.models.factory import ModelConfigError, build_chat_model
 from carebot.settings import get_settings
+
+if TYPE_CHECKING:
+    from carebot.composition import Components
+    from carebot.evals.evaluators import AsyncEvaluator
 
 
 def _fail(message: str) -> typer.Exit:
@@ -134,6 +134,11 @@ def eval_command(
     Exits 1 when a metric is below its minimum in the thresholds file, 2 when a dataset,
     thresholds file or earlier report cannot be read.
     """
+    # The agent's libraries load here, not for `carebot --help`.
+    from carebot.evals.evaluators import correctness_judge
+    from carebot.evals.runner import run_cases, sample_cases
+    from carebot.models.factory import ModelConfigError, build_chat_model
+
     try:
         every_case = _load_cases(dataset)
         cases = sample_cases([c for c in every_case if not tags or set(tags) & set(c.tags)], sample, seed=seed)

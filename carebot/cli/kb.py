@@ -8,12 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from carebot.cli.common import JsonOption, errors, print_json, say, with_database
-from carebot.composition import open_knowledge_base
 from carebot.db.pool import Pool
 from carebot.evals.dataset import DatasetError, load_dataset
 from carebot.evals.retrieval import RetrievalResult, evaluate_retrieval, metrics_by_language
-from carebot.models.factory import build_embedder
-from carebot.models.text_models import detect_language
 from carebot.settings import Settings
 from carebot.tools.ingest import IngestReport, delete_document, ingest_paths, list_documents
 from carebot.tools.knowledge import check_embeddings_table
@@ -39,6 +36,9 @@ def ingest(
 ) -> None:
     """Add or update documents; unchanged ones are left alone. Exits 1 if any file failed."""
     _check_language(language)
+
+    from carebot.models.factory import build_embedder  # the models' libraries: only when used
+    from carebot.models.text_models import detect_language
 
     async def run(pool: Pool, settings: Settings) -> IngestReport:
         embedder = build_embedder(settings)
@@ -76,6 +76,10 @@ def search(
     _check_language(language)
 
     async def run(pool: Pool, settings: Settings) -> list[dict[str, Any]]:
+        from carebot.composition import open_knowledge_base
+        from carebot.models.factory import build_embedder
+        from carebot.models.text_models import detect_language
+
         kb = await open_knowledge_base(settings, pool, build_embedder(settings))
         passages = await kb.search(query, language=language or detect_language(query), k=k)
         return [{"title": p.title, "source": p.source, "text": p.text, "score": p.score} for p in passages]
@@ -135,6 +139,9 @@ def evaluate(
         raise typer.Exit(2) from None
 
     async def run(pool: Pool, settings: Settings) -> dict[str, list[RetrievalResult]]:
+        from carebot.composition import open_knowledge_base
+        from carebot.models.factory import build_embedder
+
         kb = await open_knowledge_base(settings, pool, build_embedder(settings))
         return {name: await evaluate_retrieval(kb, set_cases) for name, set_cases in cases.items()}
 

@@ -16,8 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from carebot.domain import Intent, Language
-from carebot.graph.context import DEMO_SENDER
+from carebot.domain import DEMO_SENDER, Intent, Language
 
 
 class ToolCall(BaseModel):

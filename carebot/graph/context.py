@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The demo shop's first customer: Studio runs (which send only messages) act as them.
-DEMO_SENDER = "+14155550100"
+from carebot.domain import DEMO_SENDER
 
 
 @dataclass(kw_only=True)
