@@ -51,8 +51,15 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_answer": "I don't have a reliable answer to that in our help centre.",
         "escalate_human_requested": "Of course. I've passed this conversation to a colleague, who will reply "
         "here as soon as possible (Mon–Fri 8:00–20:00, Sat 9:00–14:00).",
-        "escalate_out_of_scope": "I can only help with questions about {shop}: orders, shipping, returns, "
-        "payments, your account and our products. I've let a colleague know in case you need more.",
+        "declined": "Sorry, that's not something I can help with. I can answer questions about {shop}: your "
+        "orders, shipping, returns and refunds, payments, your account and our products.",
+        "not_sure": "I'm not sure I understood. Could you say it in other words? Or, if you prefer, reply "
+        '"yes" and I\'ll pass you to a colleague.',
+        "escalate_repeated_question": "I'm sorry I couldn't help with this. I've passed the conversation to a "
+        "colleague, who will reply here as soon as possible.",
+        "handoff_wait": "Thanks for waiting. Everyone on our team is busy right now; your messages are saved and a "
+        "colleague will reply here as soon as they're free. You don't need to write again.",
+        "support_hours": "Our team answers {hours}.",
         "escalate_negative_sentiment": "I'm really sorry about this. I've passed your message to a colleague, "
         "who will get back to you personally as soon as possible.",
         "escalate_low_relevance": "I don't have a reliable answer to that, so I've passed your question to a "
@@ -106,8 +113,15 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_answer": "Saya tidak punya jawaban yang pasti untuk itu di pusat bantuan kami.",
         "escalate_human_requested": "Baik. Percakapan ini sudah saya teruskan ke rekan kami, yang akan "
         "membalas di sini secepatnya (Sen–Jum 08.00–20.00, Sab 09.00–14.00).",
-        "escalate_out_of_scope": "Saya hanya bisa membantu soal {shop}: pesanan, pengiriman, retur, "
-        "pembayaran, akun, dan produk kami. Saya sudah memberi tahu rekan kami jika Anda butuh bantuan lain.",
+        "declined": "Maaf, saya tidak bisa membantu soal itu. Saya bisa menjawab pertanyaan tentang {shop}: "
+        "pesanan, pengiriman, retur dan pengembalian dana, pembayaran, akun, dan produk kami.",
+        "not_sure": 'Maaf, saya kurang paham. Bisa dijelaskan dengan kata lain? Atau balas "ya" dan saya '
+        "sambungkan dengan rekan kami.",
+        "escalate_repeated_question": "Maaf saya belum bisa membantu soal ini. Percakapan ini sudah saya teruskan "
+        "ke rekan kami, yang akan membalas di sini secepatnya.",
+        "handoff_wait": "Terima kasih sudah menunggu. Tim kami sedang sibuk; pesan Anda tersimpan dan rekan kami "
+        "akan membalas di sini begitu ada yang tersedia. Anda tidak perlu menulis lagi.",
+        "support_hours": "Tim kami melayani {hours}.",
         "escalate_negative_sentiment": "Mohon maaf sekali atas hal ini. Pesan Anda sudah saya teruskan ke "
         "rekan kami, yang akan menghubungi Anda secepatnya.",
         "escalate_low_relevance": "Saya tidak punya jawaban yang pasti untuk itu, jadi pertanyaan Anda sudah "
@@ -160,8 +174,15 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_answer": "No tengo una respuesta fiable para eso en nuestro centro de ayuda.",
         "escalate_human_requested": "Claro. Pasé esta conversación a un compañero, que te responderá aquí lo "
         "antes posible (lun–vie 8:00–20:00, sáb 9:00–14:00).",
-        "escalate_out_of_scope": "Solo puedo ayudarte con temas de {shop}: pedidos, envíos, devoluciones, "
-        "pagos, tu cuenta y nuestros productos. Avisé a un compañero por si necesitas algo más.",
+        "declined": "Lo siento, con eso no puedo ayudarte. Puedo responder preguntas sobre {shop}: tus pedidos, "
+        "envíos, devoluciones y reembolsos, pagos, tu cuenta y nuestros productos.",
+        "not_sure": "No estoy seguro de haberte entendido. ¿Puedes decirlo con otras palabras? O, si prefieres, "
+        'responde "sí" y te paso con un compañero.',
+        "escalate_repeated_question": "Siento no haber podido ayudarte con esto. Pasé la conversación a un "
+        "compañero, que te responderá aquí lo antes posible.",
+        "handoff_wait": "Gracias por esperar. Todo nuestro equipo está ocupado ahora; tus mensajes están guardados "
+        "y un compañero te responderá aquí en cuanto esté libre. No hace falta que vuelvas a escribir.",
+        "support_hours": "Nuestro equipo atiende {hours}.",
         "escalate_negative_sentiment": "Lo siento mucho. Pasé tu mensaje a un compañero, que se pondrá en "
         "contacto contigo personalmente lo antes posible.",
         "escalate_low_relevance": "No tengo una respuesta fiable para eso, así que pasé tu pregunta a un "

@@ -148,6 +148,27 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Inbox and outbox rows older than this are deleted."
     )
 
+    handoff_webhook_url: str | None = Field(
+        default=None, description='Every hand-over is POSTed here (Slack-compatible {"text"} plus JSON details).'
+    )
+    handoff_wait_minutes: float = Field(
+        default=10.0, gt=0, description="Nobody took a waiting conversation this long: the customer is told, once."
+    )
+    handoff_idle_hours: float = Field(
+        default=4.0, gt=0, description="A taken conversation with no operator message this long goes back to the bot."
+    )
+    support_hours: str | None = Field(
+        default=None, description='When the team answers, e.g. "Mon–Fri 9:00–17:00": told to customers who wait.'
+    )
+    whatsapp_templates: dict[str, str] = Field(
+        default_factory=dict,
+        description='Approved WhatsApp templates operators may send outside the 24-hour window: {"name": "HX…"}.',
+    )
+    operator_session_hours: float = Field(default=12.0, gt=0, description="How long an operator stays signed in.")
+    transcript_retention_days: float = Field(
+        default=365.0, gt=0, description="Conversations and their transcripts idle this long are deleted."
+    )
+
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

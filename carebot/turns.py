@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import langsmith
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph.state import CompiledStateGraph
 
 from carebot.graph import GRAPH_NAME, Context
@@ -31,6 +31,8 @@ class TurnRunner:
         self._settings = settings
         self._salt = settings.thread_id_salt.get_secret_value()
         self._verifier = verifier
+        # The same graph without a checkpointer: drafts for operators, which must not touch the thread.
+        self._detached_graph = graph.copy(update={"checkpointer": None})
 
     @property
     def shop_name(self) -> str:
@@ -84,6 +86,31 @@ class TurnRunner:
             run.add_metadata({"intent": result.intent, "language": result.language, "escalated": result.escalate})
             run.end(outputs=result.as_json())
         return result
+
+    async def suggest(self, *, channel: str, sender: str, text: str) -> str | None:
+        """The bot's draft answer to `text` in the sender's conversation, for an operator to use or
+        not: the conversation's state is read, never written (the graph runs without a checkpointer),
+        and nothing is sent. None when the bot would hand the message over without a draft."""
+        thread_id = self.thread_id(channel, sender)
+        snapshot = await self.graph.aget_state({"configurable": {"thread_id": thread_id}})
+        history = list((snapshot.values or {}).get("messages", []))
+        # The thread id still names the conversation (the verifier's links are kept per sender).
+        values = await self._detached_graph.ainvoke(
+            {"messages": [*history, HumanMessage(text)]},
+            config={"configurable": {"thread_id": thread_id}},
+            context=self.context(channel, sender),
+        )
+        result = TurnResult.of_run(thread_id, (), values)
+        if result.escalate:
+            return result.draft
+        return result.answer or None
+
+    async def add_notes(self, thread_id: str, notes: list[AIMessage]) -> None:
+        """Append what an operator said and hand-over events to the conversation's state, so the
+        bot's next turn (and Studio) sees them. The caller holds the conversation's turn lock."""
+        if notes:
+            config: Any = {"configurable": {"thread_id": thread_id}}
+            await self.graph.aupdate_state(config, {"messages": notes}, as_node="escalate")
 
     async def thread_language(self, *, channel: str, sender: str) -> str:
         """The language the thread was last in ('en' for a new thread)."""

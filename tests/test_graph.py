@@ -42,6 +42,12 @@ SCRIPT = {
     "246810": reading("greeting", confidence=0.2),
     "111111": reading("greeting", confidence=0.2),
     "my number is +1 555 0002": reading("account"),
+    "what is the shipping duration": reading("shipping"),
+    "yes please": reading("greeting", confidence=0.3),
+    "how long is shipping to Bali?": reading("shipping"),
+    "what about the moon base": reading("shipping"),
+    "How long is shipping??": reading("shipping"),
+    "how long is shipping": reading("shipping"),
 }
 
 
@@ -117,19 +123,54 @@ async def test_policy_question_is_answered_from_retrieved_passages_in_the_custom
     assert answer(state) == "shipping/es source:Shipping"
 
 
-async def test_nothing_relevant_enough_escalates_instead_of_guessing() -> None:
+async def test_nothing_relevant_asks_to_rephrase_then_a_second_miss_hands_over() -> None:
     graph, _, _, responder = make_graph(passages=[passage(score=0.1)])
     state = await turn(graph, "how long is shipping?")
+    assert state["turn"]["escalation"] is None and state["offered_human"]
+    assert "other words" in answer(state) and '"yes"' in answer(state)
+    state = await turn(graph, "what is the shipping duration")
     assert state["turn"]["escalation"] == {"reason": "low_relevance", "status": "pending_human"}
     assert isinstance(responder, EchoResponder) and responder.requests == []
     assert "colleague" in answer(state)
+
+
+async def test_saying_yes_to_the_offer_of_a_person_hands_over() -> None:
+    graph, _, _, _ = make_graph(passages=[passage(score=0.1)])
+    await turn(graph, "how long is shipping?")
+    state = await turn(graph, "yes please")
+    assert state["turn"]["escalation"] == {"reason": "human_requested", "status": "pending_human"}
+
+
+async def test_an_answer_in_between_resets_the_misses() -> None:
+    graph, kb, _, _ = make_graph(passages=[passage(score=0.1)])
+    await turn(graph, "how long is shipping?")
+    kb.passages = [passage()]
+    await turn(graph, "how long is shipping to Bali?")
+    kb.passages = [passage(score=0.1)]
+    state = await turn(graph, "what about the moon base")
+    assert state["turn"]["escalation"] is None and state["offered_human"]
+
+
+async def test_the_same_question_three_times_hands_over() -> None:
+    graph, _, _, _ = make_graph()
+    for text in ["how long is shipping?", "How long is shipping??", "how long is shipping"]:
+        state = await turn(graph, text)
+    assert state["turn"]["escalation"] == {"reason": "repeated_question", "status": "pending_human"}
+
+
+async def test_out_of_scope_is_declined_politely_without_a_hand_over() -> None:
+    graph, kb, orders, responder = make_graph()
+    state = await turn(graph, "tell me a joke")
+    assert state["turn"]["escalation"] is None and state["intent"] == "out_of_scope"
+    assert "not something I can help with" in answer(state) and "orders" in answer(state)
+    assert kb.queries == [] and orders.asked == []
+    assert isinstance(responder, EchoResponder) and responder.requests == []
 
 
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
         ("I want a human", "human_requested"),
-        ("tell me a joke", "out_of_scope"),
         ("WORST SHOP EVER!!!", "negative_sentiment"),
     ],
 )
@@ -252,4 +293,5 @@ async def test_wrong_codes_are_refused_then_hand_over_and_a_right_one_afterwards
 async def test_an_email_without_a_pending_verification_is_just_a_message() -> None:
     graph, verifier = with_verifier()
     state = await turn(graph, "it's bo@example.com", sender="+15550001")
-    assert state["turn"]["escalation"]["reason"] == "out_of_scope" and verifier.sent == []
+    assert state["intent"] == "out_of_scope" and "not something I can help with" in answer(state)
+    assert verifier.sent == []

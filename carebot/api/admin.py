@@ -1,38 +1,21 @@
-"""Admin endpoints for the shop's developers: the knowledge base, behind `ADMIN_TOKEN`."""
+"""Admin endpoints: the knowledge base, for shop admins (signed in) and `ADMIN_TOKEN` automation."""
 
 from __future__ import annotations
 
 import asyncio
-import secrets
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from carebot.api.dependencies import ComponentsDep
 from carebot.api.input_errors import StorableStr
+from carebot.api.operator_auth import require_admin_role
 from carebot.models.text_models import detect_language
 from carebot.tools.documents import Document, markdown_title
 from carebot.tools.ingest import IngestReport, delete_document, list_documents, store_documents
 
-_bearer = HTTPBearer(auto_error=False, description="ADMIN_TOKEN")
-
-
-def require_admin(
-    components: ComponentsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> None:
-    """401 unless the request carries `Authorization: Bearer <ADMIN_TOKEN>`."""
-    token = components.settings.admin_token
-    challenge = {"WWW-Authenticate": "Bearer"}
-    if token is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "admin endpoints are disabled: set ADMIN_TOKEN", challenge)
-    given = credentials.credentials if credentials else ""
-    if not secrets.compare_digest(given.encode(), token.get_secret_value().encode()):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid admin bearer token is required", challenge)
-
-
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin_role)])
 
 
 class DocumentIn(BaseModel):

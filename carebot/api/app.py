@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,11 +13,12 @@ from psycopg import OperationalError
 from psycopg_pool import PoolTimeout
 
 from carebot import __version__
-from carebot.api import admin, chat, discord, health, whatsapp
+from carebot.api import admin, admin_pages, chat, discord, health, live_events, operator_auth, operator_inbox, whatsapp
 from carebot.api.input_errors import install_input_errors
 from carebot.api.limits import BodySizeLimit
+from carebot.api.live_events import EventHub
 from carebot.channels.inbox import AnswerSignals, Inbox
-from carebot.channels.jobs import WorkerThread, open_job_queue
+from carebot.channels.jobs import WorkerThread, open_job_queue, operator_desk
 from carebot.composition import open_components
 from carebot.settings import Settings, get_settings
 
@@ -38,18 +40,26 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
         ):
             app.state.components, app.state.jobs = components, jobs
             app.state.inbox = Inbox(components.pool, components.turns.thread_id, signals)
+            app.state.desk = operator_desk(components)
+            app.state.event_hub = hub = EventHub(str(components.pool.conninfo))
+            listening = asyncio.create_task(hub.run())
             workers = WorkerThread(settings, on_answered=signals.answered) if with_worker else None
             if workers is not None:
                 await workers.start()
             try:
                 yield
             finally:
+                listening.cancel()
                 if workers is not None:
                     await workers.stop()
 
     app = FastAPI(title="carebot", version=__version__, lifespan=lifespan)
     app.include_router(health.router)
     app.include_router(chat.router)
+    app.include_router(operator_auth.router)
+    app.include_router(operator_inbox.router)
+    app.include_router(live_events.router)
+    app.include_router(admin_pages.router)
     app.include_router(admin.router)
     app.include_router(whatsapp.router)
     app.include_router(discord.router)

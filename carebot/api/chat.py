@@ -7,12 +7,12 @@ from functools import cache
 from importlib import resources
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from carebot.api.dependencies import InboxDep, JobsDep
+from carebot.api.dependencies import ComponentsDep, InboxDep, JobsDep
 from carebot.api.web_identity import SESSION_COOKIE, SESSION_MAX_AGE, WebVisitorDep
 from carebot.channels.inbox import InboundMessage
 from carebot.channels.jobs import WEB_PRIORITY
@@ -50,6 +50,11 @@ class ChatResponse(BaseModel):
         description="The visitor's session (also set as a cookie): send it back in X-Session-Id to continue "
         "the conversation. None when an identity token named the customer."
     )
+    with_person: bool = Field(
+        default=False,
+        description="A person from the shop has the conversation: the bot does not answer (`answer` is empty); "
+        "their replies arrive through GET /chat/updates.",
+    )
 
 
 @router.post(
@@ -84,6 +89,17 @@ async def chat(
     row = await inbox.wait_for_answer(accepted.inbox_id, within=_ANSWER_WITHIN_SECONDS)
     if row is not None and row["status"] == "ignored" and row["error"] == "rate_limited":
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many messages: wait a minute before writing again")
+    if row is not None and row["status"] == "ignored" and row["error"] == "with_operator":
+        return ChatResponse(
+            answer="",
+            intent=None,
+            escalate=False,
+            escalation_reason=None,
+            thread_id=accepted.thread_id,
+            language="en",
+            session_id=visitor.session_id,
+            with_person=True,
+        )
     if row is None or row["status"] != "answered":
         await inbox.give_up(accepted.inbox_id, "web request could not be answered")
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the assistant could not answer just now; try again")
@@ -97,6 +113,38 @@ async def chat(
         language=answer["language"],
         session_id=visitor.session_id,
     )
+
+
+class ChatUpdate(BaseModel):
+    id: int
+    role: str
+    text: str
+    author: str | None
+    at: str
+
+
+@router.get("/chat/updates")
+async def chat_updates(
+    visitor: WebVisitorDep,
+    components: ComponentsDep,
+    after: Annotated[int, Query(ge=0, description="The last update's id the page has shown.")] = 0,
+) -> dict[str, list[ChatUpdate]]:
+    """Messages the shop sent this visitor outside a `/chat` answer: operators' replies and
+    notices (e.g. that everyone is busy), after `after`. The chat page polls it."""
+    thread_id = components.turns.thread_id("web", visitor.sender)
+    async with components.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id, role, text, author, at FROM messages WHERE thread_id = %s AND id > %s"
+            " AND (role = 'operator' OR (role = 'bot' AND meta ? 'event')) ORDER BY id LIMIT 100",
+            (thread_id, after),
+        )
+        rows = await cur.fetchall()
+    return {
+        "updates": [
+            ChatUpdate(id=r["id"], role=r["role"], text=r["text"], author=r["author"], at=r["at"].isoformat())
+            for r in rows
+        ]
+    }
 
 
 @cache

@@ -1,6 +1,8 @@
 """Running a conversation's pending turns: each stored message of a thread, oldest first, goes
-through the turn runner; the answer and its outgoing parts are recorded in one transaction
-before anything is sent, so after a crash nothing is answered twice or lost."""
+through the turn runner; the answer, its transcript line, its outgoing parts and a hand-over
+are recorded in one transaction before anything is sent, so after a crash nothing is answered
+twice or lost. While a person has the conversation (`waiting` or `human`) the graph does not
+answer: the message is stored, counted unread, and the bot only drafts a suggested reply."""
 
 from __future__ import annotations
 
@@ -10,17 +12,23 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from langchain_core.messages import AIMessage
 from psycopg.types.json import Jsonb
 
 from carebot.channels.consent import Handling, SenderControls
 from carebot.channels.formatting import DISCORD_LIMIT, WHATSAPP_LIMIT, split_message, to_whatsapp
+from carebot.channels.handover import NOTIFICATION_PREFIX, HandoffWebhook, hand_over
 from carebot.channels.outbox import enqueue
+from carebot.channels.transcript import add_message
 from carebot.db.pool import Pool
 from carebot.graph.outcome import TurnResult
 from carebot.phrases import phrase
 from carebot.turns import TurnRunner
 
 log = logging.getLogger(__name__)
+
+# How operator lines and events are named in the graph's state (the model sees who said what).
+_NOTE_NAMES = {"operator": "operator", "system": "system"}
 
 # A turn that keeps failing (a model outage, a bug) is given up after this many tries.
 MAX_TURN_ATTEMPTS = 3
@@ -51,29 +59,69 @@ class PendingTurns:
         triggers: Sequence[str] = (),
         controls: SenderControls | None = None,
         on_answered: Callable[[int], None] = lambda inbox_id: None,
+        webhook: HandoffWebhook | None = None,
     ) -> None:
         self._pool = pool
         self._turns = turns
         self._controls = controls
         self._on_answered = on_answered
+        self._webhook = webhook
         self._triggers = [re.compile(rf"(?<!\w){re.escape(t)}(?!\w)", re.IGNORECASE) for t in triggers]
 
-    async def answer_all(self, thread_id: str) -> None:
-        """Answer every pending message of the thread, oldest first; a failure stops the thread
-        (its later messages must not overtake it) and is counted against the message."""
+    async def answer_all(self, thread_id: str) -> list[str]:
+        """Bring what operators said into the conversation's state, then answer every pending
+        message of the thread, oldest first; a failure stops the thread (its later messages
+        must not overtake it) and is counted against the message. Returns the outbox threads
+        that have something new to send (the conversation's, and its hand-over notification)."""
+        await self._sync_notes(thread_id)
+        sends = [thread_id]
         while (row := await self._next_pending(thread_id)) is not None:
             try:
-                await self._answer(row)
+                if await self._answer(row) and self._webhook is not None:
+                    sends.append(NOTIFICATION_PREFIX + thread_id)
             except Exception as exc:
                 await self._count_failure(row, exc)
                 raise
+        return sends
 
     async def _next_pending(self, thread_id: str) -> dict[str, Any] | None:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT * FROM inbox WHERE thread_id = %s AND status = 'pending' ORDER BY id LIMIT 1", (thread_id,)
+                "SELECT i.*, coalesce(c.status, 'bot') AS conversation_status FROM inbox i"
+                " LEFT JOIN conversations c ON c.thread_id = i.thread_id"
+                " WHERE i.thread_id = %s AND i.status = 'pending' ORDER BY i.id LIMIT 1",
+                (thread_id,),
             )
             return await cur.fetchone()
+
+    async def _sync_notes(self, thread_id: str) -> None:
+        """Operator messages and take-over/hand-back events not yet in the graph's state are
+        appended to it (this job holds the conversation's turn lock, so no turn runs meanwhile)."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT m.id, m.role, m.text, m.author FROM messages m JOIN conversations c USING (thread_id)"
+                " WHERE m.thread_id = %s AND m.id > c.synced_message_id"
+                " AND (m.role = 'operator' OR m.meta ->> 'event' IN ('takeover', 'handback', 'resolved'))"
+                " ORDER BY m.id",
+                (thread_id,),
+            )
+            notes = await cur.fetchall()
+        if not notes:
+            return
+        await self._turns.add_notes(
+            thread_id,
+            [
+                AIMessage(
+                    n["text"], name="operator" if n["role"] == "operator" else "system", id=f"transcript-{n['id']}"
+                )
+                for n in notes
+            ],
+        )
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "UPDATE conversations SET synced_message_id = greatest(synced_message_id, %s) WHERE thread_id = %s",
+                (notes[-1]["id"], thread_id),
+            )
 
     def _question(self, channel: str, body: str) -> str | None:
         """What the bot should answer, or None when the message is not for the bot: with
@@ -87,7 +135,8 @@ class PendingTurns:
             body = trigger.sub("", body)
         return body.strip(" ,:;-!")
 
-    async def _answer(self, row: dict[str, Any]) -> None:
+    async def _answer(self, row: dict[str, Any]) -> bool:
+        """Answer one message; True when the answer handed the conversation over."""
         started = time.perf_counter()
         channel, sender, thread_id = row["channel"], row["sender"], row["thread_id"]
         context = {"thread_id": thread_id, "channel": channel}
@@ -96,12 +145,18 @@ class PendingTurns:
         if handling != "answer":
             await self._answer_control(row, handling)
             log.info("message_controlled", extra={**context, "handling": handling})
-            return
+            return False
         question = self._question(channel, row["body"])
         if question is None:
             await self._finish(row, status="ignored", result=None, reason="no trigger word")
             log.info("message_ignored", extra={**context, "reason": "no trigger word"})
-            return
+            return False
+        if row["conversation_status"] != "bot":
+            # A person has the conversation: the bot stays silent and only drafts a suggestion.
+            suggestion = await self._turns.suggest(channel=channel, sender=sender, text=question) if question else None
+            await self._finish(row, status="ignored", result=None, reason="with_operator", suggestion=suggestion)
+            log.info("message_for_operator", extra=context)
+            return False
         if not question.strip():
             # Media only (image, voice, location, sticker): ask for text, in the thread's language.
             language = await self._turns.thread_language(channel=channel, sender=sender)
@@ -116,8 +171,9 @@ class PendingTurns:
             result = await self._turns.chat(channel=channel, sender=sender, text=question, turn_id=f"inbox-{row['id']}")
             if result.escalate:
                 log.info("escalated", extra={**context, "reason": result.escalation_reason})
-        await self._finish(row, status="answered", result=result)
+        handed_over = await self._finish(row, status="answered", result=result)
         log.info("turn_answered", extra={**context, "latency_ms": round((time.perf_counter() - started) * 1000, 1)})
+        return handed_over
 
     async def _answer_control(self, row: dict[str, Any], handling: Handling) -> None:
         """STOP/START confirmations and the rate-limit notice, in the thread's language; opted-out
@@ -132,19 +188,64 @@ class PendingTurns:
         await self._finish(row, status="answered", result=result)
 
     async def _finish(
-        self, row: dict[str, Any], *, status: str, result: TurnResult | None, reason: str | None = None
-    ) -> None:
-        """Record the answer (or why there is none) and queue its messages in one transaction."""
-        answer = Jsonb(result.as_json()) if result is not None else None
-        parts = reply_parts(row["channel"], result.answer) if result is not None else []
+        self,
+        row: dict[str, Any],
+        *,
+        status: str,
+        result: TurnResult | None,
+        reason: str | None = None,
+        suggestion: str | None = None,
+    ) -> bool:
+        """Record the answer (or why there is none), its transcript line, its messages and a
+        hand-over in one transaction; True when the conversation was handed over."""
+        answer: dict[str, Any] | None = result.as_json() if result is not None else None
+        if result is not None and result.escalate:
+            suggestion = result.draft
+        if suggestion:
+            answer = {**(answer or {}), "suggested_reply": suggestion}
+        channel, thread_id = row["channel"], row["thread_id"]
+        parts = reply_parts(channel, result.answer) if result is not None else []
+        handed_over = False
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute(
                 "UPDATE inbox SET status = %s, answer = %s, error = %s, answered_at = now() WHERE id = %s",
-                (status, answer, reason, row["id"]),
+                (status, Jsonb(answer) if answer is not None else None, reason, row["id"]),
             )
-            recipient = row["payload"].get("reply_to", row["sender"])
-            await enqueue(conn, inbox_id=row["id"], channel=row["channel"], recipient=recipient, parts=parts)
+            if result is not None and result.answer:
+                message = await add_message(
+                    conn,
+                    thread_id=thread_id,
+                    role="bot",
+                    text=result.answer,
+                    # The web chat's answer is delivered in the HTTP response.
+                    status="pending" if parts else "sent",
+                    inbox_id=row["id"],
+                    intent=result.intent,
+                )
+                recipient = row["payload"].get("reply_to", row["sender"])
+                await enqueue(
+                    conn,
+                    thread_id=thread_id,
+                    inbox_id=row["id"],
+                    message_id=message["id"],
+                    channel=channel,
+                    recipient=recipient,
+                    parts=parts,
+                )
+                await conn.execute(
+                    "UPDATE conversations SET language = %s, last_message_at = now() WHERE thread_id = %s",
+                    (result.language, thread_id),
+                )
+            if result is not None and result.escalate:
+                handed_over = await hand_over(
+                    conn,
+                    thread_id=thread_id,
+                    reason=result.escalation_reason or "human_requested",
+                    detail=result.escalation_detail,
+                    webhook=self._webhook,
+                )
         self._on_answered(row["id"])
+        return handed_over
 
     async def _count_failure(self, row: dict[str, Any], error: Exception) -> None:
         """A turn that keeps failing (a model outage, a bug) must not block its thread forever."""

@@ -1,5 +1,6 @@
-"""Accepting inbound messages: every message is stored (unique per channel message id) before
-its channel gets an acknowledgement, so nothing a customer sent is lost when a turn fails later."""
+"""Accepting inbound messages: every message is stored (unique per channel message id), with its
+conversation and transcript line, before its channel gets an acknowledgement, so nothing a
+customer sent is lost when a turn fails later."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from carebot.channels.sanitise import clean_json, clean_text
+from carebot.channels.transcript import ACCEPT_INBOUND
 from carebot.db.pool import Pool
 
 log = logging.getLogger(__name__)
@@ -84,11 +86,20 @@ class Inbox:
             payload=clean_json(message.payload),
         )
         thread_id = self._thread_id(message.channel, message.sender)
+        # Media and message type are shown in the operator's transcript; tokens are not.
+        meta = {k: message.payload[k] for k in ("media", "message_type") if message.payload.get(k)}
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "INSERT INTO inbox (channel, external_id, thread_id, sender, body, payload)"
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
-                (message.channel, message.external_id, thread_id, message.sender, message.body, Jsonb(message.payload)),
+                ACCEPT_INBOUND,
+                {
+                    "channel": message.channel,
+                    "external_id": message.external_id,
+                    "thread": thread_id,
+                    "sender": message.sender,
+                    "body": message.body,
+                    "payload": Jsonb(message.payload),
+                    "meta": Jsonb(meta),
+                },
             )
             row = await cur.fetchone()
         event = "message_received" if row else "duplicate_ignored"

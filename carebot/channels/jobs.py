@@ -8,8 +8,10 @@
   and worker slots, so a provider that hangs never holds up turns; after a transient failure it
   defers itself again after a backoff pause.
 - `sweep` (periodic): re-runs jobs of dead workers, defers jobs for messages nobody has picked
-  up (e.g. accepted while the database was failing over), and drops expired Discord tokens.
-- `retention` (hourly): deletes idle conversations and old inbox/outbox rows.
+  up (e.g. accepted while the database was failing over), drops expired Discord tokens, and runs
+  the hand-over timers (tell customers nobody took that they wait; return conversations no
+  operator is answering, or whose operator signed out).
+- `retention` (hourly): deletes idle conversations and old inbox/outbox rows, transcripts and events.
 
 No job holds a database connection while a model or a provider is awaited: the queue's locks
 are rows in its own tables, not session advisory locks.
@@ -33,13 +35,17 @@ from procrastinate.worker import Worker
 
 from carebot.channels.answering import PendingTurns, trigger_words
 from carebot.channels.consent import SenderControls
+from carebot.channels.handover import HandoffWebhook
+from carebot.channels.operator_desk import OperatorDesk
 from carebot.channels.outbox import Outbox, SendLater
 from carebot.channels.senders import build_senders
 from carebot.composition import Components, open_components
 from carebot.db.pool import Pool
 from carebot.db.retention import (
     delete_idle_threads,
+    delete_old_events,
     delete_old_messages,
+    delete_old_transcripts,
     forget_expired_interaction_tokens,
     prune_thread,
 )
@@ -86,6 +92,7 @@ async def open_job_queue(
         triggers=trigger_words(settings.bot_trigger_words),
         controls=SenderControls(components.pool, per_minute=settings.rate_limit_per_minute),
         on_answered=on_answered,
+        webhook=handoff_webhook(settings),
     )
     outbox = Outbox(
         components.pool,
@@ -94,7 +101,7 @@ async def open_job_queue(
         backoff=settings.send_backoff,
         backoff_max=settings.send_backoff_max,
     )
-    queue = JobQueue(components.pool, answering, outbox, settings)
+    queue = JobQueue(components.pool, answering, outbox, operator_desk(components), settings)
     try:
         async with queue.app.open_async():
             yield queue
@@ -102,13 +109,36 @@ async def open_job_queue(
         await outbox.aclose()
 
 
+def handoff_webhook(settings: Settings) -> HandoffWebhook | None:
+    """`HANDOFF_WEBHOOK_URL`, with links to the operator app."""
+    if not settings.handoff_webhook_url:
+        return None
+    base = (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    return HandoffWebhook(url=settings.handoff_webhook_url, admin_url=f"{base}/admin")
+
+
+def operator_desk(components: Components) -> OperatorDesk:
+    settings = components.settings
+    return OperatorDesk(
+        components.pool,
+        orders=components.deps.orders,
+        verifier=components.verifier,
+        templates=settings.whatsapp_templates,
+        support_hours=settings.support_hours,
+        shop_name=settings.shop_name,
+    )
+
+
 class JobQueue:
     """Defers and runs the jobs above; dependencies are injected, tasks registered per instance."""
 
-    def __init__(self, pool: Pool, answering: PendingTurns, outbox: Outbox, settings: Settings) -> None:
+    def __init__(
+        self, pool: Pool, answering: PendingTurns, outbox: Outbox, desk: OperatorDesk, settings: Settings
+    ) -> None:
         self._pool = pool
         self._answering = answering
         self._outbox = outbox
+        self._desk = desk
         self._settings = settings
         # The queue's own connections: its workers LISTEN for new jobs on one of them.
         self.app = App(
@@ -151,6 +181,17 @@ class JobQueue:
         for thread_id in await self._outbox.unsent_threads():
             await self.send_soon(thread_id)
         await forget_expired_interaction_tokens(self._pool)
+        await self.run_handover_timers()
+
+    async def run_handover_timers(self) -> None:
+        settings = self._settings
+        for thread_id in await self._desk.tell_long_waits(wait=timedelta(minutes=settings.handoff_wait_minutes)):
+            await self.send_soon(thread_id)
+        # Conversations back with the bot: their next job brings the system note into its state.
+        returned = await self._desk.return_idle(idle=timedelta(hours=settings.handoff_idle_hours))
+        returned += await self._desk.release()
+        for thread_id in returned:
+            await self.answer_soon(thread_id)
 
     async def run_workers(self, *, concurrency: int) -> None:
         """Run this process's workers until cancelled: turns and maintenance on `concurrency`
@@ -197,15 +238,17 @@ class JobQueue:
             await task.configure(**options).defer_async(thread_id=thread_id)
 
     async def _answer_conversation(self, thread_id: str) -> None:
+        sends = [thread_id]
         try:
-            await self._answering.answer_all(thread_id)
+            sends = await self._answering.answer_all(thread_id)
             # Bounded storage as part of the turn: the thread is small again before its reply goes.
             await prune_thread(self._pool, thread_id, keep=self._settings.checkpoints_kept)
         except Exception:
             log.exception("turn_will_be_retried", extra={"thread_id": thread_id})
             await self.answer_soon(thread_id, after=_TURN_RETRY_SECONDS)
         finally:
-            await self.send_soon(thread_id)  # whatever was answered goes out, even if a later turn failed
+            for key in sends:  # whatever was answered goes out, even if a later turn failed
+                await self.send_soon(key)
 
     async def _send_replies(self, thread_id: str) -> None:
         try:
@@ -219,6 +262,8 @@ class JobQueue:
     async def _retention_task(self, timestamp: int) -> None:
         await delete_idle_threads(self._pool, idle_days=self._settings.thread_ttl_days)
         await delete_old_messages(self._pool, older_than_days=self._settings.message_retention_days)
+        await delete_old_transcripts(self._pool, older_than_days=self._settings.transcript_retention_days)
+        await delete_old_events(self._pool)
 
 
 class WorkerThread:

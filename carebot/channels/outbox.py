@@ -18,6 +18,7 @@ from typing import Any
 
 from psycopg import AsyncConnection, sql
 from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
 
 from carebot.channels.senders import PermanentSendError, Sender, TransientSendError
 from carebot.db.pool import Pool
@@ -26,14 +27,27 @@ log = logging.getLogger(__name__)
 
 
 async def enqueue(
-    conn: AsyncConnection[DictRow], *, inbox_id: int, channel: str, recipient: str, parts: Sequence[str]
+    conn: AsyncConnection[DictRow],
+    *,
+    thread_id: str,
+    channel: str,
+    recipient: str,
+    parts: Sequence[str],
+    inbox_id: int | None = None,
+    message_id: int | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> None:
-    """Queue a reply's parts on `conn` (inside the caller's transaction); idempotent per part."""
+    """Queue a message's parts on `conn` (inside the caller's transaction). A bot reply names the
+    inbox row it answers (idempotent per part); an operator message, its transcript line; both
+    carry the channel details (`payload`) when there is no inbox row to read them from."""
     async with conn.cursor() as cursor:
         await cursor.executemany(
-            "INSERT INTO outbox (inbox_id, part, channel, recipient, body) VALUES (%s, %s, %s, %s, %s)"
-            " ON CONFLICT (inbox_id, part) DO NOTHING",
-            [(inbox_id, i, channel, recipient, part) for i, part in enumerate(parts)],
+            "INSERT INTO outbox (thread_id, inbox_id, message_id, part, channel, recipient, body, payload)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            [
+                (thread_id, inbox_id, message_id, i, channel, recipient, part, Jsonb(payload) if payload else None)
+                for i, part in enumerate(parts)
+            ],
         )
 
 
@@ -66,10 +80,7 @@ class Outbox:
     async def unsent_threads(self) -> list[str]:
         """Threads with parts still to send (for the sweep)."""
         async with self._pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT DISTINCT i.thread_id FROM outbox o JOIN inbox i ON i.id = o.inbox_id"
-                " WHERE o.status IN ('pending', 'sending')"
-            )
+            cur = await conn.execute("SELECT DISTINCT thread_id FROM outbox WHERE status IN ('pending', 'sending')")
             return [r["thread_id"] for r in await cur.fetchall()]
 
     async def send_pending(self, thread_id: str) -> None:
@@ -77,9 +88,10 @@ class Outbox:
         at the first part that may go through later: the rest wait behind it."""
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT o.*, i.payload, i.received_at, i.thread_id, now() - o.created_at AS age"
-                " FROM outbox o JOIN inbox i ON i.id = o.inbox_id"
-                " WHERE i.thread_id = %s AND o.status IN ('pending', 'sending') ORDER BY o.inbox_id, o.part",
+                "SELECT o.*, coalesce(o.payload, i.payload, '{}') AS payload,"
+                " coalesce(i.received_at, o.created_at) AS received_at, now() - o.created_at AS age"
+                " FROM outbox o LEFT JOIN inbox i ON i.id = o.inbox_id"
+                " WHERE o.thread_id = %s AND o.status IN ('pending', 'sending') ORDER BY o.id",
                 (thread_id,),
             )
             rows = await cur.fetchall()

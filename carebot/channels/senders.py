@@ -7,6 +7,7 @@ Both raise `TransientSendError` for what may pass on a retry (network, timeout, 
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -87,10 +88,15 @@ class TwilioSender:
         from aiohttp import ClientError
         from twilio.base.exceptions import TwilioRestException
 
-        extra = {"status_callback": self._status_callback} if self._status_callback else {}
+        extra: dict[str, Any] = {"status_callback": self._status_callback} if self._status_callback else {}
+        if template := payload.get("template"):
+            # An approved template (outside the 24-hour window): Twilio fills it, no free text.
+            extra |= {"content_sid": template["sid"], "content_variables": json.dumps(template["variables"])}
+        else:
+            extra["body"] = body
         try:
             message = await asyncio.wait_for(
-                self._client.messages.create_async(to=recipient, body=body, **self._sender, **extra),
+                self._client.messages.create_async(to=recipient, **self._sender, **extra),
                 self._timeout,
             )
         except TwilioRestException as exc:
@@ -107,7 +113,8 @@ class TwilioSender:
         self, *, recipient: str, body: str, part: int, payload: dict[str, Any], since: datetime
     ) -> str | None:
         """Twilio has no idempotency key: list what went to the recipient since the attempt and
-        match the body (PROTOCOLS.md, "Twilio Messages have no idempotency key")."""
+        match the body (PROTOCOLS.md, "Twilio Messages have no idempotency key"). A template's
+        text is Twilio's to fill in, so it cannot be matched: it may be sent again."""
         from aiohttp import ClientError
         from twilio.base.exceptions import TwilioRestException
 
@@ -120,6 +127,8 @@ class TwilioSender:
             raise TransientSendError(f"Twilio answered {exc.status} to a lookup", outcome_unknown=True) from exc
         except (ClientError, TimeoutError, OSError) as exc:
             raise TransientSendError(f"Twilio lookup failed ({type(exc).__name__})", outcome_unknown=True) from exc
+        if payload.get("template"):
+            return None
         return next((str(m.sid) for m in messages if m.body == body), None)
 
     async def aclose(self) -> None:
@@ -140,7 +149,7 @@ class DiscordSender:
             raise PermanentSendError("the Discord interaction token expired (15 minutes) before the answer went out")
         hook = f"/webhooks/{payload['application_id']}/{payload['token']}"
         try:
-            if part == 0:
+            if part == 0 and not payload.get("followup"):
                 response = await self._client.patch(f"{hook}/messages/@original", json={"content": body})
             else:
                 response = await self._client.post(hook, json={"content": body})
@@ -166,6 +175,37 @@ class DiscordSender:
         await self._client.aclose()
 
 
+class WebhookSender:
+    """Hand-over notifications to the team's webhook (Slack-compatible): the body is the JSON."""
+
+    def __init__(self, *, timeout: float = 15.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    async def send(self, *, recipient: str, body: str, part: int, payload: dict[str, Any]) -> str | None:
+        try:
+            response = await self._client.post(
+                recipient, content=body.encode(), headers={"Content-Type": "application/json"}
+            )
+        except httpx.TimeoutException as exc:
+            raise TransientSendError("the hand-over webhook did not answer in time", outcome_unknown=True) from exc
+        except httpx.HTTPError as exc:
+            raise TransientSendError(f"the hand-over webhook is unreachable ({type(exc).__name__})") from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TransientSendError(f"the hand-over webhook answered {response.status_code}")
+        if response.is_error:
+            raise PermanentSendError(f"the hand-over webhook answered {response.status_code}: {response.text[:200]}")
+        return None
+
+    async def find_sent(
+        self, *, recipient: str, body: str, part: int, payload: dict[str, Any], since: datetime
+    ) -> str | None:
+        """A webhook cannot be asked what it received: a notification may come twice, never not at all."""
+        return None
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
 def build_senders(settings: Settings) -> dict[str, Sender]:
     """The senders the settings configure (WhatsApp needs Twilio credentials and a sender)."""
     senders: dict[str, Sender] = {}
@@ -184,4 +224,6 @@ def build_senders(settings: Settings) -> dict[str, Sender]:
         )
     if settings.discord_application_id:
         senders["discord"] = DiscordSender(api_base_url=settings.discord_api_base_url, timeout=settings.send_timeout)
+    if settings.handoff_webhook_url:
+        senders["webhook"] = WebhookSender(timeout=settings.send_timeout)
     return senders

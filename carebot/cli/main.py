@@ -14,6 +14,7 @@ from carebot.cli.dev import dev_app
 from carebot.cli.discord import discord_app
 from carebot.cli.evals import eval_command
 from carebot.cli.kb import kb_app
+from carebot.cli.operators import operators_app
 from carebot.cli.shop import customers_app, demo_app, orders_app
 from carebot.identity import CHANNELS
 from carebot.logs import configure_logging
@@ -27,6 +28,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(customers_app, name="customers")
 app.add_typer(orders_app, name="orders")
 app.add_typer(kb_app, name="kb")
+app.add_typer(operators_app, name="operators")
 app.add_typer(discord_app, name="discord")
 app.add_typer(dev_app, name="dev")
 app.command("eval")(eval_command)

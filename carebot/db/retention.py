@@ -65,8 +65,9 @@ async def delete_idle_threads(pool: Pool, *, idle_days: float) -> int:
 
 
 async def delete_old_messages(pool: Pool, *, older_than_days: float) -> int:
-    """Delete inbox rows (and their outbox rows) older than the retention, once settled."""
-    async with pool.connection() as conn:
+    """Delete inbox rows (and their outbox rows) older than the retention, once settled, and
+    settled outbox rows of their own (operator messages, hand-over notifications)."""
+    async with pool.connection() as conn, conn.transaction():
         cur = await conn.execute(
             "DELETE FROM inbox WHERE received_at < now() - make_interval(secs => %s)"
             " AND status <> 'pending' AND NOT EXISTS"
@@ -74,9 +75,40 @@ async def delete_old_messages(pool: Pool, *, older_than_days: float) -> int:
             (older_than_days * 86400,),
         )
         deleted = cur.rowcount
+        await conn.execute(
+            "DELETE FROM outbox WHERE inbox_id IS NULL AND created_at < now() - make_interval(secs => %s)"
+            " AND status NOT IN ('pending', 'sending')",
+            (older_than_days * 86400,),
+        )
     if deleted:
         log.info("old_messages_deleted", extra={"messages": deleted})
     return deleted
+
+
+async def delete_old_transcripts(pool: Pool, *, older_than_days: float) -> int:
+    """Delete conversations (with their transcripts) with no message for `older_than_days`; the
+    operator transcript has its own retention, longer than the inbox's."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "DELETE FROM conversations WHERE last_message_at < now() - make_interval(secs => %s) AND status = 'bot'",
+            (older_than_days * 86400,),
+        )
+        deleted = cur.rowcount
+    if deleted:
+        log.info("old_transcripts_deleted", extra={"conversations": deleted})
+    return deleted
+
+
+# Live views resume from the last event they saw; a day covers any reconnect.
+EVENTS_KEPT_HOURS = 24
+
+
+async def delete_old_events(pool: Pool) -> int:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "DELETE FROM events WHERE at < now() - make_interval(hours => %s)", (EVENTS_KEPT_HOURS,)
+        )
+        return cur.rowcount
 
 
 # A Discord interaction token lets anyone holding it post in the user's channel for 15 minutes:

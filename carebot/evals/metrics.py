@@ -93,7 +93,7 @@ def escalation_counts(cases: Sequence[CaseResult]) -> dict[str, int]:
 
 def out_of_scope_counts(cases: Sequence[CaseResult]) -> dict[str, int]:
     """Off-topic cases (reference intent `out_of_scope`) and how many the bot declined: read as
-    out of scope or handed to a person, anything but an answer; in-scope cases (any other
+    out of scope, handed to a person or asked to rephrase, anything but an answer; in-scope cases (any other
     reference intent) and how many it wrongly read as out of scope."""
     counts = {"off_topic": 0, "declined": 0, "in_scope": 0, "false_alarms": 0}
     for case in cases:
@@ -103,7 +103,12 @@ def out_of_scope_counts(cases: Sequence[CaseResult]) -> dict[str, int]:
         got = case.outputs.get("intent") if case.error is None else None
         if expected == "out_of_scope":
             counts["off_topic"] += 1
-            counts["declined"] += case.error is None and (got == "out_of_scope" or bool(case.outputs.get("escalate")))
+            counts["declined"] += case.error is None and (
+                got == "out_of_scope"
+                or bool(case.outputs.get("escalate"))
+                # "Not sure I understood: rephrase, or shall I get a person?" does not answer it either.
+                or "ask_to_rephrase" in case.outputs.get("steps", ())
+            )
         else:
             counts["in_scope"] += 1
             counts["false_alarms"] += case.error is not None or got == "out_of_scope"

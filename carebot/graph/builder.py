@@ -26,7 +26,8 @@ def build_graph(
     deps: GraphDeps, *, checkpointer: BaseCheckpointSaver[Any] | None = None
 ) -> CompiledStateGraph[State, Context, InputState, State]:
     """The care graph: classify → retrieve and/or lookup_order → generate → check_guardrails → reply,
-    or escalate; an email given when asked for goes through verify_customer first. Pass a
+    or escalate; an email given when asked for goes through verify_customer first; out-of-scope
+    requests are declined, and a first miss in the help centre asks to rephrase. Pass a
     checkpointer to keep conversations between turns."""
     nodes = CareNodes(deps)
     builder = StateGraph(State, context_schema=Context, input_schema=InputState)
@@ -37,6 +38,8 @@ def build_graph(
     builder.add_node("generate", nodes.generate)
     builder.add_node("check_guardrails", nodes.check_guardrails)
     builder.add_node("escalate", nodes.escalate)
+    builder.add_node("ask_to_rephrase", nodes.ask_to_rephrase)
+    builder.add_node("decline", nodes.decline)
     builder.add_edge(START, "classify")
     builder.add_conditional_edges("classify", route_after_classify)
     builder.add_conditional_edges("verify_customer", route_after_verify)
@@ -45,4 +48,6 @@ def build_graph(
     builder.add_edge("generate", "check_guardrails")
     builder.add_conditional_edges("check_guardrails", route_after_guardrails)
     builder.add_edge("escalate", "__end__")
+    builder.add_edge("ask_to_rephrase", "__end__")
+    builder.add_edge("decline", "__end__")
     return builder.compile(checkpointer=checkpointer, name=GRAPH_NAME)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
+from difflib import SequenceMatcher
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
@@ -72,13 +74,57 @@ def _escalation(reason: EscalationReason, detail: str = "") -> Escalation:
     return escalation
 
 
-def _hand_over_reason(reading: Classification, context: Context) -> EscalationReason | None:
-    if reading.intent == "human_agent":
+# Words that take the bot's offer of a person ("yes", "ya", "sí, por favor").
+_YES = frozenset(
+    {
+        "yes",
+        "yeah",
+        "yep",
+        "yup",
+        "ok",
+        "okay",
+        "sure",
+        "please",
+        "ya",
+        "iya",
+        "boleh",
+        "oke",
+        "si",
+        "sí",
+        "claro",
+        "vale",
+    }
+)
+# How alike (0–1) two messages must be to count as the same question asked again.
+_SAME_QUESTION = 0.85
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def takes_offer(text: str) -> bool:
+    """A short yes to "shall I pass you to a colleague?"."""
+    words = _words(text)
+    return 0 < len(words) <= 4 and words[0] in _YES
+
+
+def asked_three_times(messages: list[AnyMessage]) -> bool:
+    """The customer's last three messages are the same question (a loop the bot is not breaking)."""
+    asked = [" ".join(_words(m.text)) for m in messages if isinstance(m, HumanMessage)][-3:]
+    if len(asked) < 3 or not asked[-1]:
+        return False
+    return all(SequenceMatcher(None, asked[-1], earlier).ratio() >= _SAME_QUESTION for earlier in asked[:-1])
+
+
+def _hand_over_reason(reading: Classification, state: State, context: Context) -> EscalationReason | None:
+    question = latest_question(state.messages)
+    if reading.intent == "human_agent" or (state.offered_human and takes_offer(question)):
         return "human_requested"
-    if reading.intent == "out_of_scope":
-        return "out_of_scope"
     if reading.sentiment <= context.escalation_sentiment:
         return "negative_sentiment"
+    if reading.intent != "greeting" and asked_three_times(state.messages):
+        return "repeated_question"
     return None
 
 
@@ -114,7 +160,7 @@ class CareNodes:
         language = reading.language
         if not first_turn and reading.language_confidence < _LANGUAGE_SWITCH_CONFIDENCE:
             language = state.language
-        reason = _hand_over_reason(reading, runtime.context)
+        reason = _hand_over_reason(reading, state, runtime.context)
         contact = code = None
         if state.verification is not None:
             contact = parse_email(question) or parse_phone(question)
@@ -129,8 +175,9 @@ class CareNodes:
             contact=contact,
             code=code,
             escalation=_escalation(reason) if reason else None,
+            missed_before=state.offered_human,
         )
-        return {"intent": intent, "language": language, "turn": Overwrite(turn)}
+        return {"intent": intent, "language": language, "offered_human": False, "turn": Overwrite(turn)}
 
     async def lookup_order(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Look up the caller's order; identity comes from the run context (and a verified link
@@ -190,8 +237,22 @@ class CareNodes:
         turn: dict[str, Any] = {"documents": documents}
         best = passages[0].score if passages else 0.0
         if best < runtime.context.relevance_threshold and state.turn["order"] is None:
-            turn["escalation"] = _escalation("low_relevance")
+            # A first miss may be the wording: ask again and offer a person; a second one hands over.
+            if state.turn["missed_before"]:
+                turn["escalation"] = _escalation("low_relevance")
+            else:
+                turn["unsure"] = True
         return {"turn": turn}
+
+    async def ask_to_rephrase(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Nothing relevant found: ask the customer to put it another way, or to say yes to a person."""
+        text = phrase(state.language, "not_sure")
+        return {"offered_human": True, "messages": bounded_append(state.messages, text, runtime.context)}
+
+    async def decline(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Out of scope: a polite no that says what the bot can help with (no hand-over)."""
+        text = phrase(state.language, "declined", shop=runtime.context.shop_name)
+        return {"messages": bounded_append(state.messages, text, runtime.context)}
 
     async def generate(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Draft the answer from the passages and the order result."""

@@ -24,6 +24,10 @@ class TurnResult:
     language: str
     escalate: bool
     escalation_reason: str | None = None
+    escalation_detail: str | None = None
+    """What went wrong, for the colleague taking over; never shown to the customer."""
+    draft: str | None = None
+    """The answer the bot drafted before a check handed the turn over (a suggestion for the operator)."""
     steps: tuple[str, ...] = ()
     """The graph nodes the turn went through, in order."""
     tool_calls: tuple[dict[str, Any], ...] = ()
@@ -35,7 +39,8 @@ class TurnResult:
     def of_run(cls, thread_id: str, steps: Sequence[str], values: Mapping[str, Any]) -> TurnResult:
         """The result of a graph run, from the nodes it streamed and its final state."""
         answer = next((m.text for m in reversed(values["messages"]) if isinstance(m, AIMessage)), "")
-        escalation = values.get("turn", {}).get("escalation")
+        turn = values.get("turn", {})
+        escalation = turn.get("escalation")
         return cls(
             thread_id=thread_id,
             answer=answer,
@@ -43,6 +48,8 @@ class TurnResult:
             language=values.get("language", "en"),
             escalate=escalation is not None,
             escalation_reason=escalation["reason"] if escalation else None,
+            escalation_detail=escalation.get("detail") if escalation else None,
+            draft=turn.get("draft") or None,
             steps=tuple(steps),
             tool_calls=tuple(tool_calls(steps, values)),
             sources=tuple(sources(values)),

@@ -12,11 +12,13 @@ ORDER_INTENTS = frozenset({"order_status", "order_change"})
 
 def route_after_classify(
     state: State,
-) -> Literal["retrieve", "lookup_order", "verify_customer", "generate", "escalate"]:
+) -> Literal["retrieve", "lookup_order", "verify_customer", "generate", "escalate", "decline"]:
     if state.turn["escalation"]:
         return "escalate"
     if state.verification is not None and (state.turn["contact"] or state.turn["code"]):
         return "verify_customer"
+    if state.intent == "out_of_scope":
+        return "decline"
     if state.intent in ORDER_INTENTS:
         return "lookup_order"
     if state.intent == "greeting":
@@ -38,8 +40,10 @@ def route_after_lookup(state: State) -> Literal["retrieve", "generate", "escalat
     return "retrieve" if state.intent == "order_change" else "generate"
 
 
-def route_after_retrieve(state: State) -> Literal["generate", "escalate"]:
-    return "escalate" if state.turn["escalation"] else "generate"
+def route_after_retrieve(state: State) -> Literal["generate", "escalate", "ask_to_rephrase"]:
+    if state.turn["escalation"]:
+        return "escalate"
+    return "ask_to_rephrase" if state.turn["unsure"] else "generate"
 
 
 def route_after_guardrails(state: State) -> Literal["escalate", "__end__"]:

@@ -17,8 +17,8 @@ from carebot.domain import Intent, Language
 
 EscalationReason = Literal[
     "human_requested",
-    "out_of_scope",
     "negative_sentiment",
+    "repeated_question",
     "low_relevance",
     "guardrail",
     "order_unavailable",
@@ -90,6 +90,10 @@ class Turn(TypedDict):
     guardrail: GuardrailVerdict | None
     escalation: Escalation | None
     """Set when this turn was handed to a human, with the reason."""
+    missed_before: bool
+    """The previous turn found nothing relevant and offered a person: a second miss hands over."""
+    unsure: bool
+    """Nothing relevant found, for the first time in a row: ask to rephrase (and offer a person)."""
 
 
 def new_turn(**values: Any) -> Turn:
@@ -105,6 +109,8 @@ def new_turn(**values: Any) -> Turn:
         "draft": "",
         "guardrail": None,
         "escalation": None,
+        "missed_before": False,
+        "unsure": False,
     }
     return cast(Turn, {**turn, **values})
 
@@ -125,5 +131,7 @@ class State(InputState):
     verification: Verification | None = None
     """Set while the bot waits for the customer to verify (contact, then code); kept across turns.
     A successful verification is a link kept by the verifier per sender, with an expiry."""
+    offered_human: bool = False
+    """The last reply asked the customer to rephrase and offered a person: "yes" takes the offer."""
     turn: Annotated[Turn, update_turn] = field(default_factory=new_turn)
     """What the latest turn computed (passages, order result, draft, guardrail verdict, hand-over)."""

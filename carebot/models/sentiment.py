@@ -15,13 +15,13 @@ _NEGATIVE = {
     "furious hate incompetent liar liars garbage rubbish "
     "terburuk parah penipuan penipu bohong kecewa_berat keterlaluan benci sampah brengsek "
     "pesimo peor horrible estafa fraude inaceptable asqueroso inutil ridiculo harto odio mentirosos basura "
-    "verguenza estafador estafadores furioso furiosa",
+    "verguenza estafador estafadores furioso furiosa asco",
     1: "bad poor rude broken damaged late disappointed disappointing angry annoyed upset unhappy "
     "ignored ignoring wrong slow never complaint problem fed_up waiting_forever not_happy "
     "buruk jelek kasar rusak telat terlambat kecewa marah kesal lambat salah komplain masalah "
     "nyuekin tidak_puas ga_puas lama_banget "
     "malo mala mal grosero roto danado tarde decepcionado decepcionada enojado molesto lento "
-    "equivocado queja problema ignorando no_estoy_contento",
+    "equivocado queja problema ignorando no_estoy_contento nunca_mas",
 }
 _POSITIVE = (
     "thanks thank great good perfect love excellent awesome happy helpful nice amazing "

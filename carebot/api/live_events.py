@@ -1,0 +1,124 @@
+"""Live updates for operators: `GET /admin/events`, Server-Sent Events of every conversation and
+message change, from any process.
+
+Database triggers number each change in the `events` table and NOTIFY its id. One LISTEN
+connection per process (the `EventHub`) wakes the open streams, and each stream reads the
+events after the last one it sent — so a reconnecting browser, which sends `Last-Event-ID`,
+gets what it missed, and a NOTIFY lost during a database restart only delays an event until
+the next poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import APIRouter, Header, Query, Request
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from carebot.api.dependencies import ComponentsDep
+from carebot.api.operator_auth import OperatorDep
+from carebot.db.pool import Pool
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "carebot_events"
+# Without a NOTIFY (a database restart dropped one), streams still look this often.
+_POLL_SECONDS = 5.0
+_BATCH = 500
+
+
+class EventHub:
+    """Wakes this process's event streams when any process records an event."""
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._waiters: set[asyncio.Event] = set()
+
+    @contextmanager
+    def subscribe(self) -> Iterator[asyncio.Event]:
+        woken = asyncio.Event()
+        self._waiters.add(woken)
+        try:
+            yield woken
+        finally:
+            self._waiters.discard(woken)
+
+    def _wake(self) -> None:
+        for woken in self._waiters:
+            woken.set()
+
+    async def run(self) -> None:
+        """LISTEN until cancelled, reconnecting after a database outage."""
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    self._wake()  # anything recorded while not listening
+                    async for _ in conn.notifies():
+                        self._wake()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("event_listener_reconnecting", extra={"error": type(exc).__name__})
+            await asyncio.sleep(1.0)
+
+
+async def events_after(pool: Pool, last_id: int) -> list[dict[str, Any]]:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id, kind, data FROM events WHERE id > %s ORDER BY id LIMIT %s", (last_id, _BATCH)
+        )
+        return await cur.fetchall()
+
+
+async def latest_event_id(pool: Pool) -> int:
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT coalesce(max(id), 0) AS id FROM events")
+        row = await cur.fetchone()
+    return int(row["id"]) if row else 0
+
+
+router = APIRouter(prefix="/admin", tags=["operators"])
+
+
+@router.get("/events", response_class=EventSourceResponse)
+async def events(
+    request: Request,
+    components: ComponentsDep,
+    operator: OperatorDep,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[int | None, Query(ge=0, description="Replay events after this id (as Last-Event-ID).")] = None,
+) -> EventSourceResponse:
+    """Server-Sent Events: `conversation` (status, unread, assignee, …) and `message` (a transcript
+    line, or its delivery status) for every change; each event's `id` resumes the stream."""
+    hub: EventHub = request.app.state.event_hub
+    pool = components.pool
+    start = after
+    if start is None and last_event_id is not None and last_event_id.isdigit():
+        start = int(last_event_id)
+    if start is None:
+        start = await latest_event_id(pool)
+
+    async def stream() -> AsyncIterator[ServerSentEvent]:
+        last = start
+        with hub.subscribe() as woken:
+            while True:
+                woken.clear()  # before reading: an event recorded after the read wakes the wait below
+                batch = await events_after(pool, last)
+                for event in batch:
+                    last = event["id"]
+                    yield ServerSentEvent(
+                        data=json.dumps(event["data"], default=str), event=event["kind"], id=str(last)
+                    )
+                if len(batch) < _BATCH:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(woken.wait(), _POLL_SECONDS)
+
+    return EventSourceResponse(stream(), ping=15)

@@ -1,0 +1,166 @@
+"""The operator API: the conversations waiting for a person, a conversation's transcript and
+customer, take over / hand back / resolve, replies on the customer's channel, and the stats."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Cookie, Depends, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, Field, model_validator
+
+from carebot.api.dependencies import ComponentsDep, JobsDep
+from carebot.api.input_errors import StorableStr
+from carebot.api.operator_auth import OPERATOR_COOKIE, OperatorDep, csrf_token
+from carebot.channels.operator_desk import CannotSend, ConversationNotFound, OperatorDesk, UnknownTemplate
+from carebot.channels.stats import inbox_stats
+from carebot.operators import OperatorAccounts
+
+router = APIRouter(prefix="/admin", tags=["operators"])
+
+
+def get_desk(request: Request) -> OperatorDesk:
+    desk: OperatorDesk = request.app.state.desk
+    return desk
+
+
+DeskDep = Annotated[OperatorDesk, Depends(get_desk)]
+# Thread ids look like `whatsapp:3f9a…`: a channel, a colon and a hash.
+ConversationId = Annotated[str, Query(min_length=3, max_length=200, pattern=r"^[a-z]+:[A-Za-z0-9_.:-]+$")]
+
+
+def _not_found(thread_id: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"no conversation {thread_id!r}")
+
+
+class MessageIn(BaseModel):
+    """Free text, or (on WhatsApp outside the 24-hour window) an approved template."""
+
+    text: StorableStr | None = Field(default=None, min_length=1, max_length=4000)
+    template: str | None = Field(default=None, min_length=1, max_length=100, description="A WHATSAPP_TEMPLATES name.")
+    variables: dict[StorableStr, StorableStr] | None = Field(
+        default=None, description='The template\'s variables, e.g. {"1": "A1042"}.'
+    )
+
+    @model_validator(mode="after")
+    def text_or_template(self) -> MessageIn:
+        if (self.text is None) == (self.template is None):
+            raise ValueError("send either text or a template")
+        if self.text is not None and not self.text.strip():
+            raise ValueError("text must not be blank")
+        return self
+
+
+@router.get("/me")
+async def me(
+    operator: OperatorDep,
+    components: ComponentsDep,
+    session: Annotated[str | None, Cookie(alias=OPERATOR_COOKIE)] = None,
+) -> dict[str, Any]:
+    """Who is signed in, and the CSRF token the app sends with every change (`X-CSRF-Token`)."""
+    return {
+        "id": operator.id,
+        "name": operator.name,
+        "email": operator.email,
+        "role": operator.role,
+        "csrf_token": csrf_token(components.signing_key, session) if session and operator.id else None,
+    }
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(
+    operator: OperatorDep,
+    components: ComponentsDep,
+    desk: DeskDep,
+    jobs: JobsDep,
+    response: Response,
+    session: Annotated[str | None, Cookie(alias=OPERATOR_COOKIE)] = None,
+) -> None:
+    """Sign out; conversations this operator held (and no other session of theirs) wait for someone else."""
+    if session:
+        await OperatorAccounts(components.pool).end_session(session)
+    for thread_id in await desk.release():
+        await jobs.answer_soon(thread_id)
+    response.delete_cookie(OPERATOR_COOKIE, path="/admin")
+
+
+@router.get("/conversations")
+async def conversations(
+    _: OperatorDep, desk: DeskDep, status: Literal["waiting", "human", "bot"] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Conversations, newest first; `status` filters (waiting: handed over, nobody has it yet)."""
+    return {"conversations": await desk.conversations(status)}
+
+
+@router.get("/conversations/{thread_id}")
+async def conversation(thread_id: str, _: OperatorDep, desk: DeskDep) -> dict[str, Any]:
+    """The whole transcript (customer, bot, operators, system events), the customer and their
+    recent orders, the hand-over reason and detail, WhatsApp's window and the bot's suggested
+    reply (never sent on its own). Opening it marks it read."""
+    try:
+        return await desk.conversation(thread_id)
+    except ConversationNotFound:
+        raise _not_found(thread_id) from None
+
+
+@router.post("/conversations/{thread_id}/takeover")
+async def take_over(thread_id: str, operator: OperatorDep, desk: DeskDep, jobs: JobsDep) -> dict[str, Any]:
+    """Take the conversation: the bot stays silent until it is handed back."""
+    try:
+        taken = await desk.take_over(thread_id, operator)
+    except ConversationNotFound:
+        raise _not_found(thread_id) from None
+    await jobs.answer_soon(thread_id)  # brings the event into the bot's state
+    return taken
+
+
+@router.post("/conversations/{thread_id}/handback")
+async def hand_back(thread_id: str, operator: OperatorDep, desk: DeskDep, jobs: JobsDep) -> dict[str, Any]:
+    """Back to the bot, which answers the customer's next message knowing what was said."""
+    try:
+        returned = await desk.hand_back(thread_id, operator)
+    except ConversationNotFound:
+        raise _not_found(thread_id) from None
+    await jobs.answer_soon(thread_id)
+    return returned
+
+
+@router.post("/conversations/{thread_id}/resolve")
+async def resolve(thread_id: str, operator: OperatorDep, desk: DeskDep, jobs: JobsDep) -> dict[str, Any]:
+    """Resolved: back to the bot, counted as resolved."""
+    try:
+        resolved = await desk.hand_back(thread_id, operator, event="resolved")
+    except ConversationNotFound:
+        raise _not_found(thread_id) from None
+    await jobs.answer_soon(thread_id)
+    return resolved
+
+
+@router.post("/conversations/{thread_id}/messages", status_code=status.HTTP_202_ACCEPTED)
+async def send_message(
+    thread_id: str, body: MessageIn, operator: OperatorDep, desk: DeskDep, jobs: JobsDep
+) -> dict[str, Any]:
+    """Queue a message to the customer on their channel (202; its `status` follows delivery).
+    Replying takes the conversation over. 409 when the channel refuses free text now (WhatsApp
+    outside the 24-hour window: send a `template`), 422 for an unknown template."""
+    try:
+        message = await desk.reply(
+            thread_id, operator, text=body.text, template=body.template, variables=body.variables
+        )
+    except ConversationNotFound:
+        raise _not_found(thread_id) from None
+    except CannotSend as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except UnknownTemplate as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    await jobs.send_soon(thread_id)
+    await jobs.answer_soon(thread_id)  # the bot's state learns what the operator said
+    return message
+
+
+@router.get("/stats")
+async def stats(
+    _: OperatorDep, components: ComponentsDep, days: Annotated[int, Query(ge=1, le=365)] = 7
+) -> dict[str, Any]:
+    """Conversations, messages, the share the bot resolved alone, hand-overs by reason,
+    first-response times (bot and people, p50/p95), intents, per day."""
+    return await inbox_stats(components.pool, days=days)

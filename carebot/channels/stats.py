@@ -1,0 +1,106 @@
+"""How the bot is doing, from the transcript: conversations and messages, the share the bot
+resolved alone, hand-overs by reason, first-response times (bot and people), intents, per day."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from carebot.db.pool import Pool
+
+# Every query reads the window [now - days, now).
+_SUMMARY = """
+WITH recent AS (SELECT * FROM messages WHERE at >= now() - make_interval(days => %(days)s))
+SELECT
+    (SELECT count(DISTINCT thread_id) FROM recent WHERE role = 'customer') AS conversations,
+    (SELECT count(*) FROM recent) AS messages,
+    (SELECT count(DISTINCT thread_id) FROM recent WHERE meta ->> 'event' = 'handover') AS handed_over
+"""
+_BY_ROLE = """
+SELECT role, count(*) AS n FROM messages WHERE at >= now() - make_interval(days => %(days)s) GROUP BY role
+"""
+_HANDOVERS = """
+SELECT meta ->> 'reason' AS reason, count(*) AS n FROM messages
+WHERE at >= now() - make_interval(days => %(days)s) AND meta ->> 'event' = 'handover'
+GROUP BY 1 ORDER BY n DESC
+"""
+_INTENTS = """
+SELECT intent, count(*) AS n FROM messages
+WHERE at >= now() - make_interval(days => %(days)s) AND role = 'bot' AND intent IS NOT NULL
+GROUP BY 1 ORDER BY n DESC
+"""
+# The bot's: a customer message to the reply that follows it. People's: a hand-over to the
+# first operator message after it.
+_BOT_FIRST_RESPONSE = """
+SELECT percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY extract(epoch FROM r.at - c.at)) AS p
+FROM messages c
+JOIN LATERAL (
+    SELECT n.role, n.at FROM messages n WHERE n.thread_id = c.thread_id AND n.id > c.id AND n.role <> 'system'
+    ORDER BY n.id LIMIT 1
+) r ON r.role = 'bot'
+WHERE c.role = 'customer' AND c.at >= now() - make_interval(days => %(days)s)
+"""
+_HUMAN_FIRST_RESPONSE = """
+SELECT percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY extract(epoch FROM r.at - h.at)) AS p
+FROM messages h
+JOIN LATERAL (
+    SELECT n.at FROM messages n WHERE n.thread_id = h.thread_id AND n.id > h.id AND n.role = 'operator'
+    ORDER BY n.id LIMIT 1
+) r ON true
+WHERE h.meta ->> 'event' = 'handover' AND h.at >= now() - make_interval(days => %(days)s)
+"""
+_PER_DAY = """
+SELECT d::date AS day,
+    count(DISTINCT m.thread_id) FILTER (WHERE m.role = 'customer') AS conversations,
+    count(m.id) AS messages,
+    count(m.id) FILTER (WHERE m.meta ->> 'event' = 'handover') AS handovers
+FROM generate_series(
+    (now() - make_interval(days => %(days)s - 1))::date, now()::date, interval '1 day'
+) AS d
+LEFT JOIN messages m ON m.at::date = d::date AND m.at >= now() - make_interval(days => %(days)s)
+GROUP BY 1 ORDER BY 1
+"""
+
+
+def _percentiles(row: dict[str, Any] | None) -> dict[str, float | None]:
+    values = row["p"] if row and row["p"] else [None, None]
+    return {"p50_seconds": _round(values[0]), "p95_seconds": _round(values[1])}
+
+
+def _round(value: float | None) -> float | None:
+    return round(float(value), 1) if value is not None else None
+
+
+async def inbox_stats(pool: Pool, *, days: int) -> dict[str, Any]:
+    params = {"days": days}
+    async with pool.connection() as conn:
+        summary = await (await conn.execute(_SUMMARY, params)).fetchone() or {}
+        by_role = {r["role"]: r["n"] for r in await (await conn.execute(_BY_ROLE, params)).fetchall()}
+        handovers = {
+            r["reason"] or "unknown": r["n"] for r in await (await conn.execute(_HANDOVERS, params)).fetchall()
+        }
+        intents = {r["intent"]: r["n"] for r in await (await conn.execute(_INTENTS, params)).fetchall()}
+        bot = await (await conn.execute(_BOT_FIRST_RESPONSE, params)).fetchone()
+        human = await (await conn.execute(_HUMAN_FIRST_RESPONSE, params)).fetchone()
+        per_day = await (await conn.execute(_PER_DAY, params)).fetchall()
+    conversations = int(summary.get("conversations") or 0)
+    handed_over = int(summary.get("handed_over") or 0)
+    return {
+        "days": days,
+        "conversations": conversations,
+        "messages": int(summary.get("messages") or 0),
+        "messages_by_role": by_role,
+        "resolved_by_bot_share": round(1 - handed_over / conversations, 3) if conversations else None,
+        "handovers": handed_over,
+        "handovers_by_reason": handovers,
+        "first_response": {"bot": _percentiles(bot), "human": _percentiles(human)},
+        "intents": intents,
+        "per_day": [
+            {
+                "day": r["day"].isoformat(),
+                "conversations": r["conversations"],
+                "messages": r["messages"],
+                "handovers": r["handovers"],
+            }
+            for r in per_day
+        ],
+    }

@@ -1,0 +1,221 @@
+"""The operator inbox over real HTTP: hand-over, taking over, replying through the fake Twilio,
+handing back, the timers, the team webhook, live events and operator sign-in."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg.rows import dict_row
+
+from carebot.composition import open_components, open_database
+from carebot.identity import thread_id_for
+from carebot.operators import OperatorAccounts
+from carebot.settings import Settings
+from tests.loopback import LoopbackServer, Recorded
+from tests.test_channels import FakeTwilio, channel_settings, post_signed, serving, sid, twilio_form, wait_for
+
+PASSWORD = "correct horse battery"
+
+
+def new_phone() -> str:
+    return "+62812" + str(uuid.uuid4().int)[:7]
+
+
+def whatsapp_thread(settings: Settings, phone: str) -> str:
+    assert settings.thread_id_salt is not None
+    return thread_id_for("whatsapp", f"whatsapp:{phone}", salt=settings.thread_id_salt.get_secret_value())
+
+
+async def add_operator(settings: Settings, *, name: str = "Ana", role: str = "agent") -> str:
+    email = f"{name.lower()}-{uuid.uuid4().hex[:6]}@shop.example"
+    async with open_database(settings) as pool:
+        await OperatorAccounts(pool).add(email=email, name=name, role=role, password=PASSWORD)  # type: ignore[arg-type]
+    return email
+
+
+async def sign_in(client: httpx.AsyncClient, email: str) -> dict[str, str]:
+    """Sign in like the form does; returns the headers a change needs (the CSRF token)."""
+    response = await client.post("/admin/login", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 303 and response.headers["location"] == "/admin"
+    me = (await client.get("/admin/me")).json()
+    return {"X-CSRF-Token": me["csrf_token"]}
+
+
+async def rows(url: str, query: str, *params: Any) -> list[dict[str, Any]]:
+    async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn:
+        cur = await conn.execute(query, params)  # type: ignore[arg-type]  # test queries
+        return await cur.fetchall()
+
+
+async def inbox_settled(url: str, thread_id: str, count: int) -> bool:
+    found = await rows(url, "SELECT status FROM inbox WHERE thread_id = %s", thread_id)
+    return len(found) == count and all(r["status"] != "pending" for r in found)
+
+
+async def until(check: Any, within: float = 30) -> None:
+    """Wait until the async `check()` is true (the condition, not a sleep, is the assertion)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out waiting")
+        await asyncio.sleep(0.1)
+
+
+@asynccontextmanager
+async def shop(postgres_url: str, **overrides: Any) -> AsyncIterator[tuple[httpx.AsyncClient, FakeTwilio, Settings]]:
+    twilio = FakeTwilio()
+    with LoopbackServer(twilio) as fake, LoopbackServer(lambda r: (200, {})) as discord:
+        settings = channel_settings(postgres_url, fake.url, discord.url, **overrides)
+        async with serving(settings) as client:
+            yield client, twilio, settings
+
+
+async def test_hand_over_take_over_reply_and_hand_back_round_trip(postgres_url: str) -> None:
+    async with shop(postgres_url) as (client, twilio, settings):
+        phone, email = new_phone(), await add_operator(settings)
+        thread = whatsapp_thread(settings, phone)
+        await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(9001), phone, "I want to talk to a human"))
+        await wait_for(lambda: len(twilio.sent) == 1)
+        assert "colleague" in twilio.bodies()[0]
+
+        headers = await sign_in(client, email)
+        waiting = (await client.get("/admin/conversations", params={"status": "waiting"})).json()["conversations"]
+        mine = next(c for c in waiting if c["id"] == thread)
+        assert mine["reason"] == "human_requested" and mine["channel"] == "whatsapp" and mine["waiting_since"]
+
+        # While waiting, the bot stays silent; the messages are kept and counted unread.
+        for n, text in enumerate(["hello?", "is anyone there"]):
+            await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(9002 + n), phone, text))
+        await until(lambda: inbox_settled(postgres_url, thread, 3))
+        assert len(twilio.sent) == 1
+        listed = (await client.get("/admin/conversations", params={"status": "waiting"})).json()["conversations"]
+        assert next(c for c in listed if c["id"] == thread)["unread"] == 3
+
+        taken = await client.post(f"/admin/conversations/{thread}/takeover", headers=headers)
+        assert taken.status_code == 200 and taken.json()["status"] == "human" and taken.json()["assignee"] == "Ana"
+        sent = await client.post(
+            f"/admin/conversations/{thread}/messages",
+            json={"text": "Hi, this is Ana. I've refunded order A1042 to your card today."},
+            headers=headers,
+        )
+        assert sent.status_code == 202 and sent.json()["role"] == "operator" and sent.json()["author"] == "Ana"
+        await wait_for(lambda: len(twilio.sent) == 2)
+        assert twilio.sent[1]["To"] == f"whatsapp:{phone}" and "refunded order A1042" in twilio.sent[1]["Body"]
+
+        detail = (await client.get(f"/admin/conversations/{thread}")).json()
+        roles = [m["role"] for m in detail["messages"]]
+        assert roles == ["customer", "bot", "system", "customer", "customer", "system", "operator"]
+        assert detail["messages"][-1]["status"] == "sent" and detail["unread"] == 0
+        assert detail["window_closes_at"] is not None
+
+        back = await client.post(f"/admin/conversations/{thread}/handback", headers=headers)
+        assert back.json()["status"] == "bot"
+        await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(9004), phone, "how long does shipping take?"))
+        await wait_for(lambda: len(twilio.sent) == 3)
+        assert "working days" in twilio.sent[2]["Body"] and "Shipping and delivery" in twilio.sent[2]["Body"]
+
+    # The bot's state holds what the operator said (it was appended before the next turn).
+    async with open_components(settings) as components:
+        state = await components.turns.graph.aget_state({"configurable": {"thread_id": thread}})
+    said = [(m.name, m.text) for m in state.values["messages"]]
+    assert ("operator", "Hi, this is Ana. I've refunded order A1042 to your card today.") in said
+    assert any(name == "system" and "handed the conversation back" in text for name, text in said)
+
+
+async def test_operator_api_needs_a_session_or_the_admin_token_and_a_csrf_header(postgres_url: str) -> None:
+    async with shop(postgres_url, admin_token="automation-token") as (client, twilio, settings):
+        email = await add_operator(settings)
+        assert (await client.get("/admin/conversations")).status_code == 401
+        assert (await client.get("/admin/conversations", headers={"Authorization": "Bearer wrong"})).status_code == 401
+        automation = {"Authorization": "Bearer automation-token"}
+        assert (await client.get("/admin/conversations", headers=automation)).status_code == 200
+        bad_login = await client.post("/admin/login", data={"email": email, "password": "not the password"})
+        assert bad_login.status_code == 303 and "error" in bad_login.headers["location"]
+        forged_login = await client.post(
+            "/admin/login", data={"email": email, "password": PASSWORD}, headers={"Origin": "https://evil.example"}
+        )
+        assert forged_login.status_code == 403
+
+        headers = await sign_in(client, email)
+        cookie = next(c for c in client.cookies.jar if c.name == "carebot_operator")
+        assert cookie.has_nonstandard_attr("HttpOnly") and cookie.path == "/admin"
+        phone = new_phone()
+        await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(9101), phone, "hello"))
+        thread = whatsapp_thread(settings, phone)
+        await wait_for(lambda: len(twilio.sent) == 1)
+        # The cookie alone (what a forged cross-site form would carry) cannot change anything.
+        assert (await client.post(f"/admin/conversations/{thread}/takeover")).status_code == 403
+        wrong = {"X-CSRF-Token": "0" * 64}
+        assert (await client.post(f"/admin/conversations/{thread}/takeover", headers=wrong)).status_code == 403
+        assert (await client.post(f"/admin/conversations/{thread}/takeover", headers=headers)).status_code == 200
+        # Agents answer customers; only admins manage the help centre.
+        assert (await client.get("/admin/kb/documents")).status_code == 403
+
+        # Signing out ends the session, and the conversation goes back to waiting for someone else.
+        assert (await client.post("/admin/logout", headers=headers)).status_code == 204
+        assert (await client.get("/admin/conversations")).status_code == 401
+        listed = (await client.get("/admin/conversations", headers=automation)).json()["conversations"]
+        assert next(c for c in listed if c["id"] == thread)["status"] == "waiting"
+
+
+async def test_outside_the_whatsapp_window_free_text_is_refused_and_a_template_goes_out(postgres_url: str) -> None:
+    templates = {"order_update": "HX" + "a" * 32}
+    async with shop(postgres_url, whatsapp_templates=templates) as (client, twilio, settings):
+        headers = await sign_in(client, await add_operator(settings))
+        phone = new_phone()
+        thread = whatsapp_thread(settings, phone)
+        await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(9201), phone, "I want to talk to a person"))
+        await wait_for(lambda: len(twilio.sent) == 1)
+        async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
+            await conn.execute(
+                "UPDATE conversations SET last_customer_at = now() - interval '25 hours' WHERE thread_id = %s",
+                (thread,),
+            )
+        refused = await client.post(f"/admin/conversations/{thread}/messages", json={"text": "Hi!"}, headers=headers)
+        assert refused.status_code == 409 and "24 hours" in refused.json()["detail"]
+        unknown = await client.post(
+            f"/admin/conversations/{thread}/messages", json={"template": "nope"}, headers=headers
+        )
+        assert unknown.status_code == 422
+        sent = await client.post(
+            f"/admin/conversations/{thread}/messages",
+            json={"template": "order_update", "variables": {"1": "A1042"}},
+            headers=headers,
+        )
+        assert sent.status_code == 202
+        await wait_for(lambda: len(twilio.sent) == 2)
+        template = twilio.sent[1]
+        assert template["ContentSid"] == templates["order_update"] and "Body" not in template
+        assert json.loads(template["ContentVariables"]) == {"1": "A1042"}
+        detail = (await client.get(f"/admin/conversations/{thread}")).json()
+        assert detail["templates"] == ["order_update"]
+
+
+async def test_the_team_webhook_hears_of_every_hand_over(postgres_url: str) -> None:
+    calls: list[Recorded] = []
+
+    def team_webhook(request: Recorded) -> tuple[int, Any]:
+        calls.append(request)
+        return (500, {}) if len(calls) == 1 else (200, {"ok": True})  # down once: retried like any send
+
+    with LoopbackServer(team_webhook) as webhook:
+        async with shop(postgres_url, handoff_webhook_url=f"{webhook.url}/hooks/team") as (client, _, settings):
+            phone = new_phone()
+            await post_signed(
+                client,
+                "/webhooks/whatsapp",
+                twilio_form(sid(9301), phone, "this is ridiculous, I'm furious, worst shop ever"),
+            )
+            await wait_for(lambda: len(calls) == 2)
+    body = calls[1].json()
+    thread = whatsapp_thread(settings, phone)
+    assert calls[1].path == "/hooks/team" and body["conversation_id"] == thread
+    assert body["reason"] == "negative_sentiment" and body["link"].endswith(f"/admin#/conversations/{thread}")
+    assert "upset" in body["text"] and thread in body["text"]
