@@ -38,6 +38,9 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "classifier_model": None,
         "thread_id_salt": uuid.uuid4().hex,  # a fresh set of threads for every test
         "dev_mailbox": True,  # one-time codes land in the dev_mailbox table, where tests read them
+        # Tests share a database: a waiting customer of an earlier test must not be told to wait
+        # through a later test's fake Twilio (the timer tests set their own).
+        "handoff_wait_minutes": 24 * 60,
         **overrides,
     }
     return Settings(_env_file=None, **values)
@@ -114,6 +117,7 @@ def cli_env(postgres_url: str) -> dict[str, str]:
         LANGGRAPH_CLI_NO_ANALYTICS="1",
         LANGGRAPH_NO_VERSION_CHECK="1",
         DEV_MAILBOX="true",
+        HANDOFF_WAIT_MINUTES=str(24 * 60),
     )
     env.pop("CLASSIFIER_MODEL", None)
     return env

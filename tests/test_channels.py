@@ -58,17 +58,23 @@ class FakeTwilio:
         self.sent.append(form)
         sid = "SM" + uuid.uuid4().hex
         form["sid"] = sid
-        return 201, {"sid": sid, "status": "queued", "to": form["To"], "from": form.get("From"), "body": form["Body"]}
+        return 201, {
+            "sid": sid,
+            "status": "queued",
+            "to": form["To"],
+            "from": form.get("From"),
+            "body": form.get("Body", ""),
+        }
 
     def bodies(self) -> list[str]:
-        return [m["Body"] for m in self.sent]
+        return [m.get("Body", "") for m in self.sent]
 
     def listing(self, request: Recorded) -> dict[str, Any]:
         """`GET …/Messages.json?To=…&DateSent>=…`: what was accepted for that recipient."""
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(request.path).query))
         self.lookups.append(query)
         messages = [
-            {"sid": m["sid"], "to": m["To"], "from": m.get("From"), "body": m["Body"], "status": "sent"}
+            {"sid": m["sid"], "to": m["To"], "from": m.get("From"), "body": m.get("Body", ""), "status": "sent"}
             for m in self.sent
             if m["To"] == query.get("To")
         ]

@@ -219,3 +219,166 @@ async def test_the_team_webhook_hears_of_every_hand_over(postgres_url: str) -> N
     assert calls[1].path == "/hooks/team" and body["conversation_id"] == thread
     assert body["reason"] == "negative_sentiment" and body["link"].endswith(f"/admin#/conversations/{thread}")
     assert "upset" in body["text"] and thread in body["text"]
+
+
+async def test_a_customer_nobody_takes_is_told_once_and_an_idle_operator_hands_back(postgres_url: str) -> None:
+    # Short timers: told after ~1 s of waiting; back to the bot after ~2 s without an operator message.
+    timers = {"handoff_wait_minutes": 1 / 60, "handoff_idle_hours": 2 / 3600, "sweep_seconds": 1}
+    async with shop(postgres_url, **timers) as (client, twilio, settings):
+        headers = await sign_in(client, await add_operator(settings))
+        phone = new_phone()
+        thread = whatsapp_thread(settings, phone)
+        await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(9401), phone, "saya mau bicara dengan manusia"))
+
+        # The database is shared with other tests, whose waiting customers are told too: look at this one's.
+        def to_customer() -> list[str]:
+            return [m.get("Body", "") for m in twilio.sent if m["To"] == f"whatsapp:{phone}"]
+
+        await wait_for(lambda: len(to_customer()) == 2)  # the hand-over, then the wait notice
+        assert "Terima kasih sudah menunggu" in to_customer()[1]  # in the customer's language
+        detail = (await client.get(f"/admin/conversations/{thread}")).json()
+        assert detail["status"] == "waiting"
+
+        await client.post(f"/admin/conversations/{thread}/takeover", headers=headers)
+
+        async def back_with_the_bot() -> bool:
+            found = (await client.get(f"/admin/conversations/{thread}")).json()
+            return bool(found["status"] == "bot")
+
+        await until(back_with_the_bot)
+        notes = [m["text"] for m in (await client.get(f"/admin/conversations/{thread}")).json()["messages"]]
+        assert "No operator message for a while: the assistant is back." in notes
+        # Many sweeps have run by now: the waiting customer was told once.
+        assert sum("Terima kasih sudah menunggu" in body for body in to_customer()) == 1
+        await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(9402), phone, "berapa lama pengiriman?"))
+        await wait_for(lambda: len(to_customer()) == 3)
+        assert "hari kerja" in to_customer()[2]
+
+
+async def read_events(response: httpx.Response, until_text: str, seen: list[dict[str, Any]]) -> None:
+    """Collect SSE events (id, event, data) from `response` until one's data mentions `until_text`."""
+    event: dict[str, Any] = {}
+    async for line in response.aiter_lines():
+        if line.startswith(("id:", "event:", "data:")):
+            field, _, value = line.partition(":")
+            event[field] = value.strip()
+        elif line == "" and "data" in event:
+            event["data"] = json.loads(event["data"])
+            seen.append(event)
+            if until_text in json.dumps(event["data"], ensure_ascii=False):
+                return
+            event = {}
+
+
+async def test_live_events_come_from_another_process_and_replay_after_a_reconnect(
+    postgres_url: str, cli_env: dict[str, str], tmp_path: Any
+) -> None:
+    from tests.test_channels import twilio_env
+    from tests.test_scale_out import start_server
+
+    automation = {"Authorization": "Bearer automation-token"}
+    twilio = FakeTwilio()
+    with LoopbackServer(twilio) as fake, LoopbackServer(lambda r: (200, {})) as discord:
+        other, port = start_server(twilio_env(cli_env, fake.url), tmp_path / "other.log")
+        try:
+            settings = channel_settings(postgres_url, fake.url, discord.url, admin_token="automation-token")
+            async with serving(settings) as client, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as other_app:
+                phone = new_phone()
+                seen: list[dict[str, Any]] = []
+                async with client.stream("GET", "/admin/events", headers=automation) as stream:
+                    assert stream.headers["content-type"].startswith("text/event-stream")
+                    # Written to the *other* process; this one's stream reports it.
+                    await post_signed(other_app, "/webhooks/whatsapp", twilio_form(sid(9411), phone, "first message"))
+                    await asyncio.wait_for(read_events(stream, "first message", seen), 30)
+                first = seen[-1]
+                assert first["event"] == "message" and first["data"]["role"] == "customer"
+
+                # While nobody listens: the bot answers, and the customer writes again.
+                await wait_for(lambda: len(twilio.sent) == 1)
+                await post_signed(other_app, "/webhooks/whatsapp", twilio_form(sid(9412), phone, "second message"))
+                await wait_for(lambda: len(twilio.sent) == 2)
+                missed: list[dict[str, Any]] = []
+                resume = {**automation, "Last-Event-ID": first["id"]}
+                async with client.stream("GET", "/admin/events", headers=resume) as stream:
+                    await asyncio.wait_for(read_events(stream, "second message", missed), 30)
+        finally:
+            other.terminate()
+            other.wait(15)
+    ids = [int(e["id"]) for e in missed]
+    assert ids == sorted(ids) and ids[0] > int(first["id"])
+    kinds = {(e["event"], e["data"].get("role")) for e in missed}
+    assert ("message", "bot") in kinds and ("message", "customer") in kinds and ("conversation", None) in kinds
+
+
+async def test_an_operator_reply_reaches_the_web_chat_and_a_discord_user(postgres_url: str) -> None:
+    calls: list[Recorded] = []
+
+    def discord_api(request: Recorded) -> tuple[int, Any]:
+        calls.append(request)
+        return 200, {"id": f"msg{len(calls)}"}
+
+    from tests.test_channels import signed
+
+    with LoopbackServer(FakeTwilio()) as fake, LoopbackServer(discord_api) as discord:
+        settings = channel_settings(postgres_url, fake.url, discord.url)
+        async with serving(settings) as client:
+            headers = await sign_in(client, await add_operator(settings, name="Budi"))
+            # The web chat: the visitor asks for a person, then writes while waiting.
+            visitor = httpx.AsyncClient(base_url=str(client.base_url))
+            asked = (await visitor.post("/chat", json={"text": "can I talk to a real person please"})).json()
+            assert asked["escalate"] and asked["escalation_reason"] == "human_requested"
+            meanwhile = (await visitor.post("/chat", json={"text": "it's about a gift order"})).json()
+            assert meanwhile["with_person"] and meanwhile["answer"] == ""
+            reply = await client.post(
+                f"/admin/conversations/{asked['thread_id']}/messages", json={"text": "Hi! Budi here."}, headers=headers
+            )
+            assert reply.status_code == 202
+            updates = (await visitor.get("/chat/updates")).json()["updates"]
+            assert [(u["role"], u["text"], u["author"]) for u in updates] == [("operator", "Hi! Budi here.", "Budi")]
+            await visitor.aclose()
+
+            # Discord: the operator's message follows the bot's answer in the interaction.
+            command = {
+                "type": 2,
+                "id": "99887701",
+                "application_id": "4242",
+                "token": "interaction-token-2",
+                "member": {"user": {"id": "100000000000000077", "username": "rio"}},
+                "data": {"name": "chat", "options": [{"name": "q", "type": 3, "value": "I need a human"}]},
+            }
+            raw, signature = signed(command)
+            await client.post("/webhooks/discord", content=raw, headers=signature)
+            await wait_for(lambda: len(calls) == 1)
+            waiting = (await client.get("/admin/conversations", params={"status": "waiting"})).json()["conversations"]
+            thread = next(c["id"] for c in waiting if c["channel"] == "discord")
+            sent = await client.post(
+                f"/admin/conversations/{thread}/messages", json={"text": "Budi from the shop here."}, headers=headers
+            )
+            assert sent.status_code == 202
+            await wait_for(lambda: len(calls) == 2)
+    assert calls[0].method == "PATCH"
+    follow_up = calls[1]
+    assert follow_up.method == "POST" and follow_up.path == "/webhooks/4242/interaction-token-2"
+    assert follow_up.json()["content"] == "Budi from the shop here."
+
+
+async def test_stats_count_hand_overs_first_responses_and_intents(postgres_url: str) -> None:
+    async with shop(postgres_url, admin_token="automation-token") as (client, twilio, settings):
+        automation = {"Authorization": "Bearer automation-token"}
+        before = (await client.get("/admin/stats", params={"days": 1}, headers=automation)).json()
+        phone = new_phone()
+        await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(9421), phone, "how long does shipping take?"))
+        await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(9422), phone, "I want to talk to a human"))
+        await wait_for(lambda: len(twilio.sent) == 2)
+        thread = whatsapp_thread(settings, phone)
+        await client.post(f"/admin/conversations/{thread}/messages", json={"text": "Hello!"}, headers=automation)
+        after = (await client.get("/admin/stats", params={"days": 1}, headers=automation)).json()
+        assert (await client.get("/admin/stats", params={"days": 0}, headers=automation)).status_code == 422
+    assert after["conversations"] == before["conversations"] + 1
+    assert (
+        after["handovers_by_reason"]["human_requested"] == before["handovers_by_reason"].get("human_requested", 0) + 1
+    )
+    assert after["intents"]["shipping"] >= 1 and after["first_response"]["bot"]["p50_seconds"] is not None
+    assert after["first_response"]["human"]["p50_seconds"] is not None
+    assert after["per_day"][-1]["handovers"] >= 1 and len(after["per_day"]) == 1
+    assert 0 <= after["resolved_by_bot_share"] < 1

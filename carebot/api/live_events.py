@@ -73,14 +73,20 @@ class EventHub:
 async def events_after(pool: Pool, last_id: int) -> list[dict[str, Any]]:
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT id, kind, data FROM events WHERE id > %s ORDER BY id LIMIT %s", (last_id, _BATCH)
+            # Only events whose transaction is older than any still running: an event with a
+            # lower id committed later would otherwise be skipped for good.
+            "SELECT id, kind, data FROM events WHERE id > %s AND tx < pg_snapshot_xmin(pg_current_snapshot())"
+            " ORDER BY id LIMIT %s",
+            (last_id, _BATCH),
         )
         return await cur.fetchall()
 
 
 async def latest_event_id(pool: Pool) -> int:
     async with pool.connection() as conn:
-        cur = await conn.execute("SELECT coalesce(max(id), 0) AS id FROM events")
+        cur = await conn.execute(
+            "SELECT coalesce(max(id), 0) AS id FROM events WHERE tx < pg_snapshot_xmin(pg_current_snapshot())"
+        )
         row = await cur.fetchone()
     return int(row["id"]) if row else 0
 

@@ -89,12 +89,16 @@ DROP INDEX outbox_unsent;
 CREATE INDEX outbox_unsent ON outbox (thread_id, id) WHERE status IN ('pending', 'sending');
 
 -- Every change an operator's screen shows, numbered: live views follow it through NOTIFY and
--- resume after a reconnect from the last id they saw (SSE Last-Event-ID).
+-- resume after a reconnect from the last id they saw (SSE Last-Event-ID). Ids are handed out
+-- before commit, so a later id can become visible before an earlier one: readers take only
+-- events of transactions older than every transaction still running (`tx` below the snapshot's
+-- xmin), so none is skipped.
 CREATE TABLE events (
     id         bigserial PRIMARY KEY,
     kind       text NOT NULL CHECK (kind IN ('conversation', 'message')),
     thread_id  text NOT NULL,
     data       jsonb NOT NULL,
+    tx         xid8 NOT NULL DEFAULT pg_current_xact_id(),
     at         timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX events_at ON events (at);
