@@ -91,12 +91,17 @@ async def test_hand_over_take_over_reply_and_hand_back_round_trip(postgres_url: 
         assert mine["reason"] == "human_requested" and mine["channel"] == "whatsapp" and mine["waiting_since"]
 
         # While waiting, the bot stays silent; the messages are kept and counted unread.
-        for n, text in enumerate(["hello?", "is anyone there"]):
+        for n, text in enumerate(["hello?", "how long does shipping take to Bali?"]):
             await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(9002 + n), phone, text))
         await until(lambda: inbox_settled(postgres_url, thread, 3))
         assert len(twilio.sent) == 1
         listed = (await client.get("/admin/conversations", params={"status": "waiting"})).json()["conversations"]
         assert next(c for c in listed if c["id"] == thread)["unread"] == 3
+
+        # The bot drafts a reply for the operator; it is never sent by itself.
+        opened = (await client.get(f"/admin/conversations/{thread}")).json()
+        assert "working days" in opened["suggested_reply"] and len(twilio.sent) == 1
+        assert opened["reason_label"] == "asked for a person"
 
         taken = await client.post(f"/admin/conversations/{thread}/takeover", headers=headers)
         assert taken.status_code == 200 and taken.json()["status"] == "human" and taken.json()["assignee"] == "Ana"
@@ -382,3 +387,31 @@ async def test_stats_count_hand_overs_first_responses_and_intents(postgres_url: 
     assert after["first_response"]["human"]["p50_seconds"] is not None
     assert after["per_day"][-1]["handovers"] >= 1 and len(after["per_day"]) == 1
     assert 0 <= after["resolved_by_bot_share"] < 1
+
+
+def test_operators_are_added_and_listed_from_the_cli(cli_env: dict[str, str]) -> None:
+    import subprocess
+
+    from tests.conftest import BIN, REPO
+
+    email = f"lead-{uuid.uuid4().hex[:6]}@shop.example"
+    env = {**cli_env, "CAREBOT_OPERATOR_PASSWORD": PASSWORD}
+    carebot = [str(BIN / "carebot"), "operators"]
+    added = subprocess.run(
+        [*carebot, "add", email, "--name", "Dewi", "--role", "admin"], env=env, cwd=REPO, capture_output=True, text=True
+    )
+    assert added.returncode == 0, added.stderr
+    again = subprocess.run([*carebot, "add", email], env=env, cwd=REPO, capture_output=True, text=True)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    short = {**env, "CAREBOT_OPERATOR_PASSWORD": "short"}
+    weak = subprocess.run([*carebot, "add", "x" + email], env=short, cwd=REPO, capture_output=True, text=True)
+    assert weak.returncode == 2 and "10 characters" in weak.stderr
+    listed = subprocess.run([*carebot, "list", "--json"], env=env, cwd=REPO, capture_output=True, text=True)
+    dewi = next(o for o in json.loads(listed.stdout) if o["email"] == email)
+    assert dewi["name"] == "Dewi" and dewi["role"] == "admin" and "password" not in json.dumps(dewi)
+
+    async def stored_hash() -> str:
+        found = await rows(cli_env["DATABASE_URL"], "SELECT password_hash FROM operators WHERE email = %s", email)
+        return str(found[0]["password_hash"])
+
+    assert asyncio.run(stored_hash()).startswith("$argon2id$")
