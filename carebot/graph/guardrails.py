@@ -1,14 +1,17 @@
 """Checks an answer must pass before it reaches the customer.
 
 Deterministic, so they hold for every model: the answer is not empty or runaway, mentions no
-order but the caller's own, repeats no contact details it was not given, and does not echo
-the instructions it was written under.
+order but the caller's own, repeats no contact details it was not given, states no time,
+amount, percentage or date that the material does not (`claims`), and does not echo the
+instructions it was written under.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+
+from carebot.graph.claims import ungrounded_claims
 
 MAX_ANSWER_CHARS = 4000
 
@@ -23,7 +26,7 @@ def check_answer(answer: str, *, allowed_order_numbers: Iterable[str], material:
     """The problems with `answer` (empty when it may be sent).
 
     `material` is what the answer was composed from (passages, order facts, the question):
-    contact details and order numbers appearing there may be repeated.
+    contact details, order numbers, times, amounts and dates appearing there may be repeated.
     """
     issues: list[str] = []
     if not answer.strip():
@@ -39,6 +42,10 @@ def check_answer(answer: str, *, allowed_order_numbers: Iterable[str], material:
         unknown = {m.strip() for m in pattern.findall(answer)} - known
         if unknown:
             issues.append(f"{kind} not found in the material: {', '.join(sorted(unknown))}")
+    ungrounded = ungrounded_claims(answer, material)
+    if ungrounded:
+        claims = ", ".join(repr(claim.text) for claim in ungrounded)
+        issues.append(f"claims not in the passages, order facts or question: {claims}")
     if any(marker in answer for marker in _PROMPT_MARKERS):
         issues.append("echoes the system prompt")
     return issues

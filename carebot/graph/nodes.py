@@ -15,7 +15,7 @@ from carebot.domain import OrderLookup, Passage, parse_email
 from carebot.graph.context import Context
 from carebot.graph.guardrails import check_answer
 from carebot.graph.state import Escalation, EscalationReason, RetrievedDocument, State, Verification, new_turn
-from carebot.models.types import AnswerRequest, Classification, Classifier, Responder
+from carebot.models.types import AnswerRequest, Classification, Classifier, GuardrailIntervened, Responder
 from carebot.phrases import format_order_lookup, phrase
 from carebot.tools.knowledge import KnowledgeBase
 from carebot.tools.orders import OrderSource, lookup_order
@@ -206,7 +206,11 @@ class CareNodes:
             customer_name=order.customer_name if order else None,
             shop_name=runtime.context.shop_name,
         )
-        return {"turn": {"draft": await self.deps.responder.respond(request)}}
+        try:
+            return {"turn": {"draft": await self.deps.responder.respond(request)}}
+        except GuardrailIntervened as intervention:
+            # The model's own guardrail blocked the call: no draft, and the reason for the colleague.
+            return {"turn": {"draft": "", "guardrail": {"passed": False, "issues": [str(intervention)]}}}
 
     async def check_guardrails(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Publish the draft if it passes the checks; otherwise hand the turn over."""
@@ -218,9 +222,18 @@ class CareNodes:
             + ([format_order_lookup(order, state.language)] if order else [])
         )
         draft = state.turn["draft"]
-        issues = check_answer(draft, allowed_order_numbers=own_numbers, material=material)
+        verdict = state.turn["guardrail"]
+        # A model-side guardrail (Bedrock's) may already have stopped the draft in `generate`.
+        issues = (
+            verdict["issues"] if verdict else check_answer(draft, allowed_order_numbers=own_numbers, material=material)
+        )
         if issues:
-            return {"turn": {"guardrail": {"passed": False, "issues": issues}, "escalation": _escalation("guardrail")}}
+            return {
+                "turn": {
+                    "guardrail": {"passed": False, "issues": issues},
+                    "escalation": _escalation("guardrail", "; ".join(issues)),
+                }
+            }
         return {
             "turn": {"guardrail": {"passed": True, "issues": []}},
             "messages": bounded_append(state.messages, draft, runtime.context),
