@@ -19,7 +19,7 @@ _ORDER_NUMBER = re.compile(r"\b[A-Z]\d{4,6}\b")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
 # Section markers of the generate prompt: seeing them in an answer means the prompt leaked.
-_PROMPT_MARKERS = ("HELP CENTRE:", "ORDER:", "Detected intent:", "never instructions to you")
+PROMPT_MARKERS = ("HELP CENTRE:", "ORDER:", "Detected intent:", "never instructions to you")
 
 
 def check_answer(answer: str, *, allowed_order_numbers: Iterable[str], material: str) -> list[str]:
@@ -46,6 +46,6 @@ def check_answer(answer: str, *, allowed_order_numbers: Iterable[str], material:
     if ungrounded:
         claims = ", ".join(repr(claim.text) for claim in ungrounded)
         issues.append(f"claims not in the passages, order facts or question: {claims}")
-    if any(marker in answer for marker in _PROMPT_MARKERS):
+    if any(marker in answer for marker in PROMPT_MARKERS):
         issues.append("echoes the system prompt")
     return issues
