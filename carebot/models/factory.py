@@ -154,7 +154,7 @@ def build_models(settings: Settings) -> Models:
     screen (the same guardrail, on the same message) has let through."""
     responder: Responder
     if settings.model == "offline":
-        responder = OfflineResponder()
+        responder = OfflineResponder(cache_dir=settings.data_dir / "cache")
     else:
         responder = ChatResponder(build_chat_model(settings.model, settings, guarded=True))
     classifier_spec = settings.classifier_model or settings.model
