@@ -166,6 +166,7 @@ async def open_components(settings: Settings) -> AsyncIterator[Components]:
                 knowledge=await open_knowledge_base(settings, pool, embedder),
                 orders=orders,
                 verifier=verifier,
+                screen=models.screen,
             )
             graph = build_graph(deps, checkpointer=AsyncPostgresSaver(pool))  # type: ignore[arg-type]
             await models.warm_up()

@@ -49,6 +49,14 @@ PHRASES: dict[str, dict[str, str]] = {
         "text_only": "Thanks! I can only read text messages for now. Could you write your question in a message?",
         "complaint": "I'm sorry about this experience, and thank you for telling us.",
         "no_answer": "I don't have a reliable answer to that in our help centre.",
+        "also_asked": "You also asked about {topic}: send me that question on its own and I'll answer it too.",
+        "topic_order_status": "your order",
+        "topic_order_change": "changing your order",
+        "topic_shipping": "shipping",
+        "topic_returns_refunds": "returns and refunds",
+        "topic_payment": "payment",
+        "topic_account": "your account",
+        "topic_product": "our products",
         "escalate_human_requested": "Of course. I've passed this conversation to a colleague, who will reply "
         "here as soon as possible (Mon–Fri 8:00–20:00, Sat 9:00–14:00).",
         "declined": "Sorry, that's not something I can help with. I can answer questions about {shop}: your "
@@ -111,6 +119,15 @@ PHRASES: dict[str, dict[str, str]] = {
         "pertanyaan Anda dalam pesan?",
         "complaint": "Mohon maaf atas pengalaman ini, dan terima kasih sudah memberi tahu kami.",
         "no_answer": "Saya tidak punya jawaban yang pasti untuk itu di pusat bantuan kami.",
+        "also_asked": "Anda juga bertanya soal {topic}: kirim pertanyaan itu dalam pesan terpisah, nanti saya "
+        "jawab juga.",
+        "topic_order_status": "pesanan Anda",
+        "topic_order_change": "mengubah pesanan",
+        "topic_shipping": "pengiriman",
+        "topic_returns_refunds": "retur dan refund",
+        "topic_payment": "pembayaran",
+        "topic_account": "akun Anda",
+        "topic_product": "produk kami",
         "escalate_human_requested": "Baik. Percakapan ini sudah saya teruskan ke rekan kami, yang akan "
         "membalas di sini secepatnya (Sen–Jum 08.00–20.00, Sab 09.00–14.00).",
         "declined": "Maaf, saya tidak bisa membantu soal itu. Saya bisa menjawab pertanyaan tentang {shop}: "
@@ -172,6 +189,15 @@ PHRASES: dict[str, dict[str, str]] = {
         "un mensaje?",
         "complaint": "Lamento mucho esta experiencia, y gracias por contárnosla.",
         "no_answer": "No tengo una respuesta fiable para eso en nuestro centro de ayuda.",
+        "also_asked": "También preguntaste por {topic}: envíame esa pregunta en un mensaje aparte y también te la "
+        "respondo.",
+        "topic_order_status": "tu pedido",
+        "topic_order_change": "cambiar tu pedido",
+        "topic_shipping": "los envíos",
+        "topic_returns_refunds": "devoluciones y reembolsos",
+        "topic_payment": "el pago",
+        "topic_account": "tu cuenta",
+        "topic_product": "nuestros productos",
         "escalate_human_requested": "Claro. Pasé esta conversación a un compañero, que te responderá aquí lo "
         "antes posible (lun–vie 8:00–20:00, sáb 9:00–14:00).",
         "declined": "Lo siento, con eso no puedo ayudarte. Puedo responder preguntas sobre {shop}: tus pedidos, "

@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     bedrock_agent_endpoint_url: str | None = Field(
         default=None, description="Override the Bedrock agent runtime endpoint (Knowledge Bases)."
     )
+    bedrock_guardrail_id: str | None = Field(
+        default=None,
+        description="Amazon Bedrock Guardrail id or ARN: every customer message is checked with ApplyGuardrail "
+        "before a model reads it (needs AWS_REGION), and Bedrock model answers are guarded.",
+    )
+    bedrock_guardrail_version: str | None = Field(
+        default=None, description="The guardrail's version: a number, or DRAFT. Required with BEDROCK_GUARDRAIL_ID."
+    )
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
 

@@ -239,6 +239,7 @@ def test_off_topic_declined_and_false_alarm_rates_per_dataset_and_language() -> 
         "intent_accuracy": None,  # no evaluator scores in this unit test
         "out_of_scope_declined": None,
         "out_of_scope_false_alarm": 0.5,
+        "injection_false_alarm": None,  # no case of the injection measure
     }
 
 

@@ -79,6 +79,8 @@ _SET_HEADINGS = {
     "intent_accuracy": "intent acc.",
     "out_of_scope_declined": "off-topic declined",
     "out_of_scope_false_alarm": "false alarms",
+    "injection_resistance": "injection resisted",
+    "injection_false_alarm": "injection false alarms",
 }
 
 
@@ -86,11 +88,15 @@ def _sets_table(report: dict[str, Any]) -> Table:
     table = Table(title="per dataset and language", title_justify="left")
     table.add_column("dataset")
     table.add_column("lang.")
-    for metric in SET_LANGUAGE_METRICS:
+    rows = [
+        (name, language, values) for name, languages in report["sets"].items() for language, values in languages.items()
+    ]
+    # Only the columns some dataset of the run measures: the table must fit an 80-column terminal.
+    metrics = [m for m in SET_LANGUAGE_METRICS if any(values.get(m) is not None for _, _, values in rows)]
+    for metric in metrics:
         table.add_column(_SET_HEADINGS[metric], justify="right")
-    for name, languages in report["sets"].items():
-        for language, values in languages.items():
-            table.add_row(name, language, *(format_value(values.get(m)) for m in SET_LANGUAGE_METRICS))
+    for name, language, values in rows:
+        table.add_row(name, language, *(format_value(values.get(m)) for m in metrics))
     return table
 
 

@@ -2,7 +2,7 @@
 
     {"id", "inputs": {"user", "channel", "messages": [...]},
      "reference_outputs": {"intent", "escalate", "language", "tool_calls", "must_include",
-                           "must_not_include", "reference_answer", "sources"},
+                           "must_not_include", "reference_answer", "sources", "injection"},
      "tags": [...]}
 
 Every reference key is optional; `evals/schema.json` is the same format as JSON Schema.
@@ -52,6 +52,10 @@ class ReferenceOutputs(BaseModel):
     reference_answer: str | None = None
     sources: list[str] | None = None
     """Knowledge-base sources, any of which the answer should be based on."""
+    injection: Literal["attack", "lookalike"] | None = None
+    """For the prompt-injection measure: an `attack` must not change who the customer is or what
+    the tools return (scored with `must_not_include`); a `lookalike` is a genuine question that
+    only sounds like one and must be answered, not declined or handed over."""
 
 
 class EvalCase(BaseModel):

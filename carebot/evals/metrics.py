@@ -18,7 +18,7 @@ SET_TAG_PREFIX = "set:"
 # A continuous score (answer overlap) counts as a pass from here; booleans pass when true.
 SCORE_PASS = 0.5
 # Evaluator keys whose mean is reported under a clearer name.
-_METRIC_NAMES = {"intent_match": "intent_accuracy"}
+_METRIC_NAMES = {"intent_match": "intent_accuracy", "injection_resisted": "injection_resistance"}
 _ORDER = (
     "escalation_match",
     "tool_calls_match",
@@ -28,6 +28,8 @@ _ORDER = (
     "source_hit",
     "answer_overlap",
     "correctness",
+    "injection_resistance",
+    "injection_lookalike_answered",
 )
 
 
@@ -142,6 +144,9 @@ def metric_table(cases: Sequence[CaseResult]) -> dict[str, float | int | None]:
         if key in means:
             table[key] = means.pop(key)
     table.update(sorted(means.items()))
+    answered = table.get("injection_lookalike_answered")
+    # Lower is better (thresholds are minimums, so `injection_lookalike_answered` is what they gate).
+    table["injection_false_alarm"] = round(1 - answered, 4) if isinstance(answered, float) else None
     table["latency_p50_ms"] = percentile(latencies, 50)
     table["latency_p95_ms"] = percentile(latencies, 95)
     return table
@@ -234,12 +239,20 @@ def group_metrics(cases: Sequence[CaseResult]) -> dict[str, dict[str, float | in
 
 
 # What QA reads per dataset and language (the understanding figures), beside the group tables.
-SET_LANGUAGE_METRICS = ("cases", "intent_accuracy", "out_of_scope_declined", "out_of_scope_false_alarm")
+SET_LANGUAGE_METRICS = (
+    "cases",
+    "intent_accuracy",
+    "out_of_scope_declined",
+    "out_of_scope_false_alarm",
+    "injection_resistance",
+    "injection_false_alarm",
+)
 
 
 def set_language_metrics(cases: Sequence[CaseResult]) -> dict[str, dict[str, dict[str, float | int | None]]]:
     """Per dataset, per language (then `all`): cases, intent accuracy, out-of-scope declined and
-    false-alarm rates. A case without a reference language counts under `all` only."""
+    false-alarm rates, injection resistance and false alarms. A case without a reference language
+    counts under `all` only."""
     report: dict[str, dict[str, dict[str, float | int | None]]] = {}
     for name in case_sets(cases) or [f"{SET_TAG_PREFIX}all"]:
         in_set = [c for c in cases if name in c.tags] or list(cases)

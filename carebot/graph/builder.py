@@ -15,6 +15,7 @@ from carebot.graph.routing import (
     route_after_guardrails,
     route_after_lookup,
     route_after_retrieve,
+    route_after_screen,
     route_after_verify,
 )
 from carebot.graph.state import InputState, State
@@ -28,7 +29,8 @@ def build_graph(
     """The care graph: classify → retrieve and/or lookup_order → generate → check_guardrails → reply,
     or escalate; an email given when asked for goes through verify_customer first; out-of-scope
     requests are declined, and a first miss in the help centre asks to rephrase. Pass a
-    checkpointer to keep conversations between turns."""
+    checkpointer to keep conversations between turns. With a message screen in `deps`, every
+    turn starts at screen_message, which hands a blocked message straight to escalate."""
     nodes = CareNodes(deps)
     builder = StateGraph(State, context_schema=Context, input_schema=InputState)
     builder.add_node("classify", nodes.classify)
@@ -40,7 +42,13 @@ def build_graph(
     builder.add_node("escalate", nodes.escalate)
     builder.add_node("ask_to_rephrase", nodes.ask_to_rephrase)
     builder.add_node("decline", nodes.decline)
-    builder.add_edge(START, "classify")
+    if deps.screen is not None:
+        # A configured screen (a Bedrock Guardrail) sees each message before any model does.
+        builder.add_node("screen_message", nodes.screen_message)
+        builder.add_edge(START, "screen_message")
+        builder.add_conditional_edges("screen_message", route_after_screen)
+    else:
+        builder.add_edge(START, "classify")
     builder.add_conditional_edges("classify", route_after_classify)
     builder.add_conditional_edges("verify_customer", route_after_verify)
     builder.add_conditional_edges("lookup_order", route_after_lookup)

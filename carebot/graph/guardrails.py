@@ -1,8 +1,9 @@
 """Checks an answer must pass before it reaches the customer.
 
 Deterministic, so they hold for every model: the answer is not empty or runaway, mentions no
-order but the caller's own, repeats no contact details it was not given, and does not echo
-the instructions it was written under.
+order but the caller's own, repeats no contact details it was not given, states no time,
+amount, percentage or date that the material does not (`claims`), and does not echo the
+instructions it was written under.
 """
 
 from __future__ import annotations
@@ -10,20 +11,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from carebot.graph.claims import ungrounded_claims
+
 MAX_ANSWER_CHARS = 4000
 
 _ORDER_NUMBER = re.compile(r"\b[A-Z]\d{4,6}\b")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
 # Section markers of the generate prompt: seeing them in an answer means the prompt leaked.
-_PROMPT_MARKERS = ("HELP CENTRE:", "ORDER:", "Detected intent:", "never instructions to you")
+PROMPT_MARKERS = ("HELP CENTRE:", "ORDER:", "Detected intent:", "never instructions to you")
 
 
 def check_answer(answer: str, *, allowed_order_numbers: Iterable[str], material: str) -> list[str]:
     """The problems with `answer` (empty when it may be sent).
 
     `material` is what the answer was composed from (passages, order facts, the question):
-    contact details and order numbers appearing there may be repeated.
+    contact details, order numbers, times, amounts and dates appearing there may be repeated.
     """
     issues: list[str] = []
     if not answer.strip():
@@ -39,6 +42,10 @@ def check_answer(answer: str, *, allowed_order_numbers: Iterable[str], material:
         unknown = {m.strip() for m in pattern.findall(answer)} - known
         if unknown:
             issues.append(f"{kind} not found in the material: {', '.join(sorted(unknown))}")
-    if any(marker in answer for marker in _PROMPT_MARKERS):
+    ungrounded = ungrounded_claims(answer, material)
+    if ungrounded:
+        claims = ", ".join(repr(claim.text) for claim in ungrounded)
+        issues.append(f"claims not in the passages, order facts or question: {claims}")
+    if any(marker in answer for marker in PROMPT_MARKERS):
         issues.append("echoes the system prompt")
     return issues

@@ -17,7 +17,8 @@ from carebot.domain import OrderLookup, Passage, parse_email
 from carebot.graph.context import Context
 from carebot.graph.guardrails import check_answer
 from carebot.graph.state import Escalation, EscalationReason, RetrievedDocument, State, Verification, new_turn
-from carebot.models.types import AnswerRequest, Classification, Classifier, Responder
+from carebot.models.screening import MessageScreen
+from carebot.models.types import AnswerRequest, Classification, Classifier, GuardrailIntervened, Responder
 from carebot.phrases import format_order_lookup, phrase
 from carebot.tools.knowledge import KnowledgeBase
 from carebot.tools.orders import OrderSource, lookup_order
@@ -42,6 +43,8 @@ class GraphDeps:
     knowledge: KnowledgeBase
     orders: OrderSource
     verifier: IdentityVerifier
+    screen: MessageScreen | None = None
+    """Checks each customer message before any model reads it (a Bedrock Guardrail); None: no check."""
 
 
 def latest_question(messages: list[AnyMessage]) -> str:
@@ -144,6 +147,24 @@ class CareNodes:
 
     def __init__(self, deps: GraphDeps) -> None:
         self.deps = deps
+
+    async def screen_message(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Start the turn by checking the message with the screen; a blocked message reaches no
+        model and goes to a colleague, with what the screen found."""
+        assert self.deps.screen is not None  # the node exists only with a screen
+        question = latest_question(state.messages)
+        verdict = await self.deps.screen.screen(question)
+        if verdict.allowed:
+            return {"turn": Overwrite(new_turn())}
+        # The hand-over is said in the message's language when it is clear (read locally, by the
+        # offline language classifier: no model sees the message).
+        from carebot.models.text_models import default_language_model
+
+        language = default_language_model().predict(question)
+        update: dict[str, Any] = {"turn": Overwrite(new_turn(escalation=_escalation("guardrail", verdict.detail)))}
+        if state.intent is None or language.confidence >= _LANGUAGE_SWITCH_CONFIDENCE:
+            update["language"] = language.label
+        return update
 
     async def classify(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Read intent, language, sentiment and order number; start the turn afresh."""
@@ -267,7 +288,11 @@ class CareNodes:
             customer_name=order.customer_name if order else None,
             shop_name=runtime.context.shop_name,
         )
-        return {"turn": {"draft": await self.deps.responder.respond(request)}}
+        try:
+            return {"turn": {"draft": await self.deps.responder.respond(request)}}
+        except GuardrailIntervened as intervention:
+            # The model's own guardrail blocked the call: no draft, and the reason for the colleague.
+            return {"turn": {"draft": "", "guardrail": {"passed": False, "issues": [str(intervention)]}}}
 
     async def check_guardrails(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Publish the draft if it passes the checks; otherwise hand the turn over."""
@@ -279,9 +304,18 @@ class CareNodes:
             + ([format_order_lookup(order, state.language)] if order else [])
         )
         draft = state.turn["draft"]
-        issues = check_answer(draft, allowed_order_numbers=own_numbers, material=material)
+        verdict = state.turn["guardrail"]
+        # A model-side guardrail (Bedrock's) may already have stopped the draft in `generate`.
+        issues = (
+            verdict["issues"] if verdict else check_answer(draft, allowed_order_numbers=own_numbers, material=material)
+        )
         if issues:
-            return {"turn": {"guardrail": {"passed": False, "issues": issues}, "escalation": _escalation("guardrail")}}
+            return {
+                "turn": {
+                    "guardrail": {"passed": False, "issues": issues},
+                    "escalation": _escalation("guardrail", "; ".join(issues)),
+                }
+            }
         return {
             "turn": {"guardrail": {"passed": True, "issues": []}},
             "messages": bounded_append(state.messages, draft, runtime.context),

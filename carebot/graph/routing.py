@@ -1,5 +1,5 @@
 """Where a turn goes next. Routers only read state: the node that finds a reason to hand over
-(classify, lookup_order, retrieve, check_guardrails) records it in the turn's `escalation`."""
+(screen_message, classify, lookup_order, retrieve, check_guardrails) records it in the turn's `escalation`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from typing import Literal
 from carebot.graph.state import State
 
 ORDER_INTENTS = frozenset({"order_status", "order_change"})
+
+
+def route_after_screen(state: State) -> Literal["classify", "escalate"]:
+    return "escalate" if state.turn["escalation"] else "classify"
 
 
 def route_after_classify(

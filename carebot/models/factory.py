@@ -8,6 +8,7 @@ from langchain_core.language_models import BaseChatModel
 
 from carebot.models.llm import ChatClassifier, ChatResponder
 from carebot.models.offline import OfflineClassifier, OfflineResponder
+from carebot.models.screening import MessageScreen, bedrock_guardrail_screen
 from carebot.models.sentence_encoder import LOCAL_EMBEDDINGS_NAME, LocalEmbeddings, local_sentence_encoder
 from carebot.models.types import Classifier, Responder
 from carebot.settings import Settings
@@ -26,6 +27,8 @@ class Models:
     responder: Responder
     description: str
     """E.g. "offline" or "openai:gpt-4o-mini (classifier: offline)", for logs and /health."""
+    screen: MessageScreen | None = None
+    """Checks each customer message before the models read it (a Bedrock Guardrail), if configured."""
 
     async def warm_up(self) -> None:
         """Load the sentence encoder and train the offline text models now rather than during
@@ -34,8 +37,21 @@ class Models:
             await self.classifier.classify("hello")
 
 
-def build_chat_model(spec: str, settings: Settings) -> BaseChatModel:
-    """A LangChain chat model for `bedrock:<id>` or `openai:<model>`."""
+def guardrail_settings(settings: Settings) -> tuple[str, str] | None:
+    """BEDROCK_GUARDRAIL_ID and BEDROCK_GUARDRAIL_VERSION, when set (both or neither)."""
+    guardrail_id, version = settings.bedrock_guardrail_id, settings.bedrock_guardrail_version
+    if not guardrail_id and not version:
+        return None
+    if not (guardrail_id and version):
+        raise ModelConfigError("BEDROCK_GUARDRAIL_ID and BEDROCK_GUARDRAIL_VERSION go together: set both")
+    if not settings.aws_region:
+        raise ModelConfigError("BEDROCK_GUARDRAIL_ID needs AWS_REGION (and AWS credentials in the usual places)")
+    return guardrail_id, version
+
+
+def build_chat_model(spec: str, settings: Settings, *, guarded: bool = False) -> BaseChatModel:
+    """A LangChain chat model for `bedrock:<id>` or `openai:<model>`. `guarded`: a Bedrock model
+    applies the configured Bedrock Guardrail to the customer's latest message and to its answer."""
     provider, _, model_id = spec.partition(":")
     if not model_id:
         raise ModelConfigError(f"MODEL={spec!r}: expected offline, bedrock:<model id> or openai:<model>")
@@ -44,11 +60,20 @@ def build_chat_model(spec: str, settings: Settings) -> BaseChatModel:
 
         if not settings.aws_region:
             raise ModelConfigError("MODEL=bedrock:… needs AWS_REGION (and AWS credentials in the usual places)")
+        guardrail = guardrail_settings(settings) if guarded else None
         return ChatBedrockConverse(
             model_id=model_id,
             region_name=settings.aws_region,
             endpoint_url=settings.bedrock_endpoint_url,
             temperature=0,
+            guardrail_config=(
+                {"guardrailIdentifier": guardrail[0], "guardrailVersion": guardrail[1], "trace": "enabled"}
+                if guardrail
+                else None
+            ),
+            # Only the customer's latest message is wrapped as guarded content: prompt-attack
+            # filtering applies to user input only, and the history was checked on its own turn.
+            guard_last_turn_only=guardrail is not None,
         )
     if provider == "openai":
         from langchain_openai import ChatOpenAI
@@ -109,13 +134,29 @@ def build_embedder(settings: Settings) -> Embedder | None:
     raise ModelConfigError(f"EMBEDDINGS={spec!r}: expected local, none, bedrock:<model id> or openai:<model>")
 
 
+def build_message_screen(settings: Settings) -> MessageScreen | None:
+    """The ApplyGuardrail check of customer messages when a Bedrock Guardrail is configured."""
+    guardrail = guardrail_settings(settings)
+    if guardrail is None:
+        return None
+    assert settings.aws_region is not None  # guardrail_settings requires it
+    return bedrock_guardrail_screen(
+        guardrail_id=guardrail[0],
+        guardrail_version=guardrail[1],
+        region=settings.aws_region,
+        endpoint_url=settings.bedrock_endpoint_url,
+    )
+
+
 def build_models(settings: Settings) -> Models:
-    """The classifier and responder for these settings; the offline model unless configured."""
+    """The classifier, responder and message screen for these settings; the offline model unless
+    configured. The guardrail guards the answering model; the classifier reads only what the
+    screen (the same guardrail, on the same message) has let through."""
     responder: Responder
     if settings.model == "offline":
-        responder = OfflineResponder()
+        responder = OfflineResponder(cache_dir=settings.data_dir / "cache")
     else:
-        responder = ChatResponder(build_chat_model(settings.model, settings))
+        responder = ChatResponder(build_chat_model(settings.model, settings, guarded=True))
     classifier_spec = settings.classifier_model or settings.model
     classifier: Classifier
     if classifier_spec == "offline":
@@ -125,4 +166,7 @@ def build_models(settings: Settings) -> Models:
     description = settings.model
     if classifier_spec != settings.model:
         description += f" (classifier: {classifier_spec})"
-    return Models(classifier=classifier, responder=responder, description=description)
+    screen = build_message_screen(settings)
+    if screen is not None:
+        description += " (Bedrock Guardrail)"
+    return Models(classifier=classifier, responder=responder, description=description, screen=screen)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from carebot.domain import INTENTS, Intent, Language, parse_order_number
 from carebot.models.sentiment import sentiment_score
-from carebot.models.types import AnswerRequest, Classification
+from carebot.models.types import AnswerRequest, Classification, GuardrailIntervened
 from carebot.phrases import LANGUAGE_NAMES, format_order_lookup
 from carebot.prompts import render_prompt
 
@@ -75,4 +75,8 @@ class ChatResponder:
         )
         history = list(request.history)[-_CONTEXT_MESSAGES:]
         reply = await self._model.ainvoke([SystemMessage(system), *history])
+        if reply.response_metadata.get("stopReason") == "guardrail_intervened":
+            # Bedrock replaced the answer with the guardrail's canned message: one language,
+            # no answer to the question. Better a colleague than that.
+            raise GuardrailIntervened("Bedrock Guardrail intervened in the model call")
         return reply.text.strip()

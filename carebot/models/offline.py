@@ -17,6 +17,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from carebot.domain import Intent, Language, Passage, parse_order_number
 from carebot.models.sentiment import sentiment_score
 from carebot.models.text_models import OUT_OF_SCOPE, TextModels, default_text_models
+from carebot.models.two_questions import first_question, other_question_intent, question_parts
 from carebot.models.types import AnswerRequest, Classification
 from carebot.phrases import format_order_lookup, phrase
 
@@ -43,6 +44,10 @@ class OfflineClassifier:
             follow_up, follow_up_confidence = self._reading(f"{previous} {text}")
             if follow_up != OUT_OF_SCOPE:
                 intent, confidence = follow_up, min(follow_up_confidence, _FOLLOW_UP_CONFIDENCE)
+        first = first_question(text, intent, models.intent)
+        if first is not None:
+            # Two questions in one message: answer the first one asked (the answer names the other).
+            intent, confidence = first.label, first.confidence
         if intent == OUT_OF_SCOPE and sentiment <= _ANGRY:
             # Anger at the shop is a complaint however it is worded.
             intent, confidence = "complaint", 1 - confidence
@@ -110,9 +115,31 @@ def format_passages(question: str, passages: Sequence[Passage], language: str) -
 
 
 class OfflineResponder:
-    """Composes answers from the tool results and passages with per-language phrases."""
+    """Composes answers from the tool results and passages with per-language phrases; a second
+    question about something else is named at the end, for the customer to ask on its own."""
+
+    def __init__(self, models: TextModels | None = None, *, cache_dir: Path | None = None) -> None:
+        self._models = models
+        self._cache_dir = cache_dir
+
+    def _also_asked(self, request: AnswerRequest) -> str | None:
+        if len(question_parts(request.question)) < 2:
+            return None  # one question: no model to run
+        models = self._models or default_text_models(self._cache_dir)
+        other = other_question_intent(request.question, request.intent, models.intent)
+        return (
+            None
+            if other is None
+            else phrase(request.language, "also_asked", topic=phrase(request.language, f"topic_{other}"))
+        )
 
     async def respond(self, request: AnswerRequest) -> str:
+        answer = self._answer(request)
+        # Milliseconds of CPU (the sentence encoder) when the message has several parts: off the loop.
+        also_asked = await asyncio.to_thread(self._also_asked, request)
+        return f"{answer}\n\n{also_asked}" if also_asked else answer
+
+    def _answer(self, request: AnswerRequest) -> str:
         language, intent = request.language, request.intent
         if intent == "greeting":
             key = "thanks" if _THANKS.search(request.question) else "greeting"

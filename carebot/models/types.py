@@ -40,6 +40,11 @@ class AnswerRequest:
     shop_name: str = "our shop"
 
 
+class GuardrailIntervened(Exception):
+    """A guardrail of the model provider (Amazon Bedrock Guardrails) blocked the call; the message
+    says which guardrail and why, for the colleague who takes the conversation over."""
+
+
 class Classifier(Protocol):
     async def classify(self, text: str, *, history: Sequence[BaseMessage] = ()) -> Classification:
         """Read the intent, language, sentiment and any order number of a customer message."""
@@ -48,5 +53,6 @@ class Classifier(Protocol):
 
 class Responder(Protocol):
     async def respond(self, request: AnswerRequest) -> str:
-        """Write the answer to the customer, in `request.language`."""
+        """Write the answer to the customer, in `request.language`; raises `GuardrailIntervened`
+        when the provider's guardrail blocks it."""
         ...
