@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.test_browser import chromium_path
@@ -18,6 +19,7 @@ from tests.test_operator_inbox import PASSWORD, add_operator, inbox_settled, new
 pytestmark = pytest.mark.slow
 
 SHOTS = Path("/tmp/inbox-shots")
+TEMPLATES = {"order_update": "HX" + "b" * 32}
 
 
 def keep(path: Path) -> None:
@@ -38,7 +40,10 @@ async def test_operator_answers_a_waiting_customer_and_sees_their_next_message_l
     from playwright.async_api import async_playwright, expect
 
     executable = chromium_path()
-    async with shop(postgres_url) as (client, twilio, settings), async_playwright() as playwright:
+    async with (
+        shop(postgres_url, whatsapp_templates=TEMPLATES) as (client, twilio, settings),
+        async_playwright() as playwright,
+    ):
         email = await add_operator(settings)
         # ALEX is a customer of the demo shop: the conversation shows who they are and their orders.
         thread = whatsapp_thread(settings, ALEX)
@@ -123,6 +128,29 @@ async def test_operator_answers_a_waiting_customer_and_sees_their_next_message_l
             await expect(page.locator("#inbox")).to_be_hidden()
             await expect(page.locator(".back")).to_be_visible()
             await shoot(page, tmp_path, "conversation-phone")
-            assert problems == []
+
+            # WhatsApp's 24-hour window closes while the conversation is open: the refusal is
+            # explained in plain words and an approved message goes out instead.
+            await page.click(".back")
+            await page.click(f'.conversation-item[data-id="{whatsapp_thread(settings, other)}"]')
+            await expect(page.locator(".customer-card")).to_contain_text("not identified")
+            async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
+                await conn.execute(
+                    "UPDATE conversations SET last_customer_at = now() - interval '25 hours' WHERE thread_id = %s",
+                    (whatsapp_thread(settings, other),),
+                )
+            await page.fill(".composer textarea", "Are you still there?")
+            await page.click(".composer button[type=submit]")
+            await expect(page.locator(".composer-error")).to_contain_text("more than 24 hours ago")
+            await page.fill('.composer [data-var="1"]', "A1001")
+            await page.click(".composer button[type=submit]")
+            await wait_for(lambda: len(twilio.sent) == 4)
+            assert twilio.sent[3]["ContentSid"] == TEMPLATES["order_update"]
+            await expect(page.locator(".msg-operator").last).to_contain_text("Approved message “order update”: A1001")
+            await expect(page.locator(".conversation-head .sub")).to_contain_text("You are answering")
+            await expect(page.locator(".composer-error")).to_be_hidden()
+            await shoot(page, tmp_path, "template-phone")
+            # No script errors, CSP refusals or missing files: only the refusal the operator was shown.
+            assert [p for p in problems if "409" not in p] == [] and any("/messages" in p for p in problems)
         finally:
             await browser.close()

@@ -13,6 +13,7 @@ let current = null; // the conversation JSON shown
 let parts = null; // the view's elements that live updates change
 let composerMode = null;
 let refreshing = null;
+let offered = null; // the bot suggestion last put in the composer
 
 export function setOperator(who) {
   me = who;
@@ -33,9 +34,9 @@ export async function open(id) {
   }
   current = detail;
   composerMode = null;
+  offered = null;
   build(root);
   show(detail);
-  if (detail.suggested_reply && parts.text) parts.text.value = detail.suggested_reply;
   parts.transcript.lastElementChild?.scrollIntoView({ block: "end" });
 }
 
@@ -134,6 +135,17 @@ function show(detail) {
   for (const message of detail.messages) upsert(message);
   showCustomer(detail);
   showComposer(detail);
+  offerSuggestion(detail);
+}
+
+// The bot's draft goes in the composer for the operator to edit, never sent by itself; a newer
+// draft replaces nothing the operator has typed.
+function offerSuggestion(detail) {
+  const draft = detail.suggested_reply;
+  if (!draft || !parts.text || draft === offered || parts.text.value.trim()) return;
+  offered = draft;
+  parts.text.value = draft;
+  parts.hint.hidden = false;
 }
 
 function showActions(detail) {
@@ -212,7 +224,7 @@ function bubble(message) {
   return h(
     "li",
     { class: `msg msg-${message.role}${failed ? " failed" : ""}`, "data-id": message.id },
-    h("p", { class: "msg-text" }, message.text),
+    h("p", { class: "msg-text" }, readable(message.text)),
     h(
       "span",
       { class: "msg-meta" },
@@ -222,6 +234,19 @@ function bubble(message) {
       delivery ? ` · ${delivery}` : null,
     ),
   );
+}
+
+// An approved WhatsApp message is recorded as `[template NAME] {"1": "…"}`; operators read its name and fill-ins.
+function readable(text) {
+  const template = /^\[template ([^\]]+)\] (\{.*\})$/s.exec(text);
+  if (!template) return text;
+  try {
+    const fills = Object.values(JSON.parse(template[2]));
+    const name = template[1].replaceAll("_", " ");
+    return `Approved message “${name}”${fills.length ? `: ${fills.join(", ")}` : ""}`;
+  } catch {
+    return text;
+  }
 }
 
 function showCustomer(detail) {
@@ -277,7 +302,7 @@ function showComposer(detail) {
   const mode = left !== null && left <= 0 ? "template" : "text";
   if (mode !== composerMode) {
     composerMode = mode;
-    if (mode === "text") textComposer(detail);
+    if (mode === "text") textComposer();
     else templateComposer(detail);
   }
   if (parts.window) {
@@ -286,7 +311,7 @@ function showComposer(detail) {
   }
 }
 
-function textComposer(detail) {
+function textComposer() {
   parts.text = h("textarea", {
     name: "text",
     rows: 3,
@@ -299,9 +324,11 @@ function textComposer(detail) {
       if (parts.hint) parts.hint.hidden = true; // it's the operator's reply now
     },
   });
-  parts.hint = detail.suggested_reply
-    ? h("p", { class: "hint" }, "Suggested by the bot. Check it and change anything before you send it.")
-    : null;
+  parts.hint = h(
+    "p",
+    { class: "hint", hidden: true },
+    "Suggested by the bot. Check it and change anything before you send it.",
+  );
   parts.window = h("p", { class: "window", hidden: true });
   replace(
     parts.composer,
@@ -369,6 +396,7 @@ async function send(event) {
     upsert(message);
     parts.transcript.lastElementChild?.scrollIntoView({ block: "end" });
     if (parts.text) parts.text.value = "";
+    for (const input of parts.composer.querySelectorAll("[data-var]")) input.value = "";
     if (parts.hint) parts.hint.hidden = true;
     hideError();
     refreshSoon(); // replying takes the conversation over

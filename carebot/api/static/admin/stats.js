@@ -63,7 +63,7 @@ export async function show() {
       card("Handed to the team", stats.handovers),
       card("Messages", stats.messages),
     ),
-    panel("Conversations per day", perDay(stats.per_day)),
+    panel("Conversations per day", perDay(stats.per_day, root.clientWidth)),
     h(
       "div",
       { class: "panels" },
@@ -142,9 +142,10 @@ function svg(tag, attrs, ...children) {
   return el;
 }
 
-// Conversations and hand-overs per day, side by side, on one scale.
-function perDay(days) {
-  const width = 900;
+// Conversations and hand-overs per day, side by side, on one scale. Drawn at the page's width
+// (one unit, one pixel), so the labels stay readable on a phone.
+function perDay(days, available) {
+  const width = Math.max(300, Math.min(900, available - 72));
   const height = 220;
   const left = 28;
   const bottom = 22;
@@ -163,7 +164,7 @@ function perDay(days) {
     svg("text", { x: left - 6, y: y(top) + 4, class: "tick", "text-anchor": "end" }, top),
     svg("text", { x: left - 6, y: height - bottom, class: "tick", "text-anchor": "end" }, 0),
   );
-  const every = Math.ceil(days.length / 10); // at most ten date labels
+  const every = Math.ceil(days.length / Math.floor(width / 70)); // date labels that fit side by side
   days.forEach((d, i) => {
     const x = left + i * step + step / 2;
     const bar = (n, dx, cls) =>
