@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from carebot.channels.handover import reason_label
 from carebot.db.pool import Pool
 
 # Every query reads the window [now - days, now).
@@ -92,6 +93,7 @@ async def inbox_stats(pool: Pool, *, days: int) -> dict[str, Any]:
         "resolved_by_bot_share": round(1 - handed_over / conversations, 3) if conversations else None,
         "handovers": handed_over,
         "handovers_by_reason": handovers,
+        "reason_labels": {reason: reason_label(reason) for reason in handovers},  # the inbox's plain words
         "first_response": {"bot": _percentiles(bot), "human": _percentiles(human)},
         "intents": intents,
         "per_day": [

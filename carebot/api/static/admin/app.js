@@ -1,0 +1,78 @@
+// The operator app: who is signed in, hash routes (#/, #/conversations/<id>, #/stats) and live
+// updates from the server's event stream, which the browser reconnects by itself.
+import { me, signOut } from "./api.js";
+import * as inbox from "./inbox.js";
+import * as conversation from "./conversation.js";
+import * as stats from "./stats.js";
+
+function route() {
+  const hash = location.hash.replace(/^#/, "") || "/";
+  const opened = hash.match(/^\/conversations\/(.+)$/);
+  document.querySelectorAll("[data-nav]").forEach((link) => {
+    link.classList.toggle("active", link.dataset.nav === (hash === "/stats" ? "stats" : "inbox"));
+  });
+  if (hash === "/stats") {
+    document.body.dataset.view = "stats";
+    stats.show().catch(() => failed("The numbers could not be loaded. Try again in a moment."));
+    return;
+  }
+  if (opened) {
+    const id = decodeURIComponent(opened[1]);
+    document.body.dataset.view = "conversation";
+    inbox.select(id);
+    if (conversation.openId() !== id) conversation.open(id);
+    return;
+  }
+  document.body.dataset.view = "inbox";
+  inbox.select(null);
+  conversation.close();
+}
+
+function failed(text) {
+  const notice = document.getElementById("notice");
+  notice.textContent = text;
+  notice.hidden = false;
+}
+
+function live() {
+  const status = document.getElementById("live");
+  const events = new EventSource("/admin/events");
+  // (Re)connected: anything missed while away is reloaded, so the inbox is never stale.
+  events.addEventListener("open", () => {
+    status.textContent = "Live";
+    status.className = "live on";
+    inbox.load().catch(() => {});
+  });
+  events.addEventListener("error", () => {
+    status.textContent = "Reconnecting…";
+    status.className = "live off";
+    // A closed stream does not retry: usually the session ended.
+    if (events.readyState === EventSource.CLOSED) me().then(() => setTimeout(live, 5000), () => {});
+  });
+  events.addEventListener("conversation", (event) => {
+    inbox.refreshSoon();
+    conversation.onConversation(JSON.parse(event.data));
+  });
+  events.addEventListener("message", (event) => {
+    inbox.refreshSoon();
+    conversation.onMessage(JSON.parse(event.data));
+  });
+}
+
+async function start() {
+  const who = await me();
+  inbox.setOperator(who);
+  conversation.setOperator(who);
+  document.getElementById("me").textContent = who.name;
+  document.getElementById("signout").addEventListener("click", () => signOut());
+  window.addEventListener("hashchange", route);
+  route();
+  live();
+  // Waits and WhatsApp's reply window count down between events.
+  setInterval(() => {
+    inbox.render();
+    conversation.tick();
+  }, 30000);
+}
+
+start().catch(() => failed("The inbox could not be loaded. Check your connection and reload the page."));
