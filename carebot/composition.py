@@ -21,7 +21,7 @@ from carebot.db.app_secrets import app_secret
 from carebot.db.embedded import resolve_database_url
 from carebot.db.migrations import apply_job_queue_schema, apply_migrations
 from carebot.db.pool import Pool, open_pool
-from carebot.demo.seed import seed_demo_help_centre, seed_demo_shop
+from carebot.demo.seed import seed_demo_help_centre, seed_demo_operator, seed_demo_shop
 from carebot.graph import GraphDeps, build_graph
 from carebot.models.factory import Models, build_embedder, build_models
 from carebot.settings import Settings
@@ -74,6 +74,7 @@ async def open_database(settings: Settings) -> AsyncIterator[Pool]:
         if settings.seeds_demo_data:
             await seed_demo_shop(pool)
             await seed_demo_help_centre(pool)
+            await seed_demo_operator(pool)
         yield pool
     finally:
         await pool.close()

@@ -200,9 +200,7 @@ class PendingTurns:
         hand-over in one transaction; True when the conversation was handed over."""
         answer: dict[str, Any] | None = result.as_json() if result is not None else None
         if result is not None and result.escalate:
-            suggestion = result.draft
-        if suggestion:
-            answer = {**(answer or {}), "suggested_reply": suggestion}
+            suggestion = result.draft  # what the bot would have said, had a check not stopped it
         channel, thread_id = row["channel"], row["thread_id"]
         parts = reply_parts(channel, result.answer) if result is not None else []
         handed_over = False
@@ -235,6 +233,11 @@ class PendingTurns:
                 await conn.execute(
                     "UPDATE conversations SET language = %s, last_message_at = now() WHERE thread_id = %s",
                     (result.language, thread_id),
+                )
+            if reason == "with_operator" or (result is not None and result.escalate):
+                # The bot's draft for the operator (or none, for a message it could not answer).
+                await conn.execute(
+                    "UPDATE conversations SET suggested_reply = %s WHERE thread_id = %s", (suggestion, thread_id)
                 )
             if result is not None and result.escalate:
                 handed_over = await hand_over(

@@ -9,6 +9,7 @@ the graph's state by the conversation's next job (it holds the conversation's tu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from carebot.channels.handover import reason_label
 from carebot.channels.outbox import enqueue
 from carebot.channels.transcript import add_message, message_json
 from carebot.db.pool import Pool
+from carebot.domain import Customer
 from carebot.phrases import phrase
 from carebot.tools.orders import OrderSource
 from carebot.verification.types import IdentityVerifier
@@ -112,7 +114,13 @@ class OperatorDesk:
                 f"{_CONVERSATIONS} {where} ORDER BY c.last_message_at DESC LIMIT %s",  # fixed fragments
                 (*params, limit),
             )
-            return [_conversation_json(r) for r in await cur.fetchall()]
+            rows = await cur.fetchall()
+        for row in rows:
+            # Name the customers operators are to answer (looked up once, then kept).
+            if row["customer_name"] is None and row["status"] != "bot":
+                with contextlib.suppress(Exception):  # an order system outage leaves them unnamed
+                    await self._find_customer(row)
+        return [_conversation_json(r) for r in rows]
 
     async def conversation(self, thread_id: str, *, mark_read: bool = True) -> dict[str, Any]:
         """The conversation with its transcript, customer and recent orders, the hand-over's
@@ -131,12 +139,6 @@ class OperatorDesk:
                 (thread_id, _TRANSCRIPT_LIMIT),
             )
             messages = await cur.fetchall()
-            cur = await conn.execute(
-                "SELECT answer ->> 'suggested_reply' AS suggestion FROM inbox WHERE thread_id = %s"
-                " ORDER BY id DESC LIMIT 1",
-                (thread_id,),
-            )
-            latest = await cur.fetchone()
         customer, orders = await self._customer(row)
         window = None
         if row["channel"] == "whatsapp" and row["last_customer_at"] is not None:
@@ -148,28 +150,35 @@ class OperatorDesk:
             "orders": orders,
             "window_closes_at": window,
             "templates": sorted(self._templates) if row["channel"] == "whatsapp" else [],
-            "suggested_reply": latest["suggestion"] if latest else None,
+            "suggested_reply": row["suggested_reply"],
             "messages": [message_json(m) for m in messages],
         }
 
+    async def _find_customer(self, row: dict[str, Any]) -> Customer | None:
+        """Who the customer is, by the channel's identity or a verified link; remembered on the
+        conversation so the inbox can show the name."""
+        customer = await self._orders.find_customer(channel=row["channel"], sender=row["sender"])
+        if customer is None and (linked := await self._verifier.verified_customer(row["thread_id"])):
+            customer = await self._orders.customer_by_id(linked)
+        if customer is not None and row["customer_name"] != customer.name:
+            async with self._pool.connection() as conn:
+                await conn.execute(
+                    "UPDATE conversations SET customer_id = %s, customer_name = %s WHERE thread_id = %s",
+                    (customer.id, customer.name, row["thread_id"]),
+                )
+            row["customer_name"] = customer.name
+        return customer
+
     async def _customer(self, row: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        """Who the customer is, by the channel's identity or a verified link, and their recent orders."""
+        """The customer and their recent orders."""
         try:
-            customer = await self._orders.find_customer(channel=row["channel"], sender=row["sender"])
-            if customer is None and (linked := await self._verifier.verified_customer(row["thread_id"])):
-                customer = await self._orders.customer_by_id(linked)
+            customer = await self._find_customer(row)
             if customer is None:
                 return None, []
             orders = await self._orders.recent_orders(customer.id, limit=5)
         except Exception:  # the order system being down must not hide the conversation
             log.warning("customer_lookup_failed", extra={"thread_id": row["thread_id"]})
             return None, []
-        if row["customer_name"] != customer.name:
-            async with self._pool.connection() as conn:
-                await conn.execute(
-                    "UPDATE conversations SET customer_id = %s, customer_name = %s WHERE thread_id = %s",
-                    (customer.id, customer.name, row["thread_id"]),
-                )
         return (
             {"id": customer.id, "name": customer.name, "email": customer.email, "phone": customer.phone},
             [
@@ -302,8 +311,9 @@ class OperatorDesk:
                     payload={**channel_payload, **payload},
                 )
             await conn.execute(
-                "UPDATE conversations SET last_operator_at = now(), last_message_at = now(), unread = 0"
-                " WHERE thread_id = %s",
+                # The suggestion answered the customer's last message: this reply does instead.
+                "UPDATE conversations SET last_operator_at = now(), last_message_at = now(), unread = 0,"
+                " suggested_reply = NULL WHERE thread_id = %s",
                 (thread_id,),
             )
         log.info("operator_replied", extra={"thread_id": thread_id, "template": template})

@@ -91,3 +91,27 @@ async def seed_demo_help_centre(pool: Pool) -> int:
             stored += await upsert_document(pool, document) != "unchanged"
     log.info("demo_help_centre_ingested", extra={"documents": stored})
     return stored
+
+
+# The demo's operator, so `make run` has someone to sign in at /admin as. Only ever created with
+# the demo data (the embedded database, unless SEED_DEMO_DATA says otherwise).
+DEMO_OPERATOR_EMAIL = "demo@carebot.local"
+DEMO_OPERATOR_PASSWORD = "carebot-demo"
+
+
+async def seed_demo_operator(pool: Pool) -> bool:
+    """Add the demo operator (a shop admin) to a database without operators; True if added."""
+    from carebot.operators import OperatorAccounts, OperatorExists
+
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT EXISTS (SELECT 1 FROM operators) AS present")
+        row = await cur.fetchone()
+    if row and row["present"]:
+        return False
+    try:
+        await OperatorAccounts(pool).add(
+            email=DEMO_OPERATOR_EMAIL, name="Demo operator", role="admin", password=DEMO_OPERATOR_PASSWORD
+        )
+    except OperatorExists:  # another process starting at the same moment added it
+        return False
+    return True

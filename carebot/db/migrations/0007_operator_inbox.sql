@@ -42,6 +42,7 @@ CREATE TABLE conversations (
     last_operator_at  timestamptz,              -- the idle timer counts from here
     handovers         int NOT NULL DEFAULT 0,
     resolved_at       timestamptz,
+    suggested_reply   text,                     -- the bot's draft for the customer's latest message
     synced_message_id bigint NOT NULL DEFAULT 0 -- operator/system lines up to here are in the graph's state
 );
 CREATE INDEX conversations_status ON conversations (status, last_message_at DESC);
@@ -118,7 +119,8 @@ BEGIN
     PERFORM carebot_event('conversation', NEW.thread_id, jsonb_build_object(
         'id', NEW.thread_id, 'channel', NEW.channel, 'status', NEW.status, 'reason', NEW.reason,
         'assignee_id', NEW.assignee_id, 'unread', NEW.unread, 'customer_name', NEW.customer_name,
-        'last_message_at', NEW.last_message_at, 'waiting_since', NEW.waiting_since));
+        'last_message_at', NEW.last_message_at, 'waiting_since', NEW.waiting_since,
+        'suggested_reply', NEW.suggested_reply));
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
