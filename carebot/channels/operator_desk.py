@@ -225,8 +225,8 @@ class OperatorDesk:
         }[event]
         async with self._pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
-                "UPDATE conversations SET status = 'bot', assignee_id = NULL, waiting_since = NULL,"
-                " unread = 0, resolved_at = CASE WHEN %s THEN now() ELSE resolved_at END"
+                "UPDATE conversations SET status = 'bot', assignee_id = NULL, waiting_since = NULL, reason = NULL,"
+                " reason_detail = NULL, unread = 0, resolved_at = CASE WHEN %s THEN now() ELSE resolved_at END"
                 " WHERE thread_id = %s RETURNING *",
                 (event == "resolved", thread_id),
             )
