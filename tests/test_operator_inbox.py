@@ -320,7 +320,7 @@ async def test_an_operator_reply_reaches_the_web_chat_and_a_discord_user(postgre
 
     def discord_api(request: Recorded) -> tuple[int, Any]:
         calls.append(request)
-        return 200, {"id": f"msg{len(calls)}"}
+        return 200, {"id": uuid.uuid4().hex}  # Discord's ids are unique, like the outbox's provider ids
 
     from tests.test_channels import signed
 

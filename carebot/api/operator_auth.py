@@ -50,8 +50,10 @@ async def current_operator(
     if credentials is not None:
         token = components.settings.admin_token
         given = credentials.credentials.encode()
-        if token is None or not secrets.compare_digest(given, token.get_secret_value().encode()):
-            raise _unauthorized("a valid admin bearer token is required")
+        if token is None:
+            raise _unauthorized("bearer tokens are disabled: set ADMIN_TOKEN, or sign in at /admin/login")
+        if not secrets.compare_digest(given, token.get_secret_value().encode()):
+            raise _unauthorized("a valid admin bearer token (ADMIN_TOKEN) is required")
         return _AUTOMATION
     if not session:
         raise _unauthorized("sign in at /admin/login, or send Authorization: Bearer <ADMIN_TOKEN>")
