@@ -74,11 +74,10 @@ class PendingTurns:
         must not overtake it) and is counted against the message. Returns the outbox threads
         that have something new to send (the conversation's, and its hand-over notification)."""
         await self._sync_notes(thread_id)
-        sends = [thread_id]
+        sends: list[str] = []
         while (row := await self._next_pending(thread_id)) is not None:
             try:
-                if await self._answer(row) and self._webhook is not None:
-                    sends.append(NOTIFICATION_PREFIX + thread_id)
+                sends += [key for key in await self._answer(row) if key not in sends]
             except Exception as exc:
                 await self._count_failure(row, exc)
                 raise
@@ -135,28 +134,28 @@ class PendingTurns:
             body = trigger.sub("", body)
         return body.strip(" ,:;-!")
 
-    async def _answer(self, row: dict[str, Any]) -> bool:
-        """Answer one message; True when the answer handed the conversation over."""
+    async def _answer(self, row: dict[str, Any]) -> list[str]:
+        """Answer one message; returns the outbox threads it queued something on."""
         started = time.perf_counter()
         channel, sender, thread_id = row["channel"], row["sender"], row["thread_id"]
         context = {"thread_id": thread_id, "channel": channel}
         # Consent and the rate limit come before everything, trigger words included.
         handling = await self._controls.handling(row) if self._controls else "answer"
         if handling != "answer":
-            await self._answer_control(row, handling)
+            sends = await self._answer_control(row, handling)
             log.info("message_controlled", extra={**context, "handling": handling})
-            return False
+            return sends
         question = self._question(channel, row["body"])
         if question is None:
             await self._finish(row, status="ignored", result=None, reason="no trigger word")
             log.info("message_ignored", extra={**context, "reason": "no trigger word"})
-            return False
+            return []
         if row["conversation_status"] != "bot":
             # A person has the conversation: the bot stays silent and only drafts a suggestion.
             suggestion = await self._turns.suggest(channel=channel, sender=sender, text=question) if question else None
             await self._finish(row, status="ignored", result=None, reason="with_operator", suggestion=suggestion)
             log.info("message_for_operator", extra=context)
-            return False
+            return []
         if not question.strip():
             # Media only (image, voice, location, sticker): ask for text, in the thread's language.
             language = await self._turns.thread_language(channel=channel, sender=sender)
@@ -171,21 +170,20 @@ class PendingTurns:
             result = await self._turns.chat(channel=channel, sender=sender, text=question, turn_id=f"inbox-{row['id']}")
             if result.escalate:
                 log.info("escalated", extra={**context, "reason": result.escalation_reason})
-        handed_over = await self._finish(row, status="answered", result=result)
+        sends = await self._finish(row, status="answered", result=result)
         log.info("turn_answered", extra={**context, "latency_ms": round((time.perf_counter() - started) * 1000, 1)})
-        return handed_over
+        return sends
 
-    async def _answer_control(self, row: dict[str, Any], handling: Handling) -> None:
+    async def _answer_control(self, row: dict[str, Any], handling: Handling) -> list[str]:
         """STOP/START confirmations and the rate-limit notice, in the thread's language; opted-out
         and over-the-limit messages are stored, not answered."""
         if handling in ("opted_out", "rate_limited"):
-            await self._finish(row, status="ignored", result=None, reason=handling)
-            return
+            return await self._finish(row, status="ignored", result=None, reason=handling)
         language = await self._turns.thread_language(channel=row["channel"], sender=row["sender"])
         key = {"stop": "stop_confirmed", "start": "start_confirmed", "rate_notice": "rate_limited"}[handling]
         text = phrase(language, key, shop=self._turns.shop_name)
         result = TurnResult(thread_id=row["thread_id"], answer=text, intent=None, language=language, escalate=False)
-        await self._finish(row, status="answered", result=result)
+        return await self._finish(row, status="answered", result=result)
 
     async def _finish(
         self,
@@ -195,15 +193,16 @@ class PendingTurns:
         result: TurnResult | None,
         reason: str | None = None,
         suggestion: str | None = None,
-    ) -> bool:
+    ) -> list[str]:
         """Record the answer (or why there is none), its transcript line, its messages and a
-        hand-over in one transaction; True when the conversation was handed over."""
+        hand-over in one transaction; returns the outbox threads with something new to send
+        (none for the web chat, whose answer goes back in the HTTP response)."""
         answer: dict[str, Any] | None = result.as_json() if result is not None else None
         if result is not None and result.escalate:
             suggestion = result.draft  # what the bot would have said, had a check not stopped it
         channel, thread_id = row["channel"], row["thread_id"]
         parts = reply_parts(channel, result.answer) if result is not None else []
-        handed_over = False
+        sends = [thread_id] if parts else []
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute(
                 "UPDATE inbox SET status = %s, answer = %s, error = %s, answered_at = now() WHERE id = %s",
@@ -247,8 +246,10 @@ class PendingTurns:
                     detail=result.escalation_detail,
                     webhook=self._webhook,
                 )
+                if handed_over and self._webhook is not None:
+                    sends.append(NOTIFICATION_PREFIX + thread_id)
         self._on_answered(row["id"])
-        return handed_over
+        return sends
 
     async def _count_failure(self, row: dict[str, Any], error: Exception) -> None:
         """A turn that keeps failing (a model outage, a bug) must not block its thread forever."""

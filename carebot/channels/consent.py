@@ -10,7 +10,10 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any, Literal
+
+from psycopg import sql
 
 from carebot.db.pool import Pool
 
@@ -44,39 +47,46 @@ class SenderControls:
     async def handling(self, row: dict[str, Any]) -> Handling:
         thread_id = row["thread_id"]
         word = consent_word(row["body"]) if row["channel"] in CONSENT_CHANNELS else None
-        async with self._pool.connection() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO sender_controls (thread_id) VALUES (%s) ON CONFLICT DO NOTHING", (thread_id,)
-            )
+        # One round trip in the common case (a message to answer). The conversation's turns run
+        # one at a time (the job queue's lock), so nothing else changes these rows meanwhile.
+        async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT opted_out_at IS NOT NULL AS opted_out,"
-                " rate_notice_at > %s - interval '1 minute' AS noticed"
-                " FROM sender_controls WHERE thread_id = %s FOR UPDATE",
-                (row["received_at"], thread_id),
+                "SELECT coalesce((SELECT opted_out_at IS NOT NULL FROM sender_controls WHERE thread_id = %(thread)s),"
+                " false) AS opted_out,"
+                " coalesce((SELECT rate_notice_at > %(at)s - interval '1 minute' FROM sender_controls"
+                " WHERE thread_id = %(thread)s), false) AS noticed,"
+                " (SELECT count(*) FROM inbox WHERE thread_id = %(thread)s AND id <= %(id)s"
+                " AND received_at > %(at)s - interval '1 minute') AS recent",
+                {"thread": thread_id, "at": row["received_at"], "id": row["id"]},
             )
             controls = await cur.fetchone()
             assert controls is not None
             if word == "stop":
                 if controls["opted_out"]:
                     return "opted_out"  # one confirmation only
-                await conn.execute("UPDATE sender_controls SET opted_out_at = now() WHERE thread_id = %s", (thread_id,))
+                await self._set(conn, thread_id, "opted_out_at", datetime.now(UTC))
                 return "stop"
             if controls["opted_out"]:
                 if word != "start":
                     return "opted_out"
-                await conn.execute("UPDATE sender_controls SET opted_out_at = NULL WHERE thread_id = %s", (thread_id,))
+                await self._set(conn, thread_id, "opted_out_at", None)
                 return "start"
-            cur = await conn.execute(
-                "SELECT count(*) AS n FROM inbox WHERE thread_id = %s AND id <= %s"
-                " AND received_at > %s - interval '1 minute'",
-                (thread_id, row["id"], row["received_at"]),
-            )
-            recent = await cur.fetchone()
-            if recent is None or recent["n"] <= self._per_minute:
+            if controls["recent"] <= self._per_minute:
                 return "answer"
             if controls["noticed"]:
                 return "rate_limited"
-            await conn.execute(
-                "UPDATE sender_controls SET rate_notice_at = %s WHERE thread_id = %s", (row["received_at"], thread_id)
-            )
+            await self._set(conn, thread_id, "rate_notice_at", row["received_at"])
             return "rate_notice"
+
+    @staticmethod
+    async def _set(
+        conn: Any, thread_id: str, column: Literal["opted_out_at", "rate_notice_at"], value: datetime | None
+    ) -> None:
+        """Record a consent change or the rate-limit notice for the sender."""
+        await conn.execute(
+            sql.SQL(
+                "INSERT INTO sender_controls (thread_id, {column}) VALUES (%s, %s)"
+                " ON CONFLICT (thread_id) DO UPDATE SET {column} = excluded.{column}"
+            ).format(column=sql.Identifier(column)),
+            (thread_id, value),
+        )

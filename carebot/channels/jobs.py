@@ -238,7 +238,7 @@ class JobQueue:
             await task.configure(**options).defer_async(thread_id=thread_id)
 
     async def _answer_conversation(self, thread_id: str) -> None:
-        sends = [thread_id]
+        sends = [thread_id]  # after a failure: whatever was queued before it
         try:
             sends = await self._answering.answer_all(thread_id)
             # Bounded storage as part of the turn: the thread is small again before its reply goes.

@@ -12,38 +12,35 @@ from carebot.db.pool import Pool
 
 log = logging.getLogger(__name__)
 
-_PRUNE_CHECKPOINTS = """
-DELETE FROM checkpoints c
-WHERE c.thread_id = %(thread)s AND c.checkpoint_id NOT IN (
-    SELECT k.checkpoint_id FROM checkpoints k
-    WHERE k.thread_id = %(thread)s AND k.checkpoint_ns = c.checkpoint_ns
-    ORDER BY k.checkpoint_id DESC LIMIT %(keep)s
+# One statement (one round trip per turn): the checkpoints to keep are chosen once, and the
+# older ones go with their writes and the blobs no kept checkpoint refers to (a blob is a
+# channel's value at one version; a checkpoint lists the versions it uses).
+_PRUNE_THREAD = """
+WITH kept AS (
+    SELECT checkpoint_ns, checkpoint_id, checkpoint FROM (
+        SELECT checkpoint_ns, checkpoint_id, checkpoint,
+            row_number() OVER (PARTITION BY checkpoint_ns ORDER BY checkpoint_id DESC) AS newest
+        FROM checkpoints WHERE thread_id = %(thread)s
+    ) ranked WHERE newest <= %(keep)s
+), old_checkpoints AS (
+    DELETE FROM checkpoints c WHERE c.thread_id = %(thread)s
+    AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.checkpoint_ns = c.checkpoint_ns AND k.checkpoint_id = c.checkpoint_id)
+), old_writes AS (
+    DELETE FROM checkpoint_writes w WHERE w.thread_id = %(thread)s
+    AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.checkpoint_ns = w.checkpoint_ns AND k.checkpoint_id = w.checkpoint_id)
 )
-"""
-_PRUNE_WRITES = """
-DELETE FROM checkpoint_writes w
-WHERE w.thread_id = %(thread)s AND NOT EXISTS (
-    SELECT 1 FROM checkpoints c
-    WHERE c.thread_id = w.thread_id AND c.checkpoint_ns = w.checkpoint_ns AND c.checkpoint_id = w.checkpoint_id
-)
-"""
-# A blob is a channel's value at one version; a checkpoint lists the versions it uses.
-_PRUNE_BLOBS = """
-DELETE FROM checkpoint_blobs b
-WHERE b.thread_id = %(thread)s AND NOT EXISTS (
-    SELECT 1 FROM checkpoints c
-    WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
-      AND c.checkpoint -> 'channel_versions' ->> b.channel = b.version
+DELETE FROM checkpoint_blobs b WHERE b.thread_id = %(thread)s
+AND NOT EXISTS (
+    SELECT 1 FROM kept k
+    WHERE k.checkpoint_ns = b.checkpoint_ns AND k.checkpoint -> 'channel_versions' ->> b.channel = b.version
 )
 """
 
 
 async def prune_thread(pool: Pool, thread_id: str, *, keep: int) -> None:
     """Keep the thread's `keep` latest checkpoints (per namespace) and what they need."""
-    params = {"thread": thread_id, "keep": keep}
-    async with pool.connection() as conn, conn.transaction():
-        for statement in (_PRUNE_CHECKPOINTS, _PRUNE_WRITES, _PRUNE_BLOBS):
-            await conn.execute(statement, params)
+    async with pool.connection() as conn:
+        await conn.execute(_PRUNE_THREAD, {"thread": thread_id, "keep": keep})
 
 
 async def delete_idle_threads(pool: Pool, *, idle_days: float) -> int:
