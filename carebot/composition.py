@@ -154,8 +154,9 @@ async def open_verifier(settings: Settings, pool: Pool, orders: OrderSource, key
 
 
 @asynccontextmanager
-async def open_components(settings: Settings) -> AsyncIterator[Components]:
-    """Start everything a turn needs; close it all on exit."""
+async def open_components(settings: Settings, *, warm_up: bool = True) -> AsyncIterator[Components]:
+    """Start everything a turn needs; close it all on exit. Without `warm_up` the models load
+    on first use (the API process, whose turns run in its worker thread)."""
     models = build_models(settings)  # fails fast on a bad MODEL before touching the database
     embedder = build_embedder(settings)
     async with open_database(settings) as pool, open_order_source(settings, pool) as orders:
@@ -170,7 +171,8 @@ async def open_components(settings: Settings) -> AsyncIterator[Components]:
                 screen=models.screen,
             )
             graph = build_graph(deps, checkpointer=AsyncPostgresSaver(pool))  # type: ignore[arg-type]
-            await models.warm_up()
+            if warm_up:
+                await models.warm_up()
             log.info("service_started", extra={"model": models.description, "embeddings": settings.embeddings})
             yield Components(
                 settings=settings,

@@ -27,7 +27,10 @@ def test_http_api(cli_env: dict[str, str], tmp_path: Path) -> None:
     with running_process(cmd, env=cli_env, ready_url=f"{base}/health", cwd=tmp_path, log=tmp_path / "serve.log"):
         assert httpx.get(f"{base}/health").json()["model"] == "offline"
         assert httpx.get(f"{base}/health/ready").json() == {"status": "ready", "database": "ok"}
-        reply = httpx.post(f"{base}/chat", json={"user_id": "+34600100001", "text": "¿cómo devuelvo un artículo?"})
+        # Ready means messages are accepted; the first answer may wait for the worker's models to warm up.
+        reply = httpx.post(
+            f"{base}/chat", json={"user_id": "+34600100001", "text": "¿cómo devuelvo un artículo?"}, timeout=30
+        )
         assert reply.status_code == 200
         body = reply.json()
         assert body["intent"] == "returns_refunds" and body["escalate"] is False

@@ -35,7 +35,8 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         signals = AnswerSignals()
         async with (
-            open_components(settings) as components,
+            # The API runs no turns itself (its worker thread does): its models load on first use.
+            open_components(settings, warm_up=False) as components,
             open_job_queue(components, on_answered=signals.answered) as jobs,
         ):
             app.state.components, app.state.jobs = components, jobs
@@ -44,8 +45,9 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
             app.state.event_hub = hub = EventHub(str(components.pool.conninfo))
             listening = asyncio.create_task(hub.run())
             workers = WorkerThread(settings, on_answered=signals.answered) if with_worker else None
+            app.state.workers = workers
             if workers is not None:
-                await workers.start()
+                workers.start()
             try:
                 yield
             finally:

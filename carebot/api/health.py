@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from carebot import __version__
@@ -19,8 +19,14 @@ async def health(components: ComponentsDep) -> dict[str, str]:
 
 
 @router.get("/health/ready")
-async def ready(components: ComponentsDep) -> JSONResponse:
-    """The database answers and every migration is applied; 503 otherwise."""
+async def ready(components: ComponentsDep, request: Request) -> JSONResponse:
+    """The database answers, every migration is applied, and this process's workers (if it runs
+    any) have not failed; 503 otherwise. Messages are accepted (stored) from then on, while the
+    workers may still be warming their models up."""
+    workers = getattr(request.app.state, "workers", None)
+    if workers is not None and workers.failure is not None:
+        failure = f"failed: {type(workers.failure).__name__}"
+        return JSONResponse({"status": "unavailable", "workers": failure}, status_code=503)
     try:
         pending = await pending_migrations(components.pool)
     except Exception as exc:  # any database failure means "not ready", with the reason

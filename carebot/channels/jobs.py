@@ -277,27 +277,27 @@ class WorkerThread:
     On the API's loop, a burst of turns (graph, models, database client: CPU) would queue every
     webhook acknowledgement behind it; on their own loop the interpreter switches between the two
     every few milliseconds, so acks stay fast while turns run. The thread opens its own components
-    (pool, graph) over the same database, as `carebot worker` does.
+    (pool, graph) over the same database, as `carebot worker` does, and warms the models up there:
+    the API is ready (accepting and storing messages) while the workers are still starting.
     """
 
     def __init__(self, settings: Settings, *, on_answered: Callable[[int], None]) -> None:
         self._settings = settings
         self._on_answered = on_answered
         self._thread = threading.Thread(target=self._run, name="carebot-workers", daemon=True)
-        self._started = threading.Event()
+        self._stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._workers: asyncio.Task[None] | None = None
-        self._failure: BaseException | None = None
+        self.failure: BaseException | None = None
+        """What stopped the workers, if anything did (readiness reports it)."""
 
-    async def start(self) -> None:
-        """Start the thread and wait until its workers run (or raise what stopped them)."""
+    def start(self) -> None:
+        """Start the thread; its workers run once the models are warm."""
         self._thread.start()
-        await asyncio.to_thread(self._started.wait)
-        if self._failure is not None:
-            raise RuntimeError("the worker thread could not start") from self._failure
 
     async def stop(self) -> None:
         """Cancel the workers (running jobs are left to the queue to run again) and join the thread."""
+        self._stopping.set()  # before reading the task: a thread still starting sees the flag
         if self._loop is not None and self._workers is not None:
             self._loop.call_soon_threadsafe(self._workers.cancel)
         await asyncio.to_thread(self._thread.join)
@@ -305,13 +305,9 @@ class WorkerThread:
     def _run(self) -> None:
         try:
             asyncio.run(self._main())
-        except BaseException as exc:  # reported to start(), or logged once running
-            if not self._started.is_set():
-                self._failure = exc
-            else:
-                log.exception("worker_thread_failed")
-        finally:
-            self._started.set()
+        except BaseException as exc:
+            self.failure = exc
+            log.exception("worker_thread_failed")
 
     async def _main(self) -> None:
         async with (
@@ -320,6 +316,7 @@ class WorkerThread:
         ):
             self._loop = asyncio.get_running_loop()
             self._workers = asyncio.create_task(jobs.run_workers(concurrency=self._settings.worker_concurrency))
-            self._started.set()
+            if self._stopping.is_set():  # stopped while the models were warming up
+                self._workers.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._workers
