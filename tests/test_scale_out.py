@@ -268,3 +268,33 @@ def test_sigterm_stops_the_embedded_postgres_that_serve_started(cli_env: dict[st
     while embedded_postgres():
         assert time.monotonic() < deadline, "the embedded PostgreSQL outlived carebot serve"
         time.sleep(0.1)
+
+
+async def test_a_dead_workers_job_with_a_successor_waiting_does_not_stop_the_sweep(postgres_url: str) -> None:
+    """A worker died while sending a conversation's replies, and a newer send job for the same
+    conversation is already waiting: retrying the dead one would break the queueing lock, so it
+    is closed, its lock freed, and the rest of the sweep (forgotten work, timers) still runs."""
+    from carebot.channels.jobs import open_job_queue
+    from carebot.composition import open_components
+    from tests.conftest import settings_for
+
+    thread = f"whatsapp:dead-{time.monotonic_ns()}"
+    async with open_components(settings_for(postgres_url)) as components, open_job_queue(components) as jobs:
+        await jobs.send_soon(thread)
+        async with await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as conn:
+            # Its worker is gone (procrastinate clears worker_id when it prunes a dead worker).
+            await conn.execute(
+                "UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL WHERE queueing_lock = %s",
+                (f"send:{thread}",),
+            )
+        await jobs.send_soon(thread)  # the successor, waiting behind the dead job's lock
+        await jobs.sweep()
+        async with await psycopg.AsyncConnection.connect(postgres_url, row_factory=dict_row) as conn:
+            cur = await conn.execute(
+                "SELECT status FROM procrastinate_jobs WHERE queueing_lock = %s OR lock = %s ORDER BY id",
+                (f"send:{thread}", f"send:{thread}"),
+            )
+            left = [r["status"] for r in await cur.fetchall()]
+            await conn.execute("DELETE FROM procrastinate_jobs WHERE lock = %s", (f"send:{thread}",))
+            await conn.commit()
+    assert left == ["todo"]

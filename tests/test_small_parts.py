@@ -12,6 +12,7 @@ from carebot.models.offline import OfflineClassifier
 from carebot.phrases import ORDER_STATUS_WORDS, PHRASES
 from carebot.prompts import placeholders, prompt_names, render_prompt
 from carebot.settings import Settings
+from tests.conftest import REPO
 
 
 @pytest.mark.parametrize(
@@ -80,3 +81,12 @@ def test_model_settings_are_checked_before_anything_starts() -> None:
         build_models(Settings(_env_file=None, model="llama:7b"))
     mixed = build_models(Settings(_env_file=None, model="openai:gpt-x", openai_api_key="k", classifier_model="offline"))
     assert isinstance(mixed.classifier, OfflineClassifier) and mixed.description == "openai:gpt-x (classifier: offline)"
+
+
+def test_every_setting_is_documented_in_env_example_and_the_readme() -> None:
+    env_example = (REPO / ".env.example").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    undocumented = [
+        name.upper() for name in Settings.model_fields if name.upper() not in env_example or name.upper() not in readme
+    ]
+    assert undocumented == []

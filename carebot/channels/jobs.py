@@ -29,8 +29,9 @@ from datetime import timedelta
 from typing import Any
 
 from procrastinate import App, PsycopgConnector
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
 from procrastinate.job_context import JobContext
+from procrastinate.jobs import Status
 from procrastinate.worker import Worker
 
 from carebot.channels.answering import PendingTurns, trigger_words
@@ -173,11 +174,32 @@ class JobQueue:
         await self._defer(self._send, thread_id, lock=f"send:{thread_id}", after=after)
 
     async def sweep(self) -> None:
-        """Re-run jobs whose worker died, and defer jobs for work nobody has picked up."""
+        """Re-run jobs whose worker died, defer jobs for work nobody has picked up, forget expired
+        Discord tokens and run the hand-over timers. Each step runs even if another failed."""
+        for step in (
+            self._retry_stalled_jobs,
+            self._defer_forgotten_work,
+            self._forget_expired_tokens,
+            self.run_handover_timers,
+        ):
+            try:
+                await step()
+            except Exception:
+                log.exception("sweep_step_failed", extra={"step": step.__name__})
+
+    async def _retry_stalled_jobs(self) -> None:
         manager = self.app.job_manager
         for job in await manager.get_stalled_jobs(seconds_since_heartbeat=self._settings.stalled_after_seconds):
-            log.warning("stalled_job_retried", extra={"task": job.task_name, "job_id": job.id})
-            await manager.retry_job(job)
+            try:
+                await manager.retry_job(job)
+                log.warning("stalled_job_retried", extra={"task": job.task_name, "job_id": job.id})
+            except UniqueViolation:
+                # The conversation already has a job of this kind waiting (the queueing lock): it
+                # reads everything the dead one would have. Closing the dead one frees the lock.
+                await manager.finish_job(job, status=Status.FAILED, delete_job=True)
+                log.warning("stalled_job_superseded", extra={"task": job.task_name, "job_id": job.id})
+
+    async def _defer_forgotten_work(self) -> None:
         async with self._pool.connection() as conn:
             cur = await conn.execute("SELECT DISTINCT thread_id FROM inbox WHERE status = 'pending'")
             unanswered = [r["thread_id"] for r in await cur.fetchall()]
@@ -185,8 +207,9 @@ class JobQueue:
             await self.answer_soon(thread_id)
         for thread_id in await self._outbox.unsent_threads():
             await self.send_soon(thread_id)
+
+    async def _forget_expired_tokens(self) -> None:
         await forget_expired_interaction_tokens(self._pool)
-        await self.run_handover_timers()
 
     async def run_handover_timers(self) -> None:
         settings = self._settings
@@ -201,7 +224,7 @@ class JobQueue:
     async def run_workers(self, *, concurrency: int) -> None:
         """Run this process's workers until cancelled: turns and maintenance on `concurrency`
         slots, sends on slots of their own. A database outage restarts them; only cancelling ends them."""
-        await self.sweep_safely()
+        await self.sweep()
         options: dict[str, Any] = {
             "install_signal_handlers": False,
             "delete_jobs": "successful",  # the inbox and outbox are the record; jobs are work
@@ -214,12 +237,6 @@ class JobQueue:
             self._supervised(queues=[TURNS, MAINTENANCE], concurrency=concurrency, name="turns", **options),
             self._supervised(queues=[SENDS], concurrency=_SEND_CONCURRENCY, name="sends", **options),
         )
-
-    async def sweep_safely(self) -> None:
-        try:
-            await self.sweep()
-        except Exception:
-            log.exception("sweep_failed")
 
     async def _supervised(self, **options: Any) -> None:
         # procrastinate stops a worker whose LISTEN connection fails (e.g. the database restarted);
