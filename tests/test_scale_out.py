@@ -298,3 +298,73 @@ async def test_a_dead_workers_job_with_a_successor_waiting_does_not_stop_the_swe
             await conn.execute("DELETE FROM procrastinate_jobs WHERE lock = %s", (f"send:{thread}",))
             await conn.commit()
     assert left == ["todo"]
+
+
+async def test_retention_deletes_what_is_past_its_time_and_keeps_the_rest(postgres_url: str) -> None:
+    from carebot.db.retention import (
+        delete_expired_operator_sessions,
+        delete_idle_threads,
+        delete_old_events,
+        delete_old_messages,
+        delete_old_transcripts,
+    )
+    from tests.conftest import settings_for
+    from tests.test_channels import serving
+
+    settings = settings_for(postgres_url)
+    async with serving(settings) as client:
+        old_visitor, new_visitor = (
+            httpx.AsyncClient(base_url=str(client.base_url)),
+            httpx.AsyncClient(base_url=str(client.base_url)),
+        )
+        old = (await old_visitor.post("/chat", json={"text": "how long does shipping take?"}, timeout=30)).json()
+        new = (await new_visitor.post("/chat", json={"text": "how long does shipping take?"}, timeout=30)).json()
+        async with await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as conn:
+            # The first conversation went quiet long ago; the second is today's.
+            await conn.execute(
+                "UPDATE checkpoints SET checkpoint = jsonb_set(checkpoint, '{ts}',"
+                " to_jsonb((now() - interval '100 days')::text)) WHERE thread_id = %s",
+                (old["thread_id"],),
+            )
+            await conn.execute(
+                "UPDATE inbox SET received_at = now() - interval '40 days' WHERE thread_id = %s", (old["thread_id"],)
+            )
+            await conn.execute(
+                "UPDATE conversations SET last_message_at = now() - interval '400 days' WHERE thread_id = %s",
+                (old["thread_id"],),
+            )
+            await conn.execute(
+                "UPDATE events SET at = now() - interval '2 days' WHERE thread_id = %s", (old["thread_id"],)
+            )
+            await conn.execute(
+                "INSERT INTO operators (email, name, password_hash) VALUES (%s, 'Gone', 'x') RETURNING id",
+                (f"gone-{time.monotonic_ns()}@shop.example",),
+            )
+            await conn.execute(
+                "INSERT INTO operator_sessions (token_hash, operator_id, expires_at)"
+                " SELECT %s, max(id), now() - interval '1 hour' FROM operators",
+                (f"expired-{time.monotonic_ns()}",),
+            )
+        from carebot.composition import open_database
+
+        async with open_database(settings) as db:  # the retention jobs' calls, on a pool of our own
+            assert await delete_idle_threads(db, idle_days=90) >= 1
+            assert await delete_old_messages(db, older_than_days=30) >= 1
+            assert await delete_old_transcripts(db, older_than_days=365) >= 1
+            assert await delete_old_events(db) >= 1
+            assert await delete_expired_operator_sessions(db) >= 1
+
+        async def count(table: str, thread_id: str) -> int:
+            async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
+                cur = await conn.execute(f"SELECT count(*) FROM {table} WHERE thread_id = %s", (thread_id,))
+                row = await cur.fetchone()
+                return int(row[0]) if row else 0
+
+        for table in ("checkpoints", "inbox", "conversations", "messages", "events"):
+            assert await count(table, old["thread_id"]) == 0, table
+            assert await count(table, new["thread_id"]) > 0, table
+        # The conversation that was kept goes on with what it remembered.
+        follow_up = (await new_visitor.post("/chat", json={"text": "and to Bali?"}, timeout=30)).json()
+        assert follow_up["intent"] == "shipping"
+        await old_visitor.aclose()
+        await new_visitor.aclose()

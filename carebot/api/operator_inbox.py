@@ -24,8 +24,6 @@ def get_desk(request: Request) -> OperatorDesk:
 
 
 DeskDep = Annotated[OperatorDesk, Depends(get_desk)]
-# Thread ids look like `whatsapp:3f9a…`: a channel, a colon and a hash.
-ConversationId = Annotated[str, Query(min_length=3, max_length=200, pattern=r"^[a-z]+:[A-Za-z0-9_.:-]+$")]
 
 
 def _not_found(thread_id: str) -> HTTPException:

@@ -27,9 +27,6 @@ from carebot.turns import TurnRunner
 
 log = logging.getLogger(__name__)
 
-# How operator lines and events are named in the graph's state (the model sees who said what).
-_NOTE_NAMES = {"operator": "operator", "system": "system"}
-
 # A turn that keeps failing (a model outage, a bug) is given up after this many tries.
 MAX_TURN_ATTEMPTS = 3
 

@@ -43,6 +43,7 @@ from carebot.channels.senders import build_senders
 from carebot.composition import Components, open_components
 from carebot.db.pool import Pool
 from carebot.db.retention import (
+    delete_expired_operator_sessions,
     delete_idle_threads,
     delete_old_events,
     delete_old_messages,
@@ -286,6 +287,7 @@ class JobQueue:
         await delete_old_messages(self._pool, older_than_days=self._settings.message_retention_days)
         await delete_old_transcripts(self._pool, older_than_days=self._settings.transcript_retention_days)
         await delete_old_events(self._pool)
+        await delete_expired_operator_sessions(self._pool)
 
 
 class WorkerThread:

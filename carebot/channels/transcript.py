@@ -67,14 +67,6 @@ async def add_message(
     return row
 
 
-async def ensure_conversation(conn: AsyncConnection[DictRow], *, thread_id: str, channel: str, sender: str) -> None:
-    """A conversation row for a thread whose messages predate the conversation record."""
-    await conn.execute(
-        "INSERT INTO conversations (thread_id, channel, sender) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-        (thread_id, channel, sender),
-    )
-
-
 def message_json(row: dict[str, Any]) -> dict[str, Any]:
     """A transcript message as the operator API shows it."""
     return {

@@ -108,6 +108,13 @@ async def delete_old_events(pool: Pool) -> int:
         return cur.rowcount
 
 
+async def delete_expired_operator_sessions(pool: Pool) -> int:
+    """Sessions past their expiry sign nobody in; their rows go."""
+    async with pool.connection() as conn:
+        cur = await conn.execute("DELETE FROM operator_sessions WHERE expires_at < now()")
+        return cur.rowcount
+
+
 # A Discord interaction token lets anyone holding it post in the user's channel for 15 minutes:
 # the inbox drops it once that life is over.
 DISCORD_TOKEN_LIFE_MINUTES = 15
