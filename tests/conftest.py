@@ -46,6 +46,18 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)
 
 
+def forget_unfinished_work(url: str) -> None:
+    """Tests share a database: work a killed or stopped server left half-done (a job still
+    'doing' for a dead worker, a reply part still 'sending') would be finished by a later test's
+    worker, through that test's fake Twilio. Call it once the test's servers are gone."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DELETE FROM procrastinate_jobs WHERE status IN ('todo', 'doing')")
+        conn.execute(
+            "UPDATE outbox SET status = 'failed', error = 'left by a test' WHERE status IN ('pending', 'sending')"
+        )
+        conn.execute("UPDATE inbox SET status = 'failed', error = 'left by a test' WHERE status = 'pending'")
+
+
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A PostgreSQL server for the session (embedded, or TEST_DATABASE_URL's); yields its URL."""

@@ -27,7 +27,7 @@ from twilio.request_validator import RequestValidator
 from carebot.api.app import create_app
 from carebot.channels.formatting import split_message, to_whatsapp
 from carebot.settings import Settings
-from tests.conftest import BIN, REPO, free_port, settings_for
+from tests.conftest import BIN, REPO, forget_unfinished_work, free_port, settings_for
 from tests.loopback import LoopbackServer, Recorded
 
 ALEX, SITI, LUCIA = "+14155550100", "+6281234500001", "+34600100001"
@@ -494,6 +494,7 @@ def test_killed_after_the_acknowledgement_the_message_is_answered_once_after_res
         finally:
             second.terminate()
             second.wait(15)
+            forget_unfinished_work(postgres_url)
     assert len(twilio.sent) == 1 and "Gratis ongkir" in twilio.sent[0]["Body"]
 
 

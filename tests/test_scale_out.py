@@ -17,7 +17,7 @@ import pytest
 from psycopg.rows import dict_row
 from twilio.request_validator import RequestValidator
 
-from tests.conftest import BIN, REPO, free_port, new_database
+from tests.conftest import BIN, REPO, forget_unfinished_work, free_port, new_database
 from tests.loopback import LoopbackServer, Recorded
 from tests.test_channels import (
     ALEX,
@@ -96,6 +96,7 @@ def test_two_processes_answer_one_customer_in_order_once_without_forking_the_thr
             for process, _ in servers:
                 process.terminate()
                 process.wait(20)
+            forget_unfinished_work(postgres_url)
     bodies = twilio.bodies()
     assert len(bodies) == len(questions)
     for question, body in zip(questions, bodies, strict=True):
