@@ -77,6 +77,28 @@ def _conversation_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _take(conn: AsyncConnection[DictRow], thread_id: str, operator: Operator) -> bool:
+    """The operator has the conversation from now on (inside the caller's transaction), with a
+    system line saying so; False when there is no such conversation."""
+    cur = await conn.execute(
+        "UPDATE conversations SET status = 'human', assignee_id = %s, taken_at = now(),"
+        " last_operator_at = now(), unread = 0 WHERE thread_id = %s RETURNING thread_id",
+        (operator.id, thread_id),
+    )
+    if await cur.fetchone() is None:
+        return False
+    await add_message(
+        conn,
+        thread_id=thread_id,
+        role="system",
+        text=f"{operator.name} took over the conversation.",
+        author=operator.name,
+        operator_id=operator.id,
+        meta={"event": "takeover"},
+    )
+    return True
+
+
 _CONVERSATIONS = """
 SELECT c.*, o.name AS assignee,
     (SELECT m.text FROM messages m WHERE m.thread_id = c.thread_id AND m.role <> 'system'
@@ -195,22 +217,8 @@ class OperatorDesk:
 
     async def take_over(self, thread_id: str, operator: Operator) -> dict[str, Any]:
         async with self._pool.connection() as conn, conn.transaction():
-            cur = await conn.execute(
-                "UPDATE conversations SET status = 'human', assignee_id = %s, taken_at = now(),"
-                " last_operator_at = now(), unread = 0 WHERE thread_id = %s RETURNING *",
-                (operator.id, thread_id),
-            )
-            if await cur.fetchone() is None:
+            if not await _take(conn, thread_id, operator):
                 raise ConversationNotFound(thread_id)
-            await add_message(
-                conn,
-                thread_id=thread_id,
-                role="system",
-                text=f"{operator.name} took over the conversation.",
-                author=operator.name,
-                operator_id=operator.id,
-                meta={"event": "takeover"},
-            )
         log.info("conversation_taken", extra={"thread_id": thread_id})
         return await self.conversation(thread_id, mark_read=False)
 
@@ -274,20 +282,7 @@ class OperatorDesk:
                 shown = text
             target = await self._target(conn, conversation, free_text=template is None)
             if conversation["status"] != "human" or conversation["assignee_id"] != operator.id:
-                await conn.execute(
-                    "UPDATE conversations SET status = 'human', assignee_id = %s, taken_at = now()"
-                    " WHERE thread_id = %s",
-                    (operator.id, thread_id),
-                )
-                await add_message(
-                    conn,
-                    thread_id=thread_id,
-                    role="system",
-                    text=f"{operator.name} took over the conversation.",
-                    author=operator.name,
-                    operator_id=operator.id,
-                    meta={"event": "takeover"},
-                )
+                await _take(conn, thread_id, operator)
             parts = [shown] if template is not None else reply_parts(conversation["channel"], shown)
             message = await add_message(
                 conn,
