@@ -21,10 +21,12 @@ help:
 	@echo "                BENCH_ARGS=\"--only p2 --sizes 50,200\" or \"--smoke\" (python -m bench --help)"
 	@echo "make lint | typecheck | format | clean"
 
-# uv comes from PyPI when the machine has none; the lock file pins everything else.
-$(VENV)/.synced: pyproject.toml uv.lock
+# uv comes from PyPI when the machine has none; the lock file pins everything else. Bytecode is
+# compiled at install: where PYTHONDONTWRITEBYTECODE is set (CI, containers) Python would otherwise
+# compile every imported module on every start (3 s of a one-shot `carebot chat`).
+$(VENV)/.synced: pyproject.toml uv.lock Makefile
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 venv: $(VENV)/.synced
