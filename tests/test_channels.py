@@ -176,6 +176,8 @@ async def test_signed_message_is_acknowledged_at_once_and_answered_through_twili
             assert "A1001" in sent["Body"] and "UPS" in sent["Body"]
             assert sent["StatusCallback"] == "https://bot.example.com/webhooks/whatsapp/status"
             assert sent["auth"].startswith("Basic ")
+            # Twilio reports delivery after it answered the send (the fake records the send first).
+            await wait_for_outbox_status(postgres_url, sent["sid"], "sent")
             status = await post_signed(
                 client,
                 "/webhooks/whatsapp/status",
@@ -225,6 +227,14 @@ async def outbox_status(database_url: str, provider_id: str) -> str | None:
         cur = await conn.execute("SELECT status FROM outbox WHERE provider_id = %s", (provider_id,))
         row = await cur.fetchone()
     return str(row[0]) if row else None
+
+
+async def wait_for_outbox_status(database_url: str, provider_id: str, status: str, within: float = 30) -> None:
+    deadline = time.monotonic() + within
+    while await outbox_status(database_url, provider_id) != status:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the part sent as {provider_id} never became {status}")
+        await asyncio.sleep(0.05)
 
 
 async def test_the_same_message_delivered_five_times_is_answered_once(

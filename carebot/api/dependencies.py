@@ -1,4 +1,8 @@
-"""FastAPI dependencies: what the lifespan opened, as Annotated aliases."""
+"""FastAPI dependencies: what the lifespan opened, as Annotated aliases.
+
+Dependencies are `async def` even when they do no I/O: FastAPI runs a plain `def` one on a
+worker thread, a hop that costs more than the dependency itself on every request.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from carebot.channels.jobs import JobQueue
 from carebot.composition import Components
 
 
-def get_components(request: Request) -> Components:
+async def get_components(request: Request) -> Components:
     components: Components = request.app.state.components
     return components
 
@@ -19,7 +23,7 @@ def get_components(request: Request) -> Components:
 ComponentsDep = Annotated[Components, Depends(get_components)]
 
 
-def get_inbox(request: Request) -> Inbox:
+async def get_inbox(request: Request) -> Inbox:
     inbox: Inbox = request.app.state.inbox
     return inbox
 
@@ -27,7 +31,7 @@ def get_inbox(request: Request) -> Inbox:
 InboxDep = Annotated[Inbox, Depends(get_inbox)]
 
 
-def get_jobs(request: Request) -> JobQueue:
+async def get_jobs(request: Request) -> JobQueue:
     jobs: JobQueue = request.app.state.jobs
     return jobs
 

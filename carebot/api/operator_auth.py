@@ -70,7 +70,7 @@ async def current_operator(
 OperatorDep = Annotated[Operator, Depends(current_operator)]
 
 
-def require_admin_role(operator: OperatorDep) -> Operator:
+async def require_admin_role(operator: OperatorDep) -> Operator:
     """Shop admins (and the admin token) manage the help centre; agents may not."""
     if operator.role != "admin":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only shop admins may do this")

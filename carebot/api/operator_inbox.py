@@ -18,7 +18,7 @@ from carebot.operators import OperatorAccounts
 router = APIRouter(prefix="/admin", tags=["operators"])
 
 
-def get_desk(request: Request) -> OperatorDesk:
+async def get_desk(request: Request) -> OperatorDesk:
     desk: OperatorDesk = request.app.state.desk
     return desk
 

@@ -80,7 +80,7 @@ def signed_customer(secret: str | None, token: str) -> str:
     raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the identity token's sub must be an email or +E.164 phone")
 
 
-def web_visitor(
+async def web_visitor(
     components: ComponentsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Cookie(alias=SESSION_COOKIE, include_in_schema=False)] = None,

@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 from carebot.channels.consent import Handling, SenderControls
 from carebot.channels.formatting import DISCORD_LIMIT, WHATSAPP_LIMIT, split_message, to_whatsapp
 from carebot.channels.handover import NOTIFICATION_PREFIX, HandoffWebhook, hand_over
+from carebot.channels.inbox import Outcome
 from carebot.channels.outbox import enqueue
 from carebot.channels.transcript import add_message
 from carebot.db.pool import Pool
@@ -55,7 +56,7 @@ class PendingTurns:
         *,
         triggers: Sequence[str] = (),
         controls: SenderControls | None = None,
-        on_answered: Callable[[int], None] = lambda inbox_id: None,
+        on_answered: Callable[[int, Outcome], None] = lambda inbox_id, outcome: None,
         webhook: HandoffWebhook | None = None,
     ) -> None:
         self._pool = pool
@@ -200,7 +201,8 @@ class PendingTurns:
         channel, thread_id = row["channel"], row["thread_id"]
         parts = reply_parts(channel, result.answer) if result is not None else []
         sends = [thread_id] if parts else []
-        async with self._pool.connection() as conn, conn.transaction():
+        # Pipelined: the statements go out together, not one round trip each.
+        async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
             await conn.execute(
                 "UPDATE inbox SET status = %s, answer = %s, error = %s, answered_at = now() WHERE id = %s",
                 (status, Jsonb(answer) if answer is not None else None, reason, row["id"]),
@@ -245,7 +247,7 @@ class PendingTurns:
                 )
                 if handed_over and self._webhook is not None:
                     sends.append(NOTIFICATION_PREFIX + thread_id)
-        self._on_answered(row["id"])
+        self._on_answered(row["id"], {"status": status, "answer": answer, "error": reason})
         return sends
 
     async def _count_failure(self, row: dict[str, Any], error: Exception) -> None:

@@ -40,29 +40,40 @@ class Accepted:
     thread_id: str
 
 
+Outcome = dict[str, Any]
+"""A handled message's `status`, `answer` (a `TurnResult.as_json()`) and `error`, as the inbox row has them."""
+
+
 class AnswerSignals:
-    """Wakes whoever waits for a message's answer in this process (the web chat) as soon as a
-    worker in this process has recorded it; waiters on other processes' workers poll instead.
-    The worker may run on another thread's event loop: the waiter's loop is woken thread-safely."""
+    """Hands a message's outcome to whoever waits for it in this process (the web chat) as soon
+    as a worker in this process has recorded it, sparing the waiter a query; waiters on other
+    processes' workers poll instead. The worker may run on another thread's event loop: the
+    waiter's loop is woken thread-safely."""
 
     def __init__(self) -> None:
-        self._events: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Event]] = {}
+        self._waiters: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[Outcome]]] = {}
 
-    def answered(self, inbox_id: int) -> None:
-        if (waiting := self._events.get(inbox_id)) is not None:
-            loop, event = waiting
-            loop.call_soon_threadsafe(event.set)
+    def answered(self, inbox_id: int, outcome: Outcome) -> None:
+        if (waiting := self._waiters.get(inbox_id)) is not None:
+            loop, future = waiting
+            loop.call_soon_threadsafe(_resolve, future, outcome)
 
     @contextmanager
-    def listening(self, inbox_id: int) -> Iterator[asyncio.Event]:
-        """An event set when the message is answered; register it before checking the row, so
+    def listening(self, inbox_id: int) -> Iterator[asyncio.Future[Outcome]]:
+        """A future resolved with the message's outcome; register it before checking the row, so
         an answer recorded in between is not missed."""
-        event = asyncio.Event()
-        self._events[inbox_id] = (asyncio.get_running_loop(), event)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self._waiters[inbox_id] = (loop, future)
         try:
-            yield event
+            yield future
         finally:
-            self._events.pop(inbox_id, None)
+            self._waiters.pop(inbox_id, None)
+
+
+def _resolve(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
+    if not future.done():
+        future.set_result(outcome)
 
 
 class Inbox:
@@ -106,23 +117,25 @@ class Inbox:
         log.info(event, extra={"thread_id": thread_id, "channel": message.channel, "external_id": message.external_id})
         return Accepted(row["id"] if row else None, thread_id)
 
-    async def answer_of(self, inbox_id: int) -> dict[str, Any] | None:
+    async def answer_of(self, inbox_id: int) -> Outcome | None:
         """The message's status, answer (a `TurnResult.as_json()`) and error."""
         async with self._pool.connection() as conn:
             cur = await conn.execute("SELECT status, answer, error FROM inbox WHERE id = %s", (inbox_id,))
             return await cur.fetchone()
 
-    async def wait_for_answer(self, inbox_id: int, *, within: float) -> dict[str, Any] | None:
-        """The message's row once it is no longer pending, or None after `within` seconds."""
+    async def wait_for_answer(self, inbox_id: int, *, within: float) -> Outcome | None:
+        """The outcome of a message just accepted (so still pending: the first look is after a
+        wait), or None after `within` seconds."""
         deadline = time.monotonic() + within
         with self._signals.listening(inbox_id) as answered:
-            while (row := await self.answer_of(inbox_id)) is not None and row["status"] == "pending":
+            while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return None
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(answered.wait(), min(left, self._POLL_SECONDS))
-        return row
+                    return await asyncio.wait_for(asyncio.shield(answered), min(left, self._POLL_SECONDS))
+                if (row := await self.answer_of(inbox_id)) is None or row["status"] != "pending":
+                    return row
 
     async def give_up(self, inbox_id: int, reason: str) -> None:
         """Mark a message failed so that no later sweep answers it behind its sender's back."""

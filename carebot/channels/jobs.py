@@ -33,10 +33,12 @@ from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
 from procrastinate.job_context import JobContext
 from procrastinate.jobs import Status
 from procrastinate.worker import Worker
+from psycopg import AsyncConnection
 
 from carebot.channels.answering import PendingTurns, trigger_words
 from carebot.channels.consent import SenderControls
 from carebot.channels.handover import HandoffWebhook
+from carebot.channels.inbox import Outcome
 from carebot.channels.operator_desk import OperatorDesk
 from carebot.channels.outbox import Outbox, SendLater
 from carebot.channels.senders import build_senders
@@ -89,7 +91,7 @@ _TURN_RETRY_SECONDS = 5.0
 
 @asynccontextmanager
 async def open_job_queue(
-    components: Components, *, on_answered: Callable[[int], None] = lambda inbox_id: None
+    components: Components, *, on_answered: Callable[[int, Outcome], None] = lambda inbox_id, outcome: None
 ) -> AsyncIterator[JobQueue]:
     """The job queue over the composed app, with the channels' senders; closed on exit."""
     settings = components.settings
@@ -136,6 +138,10 @@ def operator_desk(components: Components) -> OperatorDesk:
     )
 
 
+async def _autocommit(conn: AsyncConnection[Any]) -> None:
+    await conn.set_autocommit(True)
+
+
 class JobQueue:
     """Defers and runs the jobs above; dependencies are injected, tasks registered per instance."""
 
@@ -147,10 +153,17 @@ class JobQueue:
         self._outbox = outbox
         self._desk = desk
         self._settings = settings
-        # The queue's own connections: its workers LISTEN for new jobs on one of them.
+        # The queue's own connections: its workers LISTEN for new jobs on one of them. Autocommit:
+        # each of its queries is one call of a database function, atomic by itself, so the BEGIN
+        # and COMMIT around it would only add two round trips to every defer, fetch and finish.
         self.app = App(
             connector=PsycopgConnector(
-                conninfo=pool.conninfo, min_size=1, max_size=4, kwargs={"prepare_threshold": 0}, timeout=30
+                conninfo=pool.conninfo,
+                min_size=1,
+                max_size=4,
+                kwargs={"prepare_threshold": 0},
+                configure=_autocommit,
+                timeout=30,
             )
         )
         # No task uses procrastinate's retry: a retried job becomes "todo" again, and when the same
@@ -300,7 +313,7 @@ class WorkerThread:
     the API is ready (accepting and storing messages) while the workers are still starting.
     """
 
-    def __init__(self, settings: Settings, *, on_answered: Callable[[int], None]) -> None:
+    def __init__(self, settings: Settings, *, on_answered: Callable[[int, Outcome], None]) -> None:
         self._settings = settings
         self._on_answered = on_answered
         self._thread = threading.Thread(target=self._run, name="carebot-workers", daemon=True)
