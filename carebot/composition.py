@@ -24,6 +24,7 @@ from carebot.db.pool import Pool, open_pool
 from carebot.demo.seed import seed_demo_help_centre, seed_demo_operator, seed_demo_shop
 from carebot.graph import GraphDeps, build_graph
 from carebot.models.factory import Models, build_embedder, build_models
+from carebot.models.sentence_encoder import LOCAL_EMBEDDINGS_NAME
 from carebot.settings import Settings
 from carebot.tools.knowledge import (
     Embedder,
@@ -173,6 +174,10 @@ async def open_components(settings: Settings, *, warm_up: bool = True) -> AsyncI
             graph = build_graph(deps, checkpointer=AsyncPostgresSaver(pool))  # type: ignore[arg-type]
             if warm_up:
                 await models.warm_up()
+                if embedder is not None and embedder.name == LOCAL_EMBEDDINGS_NAME:
+                    # Retrieval's local encoder loads on first use too (whatever the chat model):
+                    # the first turns of a burst should not wait for it.
+                    await embedder.model.aembed_query("hello")
             log.info("service_started", extra={"model": models.description, "embeddings": settings.embeddings})
             yield Components(
                 settings=settings,

@@ -28,6 +28,7 @@ class OfflineClassifier:
     def __init__(self, models: TextModels | None = None, *, cache_dir: Path | None = None) -> None:
         self._models = models
         self._cache_dir = cache_dir
+        self._loaded = False
 
     def _reading(self, text: str) -> tuple[str, float]:
         models = self._models or default_text_models(self._cache_dir)
@@ -63,8 +64,14 @@ class OfflineClassifier:
 
     async def classify(self, text: str, *, history: Sequence[BaseMessage] = ()) -> Classification:
         previous = next((m.text for m in reversed(history) if isinstance(m, HumanMessage)), "")
-        # Milliseconds of CPU (the sentence encoder): keep it off the event loop.
-        return await asyncio.to_thread(self.classify_now, text, previous=previous)
+        if self._loaded:
+            # Milliseconds of CPU: a thread would not run it sooner (the GIL), only add a hand-over
+            # each way; turns run on the workers' own loop, not the API's.
+            return self.classify_now(text, previous=previous)
+        # The first call loads the models from disk: off the event loop.
+        reading = await asyncio.to_thread(self.classify_now, text, previous=previous)
+        self._loaded = True
+        return reading
 
 
 # Follow-ups are short ("and express?", "kalau dana bisa?"); a longer message stands on its own.
@@ -135,8 +142,9 @@ class OfflineResponder:
 
     async def respond(self, request: AnswerRequest) -> str:
         answer = self._answer(request)
-        # Milliseconds of CPU (the sentence encoder) when the message has several parts: off the loop.
-        also_asked = await asyncio.to_thread(self._also_asked, request)
+        # Milliseconds of CPU when the message has several parts, and the classifier has loaded
+        # the models already: no thread (see OfflineClassifier.classify).
+        also_asked = self._also_asked(request)
         return f"{answer}\n\n{also_asked}" if also_asked else answer
 
     def _answer(self, request: AnswerRequest) -> str:
