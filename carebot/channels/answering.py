@@ -32,6 +32,20 @@ log = logging.getLogger(__name__)
 MAX_TURN_ATTEMPTS = 3
 
 
+_NEXT_PENDING = (
+    "SELECT i.*, coalesce(c.status, 'bot') AS conversation_status FROM inbox i"
+    " LEFT JOIN conversations c ON c.thread_id = i.thread_id"
+    " WHERE i.thread_id = %s AND i.status = 'pending' ORDER BY i.id LIMIT 1"
+)
+# What operators said, and take-over/hand-back events, that the graph's state does not have yet.
+_UNSYNCED_NOTES = (
+    "SELECT m.id, m.role, m.text, m.author FROM messages m JOIN conversations c USING (thread_id)"
+    " WHERE m.thread_id = %s AND m.id > c.synced_message_id"
+    " AND (m.role = 'operator' OR m.meta ->> 'event' IN ('takeover', 'handback', 'resolved'))"
+    " ORDER BY m.id"
+)
+
+
 def trigger_words(setting: str) -> list[str]:
     """`BOT_TRIGGER_WORDS` as a list: "Lumen, lumi" → ["lumen", "lumi"]."""
     return [w.strip().lower() for w in setting.split(",") if w.strip()]
@@ -71,40 +85,31 @@ class PendingTurns:
         message of the thread, oldest first; a failure stops the thread (its later messages
         must not overtake it) and is counted against the message. Returns the outbox threads
         that have something new to send (the conversation's, and its hand-over notification)."""
-        await self._sync_notes(thread_id)
+        # One round trip for both: notes to sync are rare, a pending message is why the job runs.
+        async with self._pool.connection() as conn, conn.pipeline():
+            notes_cursor = await conn.execute(_UNSYNCED_NOTES, (thread_id,))
+            pending_cursor = await conn.execute(_NEXT_PENDING, (thread_id,))
+            notes, row = await notes_cursor.fetchall(), await pending_cursor.fetchone()
+        if notes:
+            await self._sync_notes(thread_id, notes)
         sends: list[str] = []
-        while (row := await self._next_pending(thread_id)) is not None:
+        while row is not None:
             try:
                 sends += [key for key in await self._answer(row) if key not in sends]
             except Exception as exc:
                 await self._count_failure(row, exc)
                 raise
+            row = await self._next_pending(thread_id)
         return sends
 
     async def _next_pending(self, thread_id: str) -> dict[str, Any] | None:
         async with self._pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT i.*, coalesce(c.status, 'bot') AS conversation_status FROM inbox i"
-                " LEFT JOIN conversations c ON c.thread_id = i.thread_id"
-                " WHERE i.thread_id = %s AND i.status = 'pending' ORDER BY i.id LIMIT 1",
-                (thread_id,),
-            )
+            cur = await conn.execute(_NEXT_PENDING, (thread_id,))
             return await cur.fetchone()
 
-    async def _sync_notes(self, thread_id: str) -> None:
+    async def _sync_notes(self, thread_id: str, notes: list[dict[str, Any]]) -> None:
         """Operator messages and take-over/hand-back events not yet in the graph's state are
         appended to it (this job holds the conversation's turn lock, so no turn runs meanwhile)."""
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT m.id, m.role, m.text, m.author FROM messages m JOIN conversations c USING (thread_id)"
-                " WHERE m.thread_id = %s AND m.id > c.synced_message_id"
-                " AND (m.role = 'operator' OR m.meta ->> 'event' IN ('takeover', 'handback', 'resolved'))"
-                " ORDER BY m.id",
-                (thread_id,),
-            )
-            notes = await cur.fetchall()
-        if not notes:
-            return
         await self._turns.add_notes(
             thread_id,
             [
