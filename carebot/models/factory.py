@@ -154,13 +154,13 @@ def build_models(settings: Settings) -> Models:
     screen (the same guardrail, on the same message) has let through."""
     responder: Responder
     if settings.model == "offline":
-        responder = OfflineResponder(cache_dir=settings.data_dir / "cache")
+        responder = OfflineResponder(cache_dir=settings.cache_dir)
     else:
         responder = ChatResponder(build_chat_model(settings.model, settings, guarded=True))
     classifier_spec = settings.classifier_model or settings.model
     classifier: Classifier
     if classifier_spec == "offline":
-        classifier = OfflineClassifier(cache_dir=settings.data_dir / "cache")
+        classifier = OfflineClassifier(cache_dir=settings.cache_dir)
     else:
         classifier = ChatClassifier(build_chat_model(classifier_spec, settings), shop_name=settings.shop_name)
     description = settings.model

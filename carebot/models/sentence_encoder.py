@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from carebot.models.cache_files import write_aside
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
@@ -94,14 +96,7 @@ class SentenceEncoder:
         except (OSError, ValueError):
             pass
         vectors = self.encode(texts)
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            # Written aside then renamed: a process reading at the same time never sees half a file.
-            partial = path.with_suffix(f".{threading.get_ident()}.tmp.npy")
-            np.save(partial, vectors)
-            partial.replace(path)
-        except OSError:
-            pass  # a read-only disk only costs the next start the same seconds
+        write_aside(path, lambda file: np.save(file, vectors))
         return vectors
 
 
