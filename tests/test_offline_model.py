@@ -14,7 +14,7 @@ from langchain_core.messages import HumanMessage
 
 from carebot.domain import INTENTS, OrderLookup
 from carebot.models.offline import OfflineClassifier, OfflineResponder, relevant_sentences
-from carebot.models.sentence_encoder import local_sentence_encoder
+from carebot.models.sentence_encoder import SentenceEncoder, local_sentence_encoder
 from carebot.models.sentiment import sentiment_score
 from carebot.models.text_models import (
     Example,
@@ -243,6 +243,24 @@ def test_the_compiled_models_predict_what_scikit_learn_predicts(tmp_path: Path) 
         compiled.scope.predict_proba(scope_features),
         list(compiled.scope.labels),
     )
+
+
+def test_the_encoder_loads_from_its_cache_to_the_same_vectors(tmp_path: Path) -> None:
+    texts = ["where is my order A1042?", "berapa ongkir ke Bali", "¿puedo pagar con tarjeta?", "", "x" * 2000]
+    from_wheel = SentenceEncoder().encode(texts)
+    first = SentenceEncoder(cache_dir=tmp_path).encode(texts)  # builds the cache
+    cached = sorted(tmp_path.glob("use-*"))
+    assert [p.name.split("-")[1] for p in cached] == ["tokenizer", "weights"]
+    written_at = [p.stat().st_mtime_ns for p in cached]
+    second = SentenceEncoder(cache_dir=tmp_path).encode(texts)  # reads it
+    assert [p.stat().st_mtime_ns for p in cached] == written_at
+    assert from_wheel.dtype == first.dtype == second.dtype
+    assert np.array_equal(from_wheel, first) and np.array_equal(from_wheel, second)
+
+    for path in cached:
+        path.write_bytes(b"damaged")
+    assert np.array_equal(SentenceEncoder(cache_dir=tmp_path).encode(texts), from_wheel)
+    assert all(path.stat().st_size > 1000 for path in cached)  # built again
 
 
 def test_training_is_deterministic() -> None:

@@ -102,7 +102,7 @@ def build_embedder(settings: Settings) -> Embedder | None:
         # below 0.18 a match is noise ("berapa ongkir" found the express-upgrade passage first).
         return Embedder(
             LOCAL_EMBEDDINGS_NAME,
-            LocalEmbeddings(local_sentence_encoder()),
+            LocalEmbeddings(local_sentence_encoder(settings.cache_dir)),
             SimilarityScale(floor=0.18, ceiling=0.5),
         )
     provider, _, model_id = spec.partition(":")

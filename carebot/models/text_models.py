@@ -286,7 +286,7 @@ def train_text_models(
     examples: list[Example], *, encoder: SentenceEncoder | None = None, cache_dir: Path | None = None
 ) -> TextModels:
     return TextModels(
-        intent=train_intent_model(examples, encoder or local_sentence_encoder(), cache_dir=cache_dir),
+        intent=train_intent_model(examples, encoder or local_sentence_encoder(cache_dir), cache_dir=cache_dir),
         language=train_language_model(examples),
     )
 
@@ -334,7 +334,7 @@ def _trained_offline(cache_dir: Path | None) -> tuple[IntentParameters, TextClas
         "intent-model",
         IntentParameters,
         lambda: train_intent_parameters(
-            load_examples(), local_sentence_encoder(), ShopTerms.load(), cache_dir=cache_dir
+            load_examples(), local_sentence_encoder(cache_dir), ShopTerms.load(), cache_dir=cache_dir
         ),
     )
     return intent, default_language_model(cache_dir)
@@ -345,7 +345,7 @@ def default_text_models(cache_dir: Path | None = None) -> TextModels:
     """The models trained on the shipped examples, once per process (per cache dir) on first use."""
     intent, language = _trained_offline(cache_dir)
     return TextModels(
-        intent=IntentModel(intent, shop_terms=ShopTerms.load(), encoder=local_sentence_encoder()),
+        intent=IntentModel(intent, shop_terms=ShopTerms.load(), encoder=local_sentence_encoder(cache_dir)),
         language=language,
     )
 
