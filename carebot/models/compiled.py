@@ -41,6 +41,7 @@ _REPRODUCED_TFIDF = {
     "norm": "l2",
     "use_idf": True,
     "sublinear_tf": True,
+    "dtype": np.float64,
 }
 
 
@@ -108,8 +109,9 @@ class TfidfFeatures:
 
 @dataclass(frozen=True, slots=True)
 class LinearClassifier:
-    """A fitted `LogisticRegression`'s `predict_proba`: softmax over the classes, or the logistic
-    function for two (scikit-learn 1.9 fits no one-vs-rest models), in the fitted dtype."""
+    """A fitted `LogisticRegression`'s `predict_proba` as scikit-learn 1.9 computes it: the logistic
+    function for two classes, softmax over the decision scores for more, in the fitted dtype (the
+    sentence-vector model is float32, like its inputs)."""
 
     labels: tuple[str, ...]
     coef: NDArray[Any]
