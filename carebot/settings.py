@@ -182,6 +182,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     @property
+    def cache_dir(self) -> Path:
+        """What the offline model computes once (trained models, the encoder unpacked) for later processes."""
+        return self.data_dir / "cache"
+
+    @property
     def seeds_demo_data(self) -> bool:
         """Demo customers go into the embedded database only, unless SEED_DEMO_DATA=true says otherwise."""
         return self.seed_demo_data if self.seed_demo_data is not None else self.database_url is None

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from langchain_core.messages import HumanMessage
 
 from carebot.domain import INTENTS, OrderLookup
 from carebot.models.offline import OfflineClassifier, OfflineResponder, relevant_sentences
-from carebot.models.sentence_encoder import local_sentence_encoder
+from carebot.models.sentence_encoder import SentenceEncoder, local_sentence_encoder
 from carebot.models.sentiment import sentiment_score
-from carebot.models.text_models import Example, _trained_offline, load_examples, train_text_models
+from carebot.models.text_models import (
+    Example,
+    ShopTerms,
+    TextClassifier,
+    _closeness,
+    _trained_offline,
+    default_language_model,
+    default_text_models,
+    fit_intent_estimators,
+    fit_language_pipeline,
+    load_examples,
+    normalise,
+    train_text_models,
+)
 from carebot.models.types import AnswerRequest
 from tests.fakes import order, passage
 
@@ -121,14 +139,128 @@ def test_training_vectors_are_cached_by_the_examples_they_come_from(tmp_path: Pa
     assert len(list(tmp_path.glob("*.npy"))) == 2  # other examples, other vectors
 
 
-def test_the_shipped_models_are_trained_once_and_read_back_by_the_next_process(tmp_path: Path) -> None:
-    intent, language = _trained_offline(tmp_path)
-    [saved] = tmp_path.glob("text-models-*.pickle")
-    saved_at = saved.stat().st_mtime_ns
-    read_intent, read_language = _trained_offline(tmp_path)
-    assert saved.stat().st_mtime_ns == saved_at  # read, not trained and written again
+@pytest.fixture(scope="module")
+def trained_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache dir the shipped models have been trained into."""
+    cache_dir = tmp_path_factory.mktemp("cache")
+    _trained_offline(cache_dir)
+    return cache_dir
+
+
+def test_the_shipped_models_are_trained_once_and_read_back_by_the_next_process(trained_cache_dir: Path) -> None:
+    saved = sorted(trained_cache_dir.glob("*-model-*.pickle"))
+    assert [p.name.split("-model-")[0] for p in saved] == ["intent", "language"]
+    saved_at = [p.stat().st_mtime_ns for p in saved]
+    intent, language = _trained_offline(trained_cache_dir)
+    default_language_model.cache_clear()  # read the language model from the file, as a new process does
+    read_intent, read_language = _trained_offline(trained_cache_dir)
+    assert [p.stat().st_mtime_ns for p in saved] == saved_at  # read, not trained and written again
+    assert read_language is not language
     assert read_language.predict("¿dónde está mi pedido?") == language.predict("¿dónde está mi pedido?")
     assert (read_intent.in_scope_vectors == intent.in_scope_vectors).all()
+
+
+@pytest.mark.slow
+def test_a_process_with_trained_models_predicts_without_importing_scikit_learn(trained_cache_dir: Path) -> None:
+    # scikit-learn takes a second to import: a cold start that only predicts must not pay it.
+    script = (
+        "import sys, json\n"
+        "from pathlib import Path\n"
+        "from carebot.models.text_models import default_text_models\n"
+        f"models = default_text_models(Path({str(trained_cache_dir)!r}))\n"
+        "reading = models.intent.predict('where is my order')\n"
+        "print(json.dumps({'reading': [reading.label, reading.confidence, reading.in_scope],\n"
+        "    'language': models.language.predict('¿dónde está mi pedido?').label,\n"
+        "    'sklearn': 'sklearn' in sys.modules}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    answer = json.loads(done.stdout)
+    assert answer["sklearn"] is False
+    here = default_text_models(trained_cache_dir).intent.predict("where is my order")
+    assert answer["reading"] == [here.label, here.confidence, here.in_scope]
+    assert answer["language"] == "es"
+
+
+def _dataset_messages() -> list[str]:
+    datasets = sorted((Path(__file__).parent.parent / "evals" / "datasets").glob("*.jsonl"))
+    assert len(datasets) >= 5
+    return [
+        message
+        for dataset in datasets
+        for line in dataset.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+        for message in json.loads(line)["inputs"]["messages"]
+    ]
+
+
+def _assert_same_predictions(expected: Any, labels: Any, got: Any, got_labels: list[str]) -> None:
+    """Probabilities within 1e-9 of scikit-learn's, and the same label for every row."""
+    assert got.shape == expected.shape
+    assert float(np.abs(got - expected).max()) <= 1e-9
+    assert [got_labels[i] for i in got.argmax(axis=1)] == [str(label) for label in labels]
+
+
+def test_the_compiled_models_predict_what_scikit_learn_predicts(tmp_path: Path) -> None:
+    """The numpy copies of the fitted models against the scikit-learn estimators they come from,
+    on every held-out eval message and training example (and a few edge cases)."""
+    examples = load_examples()
+    encoder = local_sentence_encoder()
+    shop_terms = ShopTerms.load()
+    estimators = fit_intent_estimators(examples, encoder, shop_terms, cache_dir=tmp_path)
+    compiled = estimators.compiled()
+    language_pipeline = fit_language_pipeline(examples)
+    texts = [
+        *_dataset_messages(),
+        *(e.text for e in examples),
+        *("", "  ", "ok", "A1042 y a-1187", "İSTANBUL\t\tkargo\n\nne zaman", "?!", "x" * 3000),
+    ]
+    assert len(texts) > 1500
+
+    for pipeline, classifier in (
+        (estimators.lexical, compiled.lexical),
+        (language_pipeline, TextClassifier.from_fitted(language_pipeline)),
+    ):
+        normalised = [normalise(t) for t in texts]
+        probabilities = np.array([classifier.probabilities(t) for t in texts])
+        _assert_same_predictions(
+            pipeline.predict_proba(normalised), pipeline.predict(normalised), probabilities, classifier.labels
+        )
+        assert [classifier.predict(t).label for t in texts] == list(pipeline.predict(normalised))
+
+    vectors = encoder.encode(texts)
+    _assert_same_predictions(
+        estimators.semantic.predict_proba(vectors),
+        estimators.semantic.predict(vectors),
+        compiled.semantic.predict_proba(vectors),
+        list(compiled.semantic.labels),
+    )
+    scope_features = np.column_stack(
+        [_closeness(vectors @ compiled.in_scope_vectors.T), [float(shop_terms.mentioned(t)) for t in texts]]
+    )
+    _assert_same_predictions(
+        estimators.scope.predict_proba(scope_features),
+        estimators.scope.predict(scope_features),
+        compiled.scope.predict_proba(scope_features),
+        list(compiled.scope.labels),
+    )
+
+
+def test_the_encoder_loads_from_its_cache_to_the_same_vectors(tmp_path: Path) -> None:
+    texts = ["where is my order A1042?", "berapa ongkir ke Bali", "¿puedo pagar con tarjeta?", "", "x" * 2000]
+    from_wheel = SentenceEncoder().encode(texts)
+    first = SentenceEncoder(cache_dir=tmp_path).encode(texts)  # builds the cache
+    cached = sorted(tmp_path.glob("use-*"))
+    assert [p.name.split("-")[1] for p in cached] == ["tokenizer", "weights"]
+    written_at = [p.stat().st_mtime_ns for p in cached]
+    second = SentenceEncoder(cache_dir=tmp_path).encode(texts)  # reads it
+    assert [p.stat().st_mtime_ns for p in cached] == written_at
+    assert from_wheel.dtype == first.dtype == second.dtype
+    assert np.array_equal(from_wheel, first) and np.array_equal(from_wheel, second)
+
+    for path in cached:
+        path.write_bytes(b"damaged")
+    assert np.array_equal(SentenceEncoder(cache_dir=tmp_path).encode(texts), from_wheel)
+    assert all(path.stat().st_size > 1000 for path in cached)  # built again
 
 
 def test_training_is_deterministic() -> None:

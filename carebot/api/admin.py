@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
@@ -50,7 +51,11 @@ async def put_document(body: DocumentIn, components: ComponentsDep, response: Re
     )
     report = IngestReport()
     await store_documents(
-        components.pool, [document], report, detect_language=detect_language, embedder=components.embedder
+        components.pool,
+        [document],
+        report,
+        detect_language=partial(detect_language, cache_dir=components.settings.cache_dir),
+        embedder=components.embedder,
     )
     outcome: Literal["added", "updated", "unchanged"] = (
         "added" if report.added else "updated" if report.updated else "unchanged"
@@ -83,6 +88,8 @@ async def search(
     language: Literal["en", "id", "es"] | None = None,
 ) -> list[SearchHit]:
     """Search the knowledge base exactly as the bot does; scores in [0, 1], best first."""
-    searched_in: str = language if language else await asyncio.to_thread(detect_language, q)
+    searched_in: str = (
+        language if language else await asyncio.to_thread(detect_language, q, cache_dir=components.settings.cache_dir)
+    )
     passages = await components.deps.knowledge.search(q, language=searched_in, k=k)
     return [SearchHit(title=p.title, source=p.source, text=p.text, score=p.score) for p in passages]

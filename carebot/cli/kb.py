@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -45,7 +46,12 @@ def ingest(
         if embedder is not None:
             await check_embeddings_table(pool)
         return await ingest_paths(
-            pool, paths, detect_language=detect_language, language=language, sync=sync, embedder=embedder
+            pool,
+            paths,
+            detect_language=partial(detect_language, cache_dir=settings.cache_dir),
+            language=language,
+            sync=sync,
+            embedder=embedder,
         )
 
     report = with_database(run)
@@ -81,7 +87,9 @@ def search(
         from carebot.models.text_models import detect_language
 
         kb = await open_knowledge_base(settings, pool, build_embedder(settings))
-        passages = await kb.search(query, language=language or detect_language(query), k=k)
+        passages = await kb.search(
+            query, language=language or detect_language(query, cache_dir=settings.cache_dir), k=k
+        )
         return [{"title": p.title, "source": p.source, "text": p.text, "score": p.score} for p in passages]
 
     results = with_database(run, seed=True)

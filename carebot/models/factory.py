@@ -102,7 +102,7 @@ def build_embedder(settings: Settings) -> Embedder | None:
         # below 0.18 a match is noise ("berapa ongkir" found the express-upgrade passage first).
         return Embedder(
             LOCAL_EMBEDDINGS_NAME,
-            LocalEmbeddings(local_sentence_encoder()),
+            LocalEmbeddings(local_sentence_encoder(settings.cache_dir)),
             SimilarityScale(floor=0.18, ceiling=0.5),
         )
     provider, _, model_id = spec.partition(":")
@@ -154,13 +154,13 @@ def build_models(settings: Settings) -> Models:
     screen (the same guardrail, on the same message) has let through."""
     responder: Responder
     if settings.model == "offline":
-        responder = OfflineResponder(cache_dir=settings.data_dir / "cache")
+        responder = OfflineResponder(cache_dir=settings.cache_dir)
     else:
         responder = ChatResponder(build_chat_model(settings.model, settings, guarded=True))
     classifier_spec = settings.classifier_model or settings.model
     classifier: Classifier
     if classifier_spec == "offline":
-        classifier = OfflineClassifier(cache_dir=settings.data_dir / "cache")
+        classifier = OfflineClassifier(cache_dir=settings.cache_dir)
     else:
         classifier = ChatClassifier(build_chat_model(classifier_spec, settings), shop_name=settings.shop_name)
     description = settings.model

@@ -2,7 +2,9 @@
 
 Trained from the labelled examples shipped in `data/intent_examples.jsonl` (customer messages in
 English, Indonesian and Spanish, written the way customers write) on first use, in about a
-second, and kept for the process. Deterministic: the same examples give the same model.
+second, and kept for the process (and in the cache dir, for the next one). Deterministic: the
+same examples give the same model. Trained with scikit-learn, then copied into numpy-only
+objects (`compiled.py`): predicting, and loading a cached model, never imports scikit-learn.
 
 The intent model reads a message two ways and averages the two: TF-IDF over characters and
 words (typos, slang, word forms) and the multilingual sentence encoder (paraphrases, other
@@ -15,17 +17,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import pickle
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from carebot.models import compiled
+from carebot.models.cache_files import read_pickle, write_pickle
+from carebot.models.compiled import LinearClassifier, TextPipeline
 from carebot.models.sentence_encoder import LOCAL_EMBEDDINGS_NAME, SentenceEncoder, local_sentence_encoder
 
 if TYPE_CHECKING:
@@ -120,25 +125,30 @@ class Prediction:
     confidence: float
 
 
+def fit_text_pipeline(texts: list[str], labels: list[str], *, char_range: tuple[int, int], c: float) -> Pipeline:
+    """A scikit-learn pipeline fitted to the (normalised) texts."""
+    pipeline = _text_pipeline(char_range, c)
+    pipeline.fit([normalise(t) for t in texts], labels)
+    return pipeline
+
+
 class TextClassifier:
     """A fitted text classifier that answers with a label and its probability."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: TextPipeline) -> None:
         self._pipeline = pipeline
 
     @classmethod
-    def fit(cls, texts: list[str], labels: list[str], *, char_range: tuple[int, int], c: float) -> TextClassifier:
-        pipeline = _text_pipeline(char_range, c)
-        pipeline.fit([normalise(t) for t in texts], labels)
-        return cls(pipeline)
+    def from_fitted(cls, pipeline: Pipeline) -> TextClassifier:
+        return cls(TextPipeline.from_fitted(pipeline))
 
     @property
     def labels(self) -> list[str]:
-        return [str(label) for label in self._pipeline.classes_]
+        return list(self._pipeline.model.labels)
 
     def probabilities(self, text: str) -> NDArray[np.float64]:
         """One probability per label, in `labels` order."""
-        return np.asarray(self._pipeline.predict_proba([normalise(text)])[0], dtype=np.float64)
+        return self._pipeline.predict_proba(normalise(text))
 
     def predict(self, text: str) -> Prediction:
         probabilities = self.probabilities(text)
@@ -162,13 +172,31 @@ class IntentReading:
 
 @dataclass(frozen=True, slots=True)
 class IntentParameters:
-    """What training learns (picklable: no encoder in it)."""
+    """What training learns (picklable: no encoder in it, and no scikit-learn)."""
 
     lexical: TextClassifier
+    semantic: LinearClassifier
+    in_scope_vectors: NDArray[np.float32]
+    scope: LinearClassifier
+    """In scope or not, from the closeness to the in-scope examples and whether shop words appear."""
+
+
+@dataclass(frozen=True, slots=True)
+class IntentEstimators:
+    """The scikit-learn estimators training fits, before they are copied into `IntentParameters`."""
+
+    lexical: Pipeline
     semantic: LogisticRegression
     in_scope_vectors: NDArray[np.float32]
     scope: LogisticRegression
-    """In scope or not, from the closeness to the in-scope examples and whether shop words appear."""
+
+    def compiled(self) -> IntentParameters:
+        return IntentParameters(
+            lexical=TextClassifier.from_fitted(self.lexical),
+            semantic=LinearClassifier.from_fitted(self.semantic),
+            in_scope_vectors=self.in_scope_vectors,
+            scope=LinearClassifier.from_fitted(self.scope),
+        )
 
 
 class IntentModel:
@@ -197,9 +225,9 @@ class IntentModel:
         return IntentReading(learned.lexical.labels[best], float(probabilities[best]), in_scope)
 
 
-def train_intent_parameters(
+def fit_intent_estimators(
     examples: list[Example], encoder: SentenceEncoder, shop_terms: ShopTerms, *, cache_dir: Path | None = None
-) -> IntentParameters:
+) -> IntentEstimators:
     from sklearn.linear_model import LogisticRegression
 
     in_scope = [e for e in examples if e.intent != OUT_OF_SCOPE]
@@ -207,7 +235,7 @@ def train_intent_parameters(
     vectors = encoder.encode_cached([e.text for e in in_scope + off_topic], cache_dir)
     in_vectors, off_vectors = vectors[: len(in_scope)], vectors[len(in_scope) :]
     labels = [e.intent for e in in_scope]
-    lexical = TextClassifier.fit([e.text for e in in_scope], labels, char_range=(2, 5), c=20.0)
+    lexical = fit_text_pipeline([e.text for e in in_scope], labels, char_range=(2, 5), c=20.0)
     semantic = LogisticRegression(C=10.0, max_iter=5000).fit(in_vectors, labels)
 
     # Where "far" begins: each in-scope example's closeness to the others (itself left out)
@@ -223,7 +251,13 @@ def train_intent_parameters(
     )
     targets = [1] * len(in_scope) + [0] * len(off_topic)
     scope = LogisticRegression(C=10.0, class_weight="balanced").fit(features, targets)
-    return IntentParameters(lexical=lexical, semantic=semantic, in_scope_vectors=in_vectors, scope=scope)
+    return IntentEstimators(lexical=lexical, semantic=semantic, in_scope_vectors=in_vectors, scope=scope)
+
+
+def train_intent_parameters(
+    examples: list[Example], encoder: SentenceEncoder, shop_terms: ShopTerms, *, cache_dir: Path | None = None
+) -> IntentParameters:
+    return fit_intent_estimators(examples, encoder, shop_terms, cache_dir=cache_dir).compiled()
 
 
 def train_intent_model(
@@ -234,8 +268,12 @@ def train_intent_model(
     return IntentModel(parameters, shop_terms=shop_terms, encoder=encoder)
 
 
+def fit_language_pipeline(examples: list[Example]) -> Pipeline:
+    return fit_text_pipeline([e.text for e in examples], [e.language for e in examples], char_range=(1, 4), c=10.0)
+
+
 def train_language_model(examples: list[Example]) -> TextClassifier:
-    return TextClassifier.fit([e.text for e in examples], [e.language for e in examples], char_range=(1, 4), c=10.0)
+    return TextClassifier.from_fitted(fit_language_pipeline(examples))
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,58 +286,58 @@ def train_text_models(
     examples: list[Example], *, encoder: SentenceEncoder | None = None, cache_dir: Path | None = None
 ) -> TextModels:
     return TextModels(
-        intent=train_intent_model(examples, encoder or local_sentence_encoder(), cache_dir=cache_dir),
+        intent=train_intent_model(examples, encoder or local_sentence_encoder(cache_dir), cache_dir=cache_dir),
         language=train_language_model(examples),
     )
 
 
-@cache
-def default_language_model() -> TextClassifier:
-    """The language classifier trained on the shipped examples, once per process on first use."""
-    return train_language_model(load_examples())
-
-
 def _training_fingerprint() -> str:
     """What the shipped models are trained from and with: the data, this code, the libraries."""
-    import sklearn
-
     data = resources.files("carebot.models") / "data"
     digest = hashlib.sha256()
     for part in (data / "intent_examples.jsonl", data / "shop_terms.txt"):
         digest.update(part.read_bytes())
-    digest.update(Path(__file__).read_bytes())
-    digest.update(f"{sklearn.__version__} {np.__version__} {LOCAL_EMBEDDINGS_NAME}".encode())
+    for module in (__file__, compiled.__file__):
+        digest.update(Path(module).read_bytes())
+    # The installed version, read without importing scikit-learn (a second) on every start.
+    digest.update(f"{version('scikit-learn')} {np.__version__} {LOCAL_EMBEDDINGS_NAME}".encode())
     return digest.hexdigest()[:24]
 
 
-def _trained_offline(cache_dir: Path | None) -> tuple[IntentParameters, TextClassifier]:
-    """The shipped models' parameters, from `cache_dir` when an earlier process trained them
-    (training takes seconds; loading, milliseconds)."""
-    path = cache_dir / f"text-models-{_training_fingerprint()}.pickle" if cache_dir else None
-    if path is not None and path.exists():
-        try:
-            # Our own cache, written below by this code under the same data dir as the database.
-            with path.open("rb") as file:
-                cached = pickle.load(file)
-            if isinstance(cached, tuple) and isinstance(cached[0], IntentParameters):
-                return cached[0], cached[1]
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            pass  # unreadable: train again and overwrite it
-    examples = load_examples()
-    trained = (
-        train_intent_parameters(examples, local_sentence_encoder(), ShopTerms.load(), cache_dir=cache_dir),
-        default_language_model(),
-    )
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.tmp")
-            with partial.open("wb") as file:
-                pickle.dump(trained, file)
-            partial.replace(path)
-        except OSError:
-            pass  # a read-only disk only costs the next start the same seconds
+_Trained = TypeVar("_Trained")
+
+
+def _trained_once(cache_dir: Path | None, name: str, kind: type[_Trained], train: Callable[[], _Trained]) -> _Trained:
+    """`train()`'s result, from `cache_dir` when an earlier process trained it (training takes
+    seconds; loading, milliseconds)."""
+    if cache_dir is None:
+        return train()
+    path = cache_dir / f"{name}-{_training_fingerprint()}.pickle"
+    trained = read_pickle(path, kind)
+    if trained is None:
+        trained = train()
+        write_pickle(path, trained)
     return trained
+
+
+@cache
+def default_language_model(cache_dir: Path | None = None) -> TextClassifier:
+    """The language classifier trained on the shipped examples, once per process (per cache dir)
+    on first use."""
+    return _trained_once(cache_dir, "language-model", TextClassifier, lambda: train_language_model(load_examples()))
+
+
+def _trained_offline(cache_dir: Path | None) -> tuple[IntentParameters, TextClassifier]:
+    """The shipped models' parameters, trained once per cache dir."""
+    intent = _trained_once(
+        cache_dir,
+        "intent-model",
+        IntentParameters,
+        lambda: train_intent_parameters(
+            load_examples(), local_sentence_encoder(cache_dir), ShopTerms.load(), cache_dir=cache_dir
+        ),
+    )
+    return intent, default_language_model(cache_dir)
 
 
 @cache
@@ -307,11 +345,11 @@ def default_text_models(cache_dir: Path | None = None) -> TextModels:
     """The models trained on the shipped examples, once per process (per cache dir) on first use."""
     intent, language = _trained_offline(cache_dir)
     return TextModels(
-        intent=IntentModel(intent, shop_terms=ShopTerms.load(), encoder=local_sentence_encoder()),
+        intent=IntentModel(intent, shop_terms=ShopTerms.load(), encoder=local_sentence_encoder(cache_dir)),
         language=language,
     )
 
 
-def detect_language(text: str) -> str:
+def detect_language(text: str, *, cache_dir: Path | None = None) -> str:
     """The language (en, id, es) of a document or message, by the shipped language model."""
-    return default_language_model().predict(text).label
+    return default_language_model(cache_dir).predict(text).label
