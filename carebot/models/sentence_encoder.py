@@ -64,6 +64,11 @@ class SentenceEncoder:
             self._model = model
         return self._model
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory (encoding is CPU only from then on)."""
+        return self._model is not None
+
     def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """One row per text, L2-normalised (so a dot product is the cosine)."""
         if not texts:
@@ -174,4 +179,8 @@ class LocalEmbeddings(Embeddings):
         return await asyncio.to_thread(self.embed_documents, texts)
 
     async def aembed_query(self, text: str) -> list[float]:
-        return await asyncio.to_thread(self.embed_query, text)
+        if self.encoder.loaded:
+            # A turn's query was encoded by the classifier already (remembered) or takes a few
+            # milliseconds of CPU: a thread would only add a hand-over each way.
+            return self.embed_query(text)
+        return await asyncio.to_thread(self.embed_query, text)  # the first call reads the model files
