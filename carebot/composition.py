@@ -154,10 +154,20 @@ async def open_verifier(settings: Settings, pool: Pool, orders: OrderSource, key
         await verifier.aclose()
 
 
+async def warm_up_models(models: Models, embedder: Embedder | None) -> None:
+    """Load the offline models (from the cache dir, or trained) now rather than in a customer's
+    turn; their files are read in a thread, so an event loop serving requests goes on meanwhile."""
+    await models.warm_up()
+    if embedder is not None and embedder.name == LOCAL_EMBEDDINGS_NAME:
+        # Retrieval's local encoder loads on first use too (whatever the chat model): the first
+        # turns of a burst should not wait for it.
+        await embedder.model.aembed_query("hello")
+
+
 @asynccontextmanager
 async def open_components(settings: Settings, *, warm_up: bool = True) -> AsyncIterator[Components]:
     """Start everything a turn needs; close it all on exit. Without `warm_up` the models load
-    on first use (the API process, whose turns run in its worker thread)."""
+    on first use, or when `warm_up_models` is called (the API process, ready before its workers)."""
     models = build_models(settings)  # fails fast on a bad MODEL before touching the database
     embedder = build_embedder(settings)
     async with open_database(settings) as pool, open_order_source(settings, pool) as orders:
@@ -173,11 +183,7 @@ async def open_components(settings: Settings, *, warm_up: bool = True) -> AsyncI
             )
             graph = build_graph(deps, checkpointer=AsyncPostgresSaver(pool))  # type: ignore[arg-type]
             if warm_up:
-                await models.warm_up()
-                if embedder is not None and embedder.name == LOCAL_EMBEDDINGS_NAME:
-                    # Retrieval's local encoder loads on first use too (whatever the chat model):
-                    # the first turns of a burst should not wait for it.
-                    await embedder.model.aembed_query("hello")
+                await warm_up_models(models, embedder)
             log.info("service_started", extra={"model": models.description, "embeddings": settings.embeddings})
             yield Components(
                 settings=settings,

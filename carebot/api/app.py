@@ -18,7 +18,7 @@ from carebot.api.input_errors import install_input_errors
 from carebot.api.limits import BodySizeLimit
 from carebot.api.live_events import EventHub
 from carebot.channels.inbox import AnswerSignals, Inbox
-from carebot.channels.jobs import WorkerThread, open_job_queue, operator_desk
+from carebot.channels.jobs import EmbeddedWorkers, open_job_queue, operator_desk
 from carebot.composition import open_components
 from carebot.settings import Settings, get_settings
 
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         signals = AnswerSignals()
         async with (
-            # The API runs no turns itself (its worker thread does): its models load on first use.
+            # Ready before the models are: its workers warm them up first (EmbeddedWorkers).
             open_components(settings, warm_up=False) as components,
             open_job_queue(components, on_answered=signals.answered) as jobs,
         ):
@@ -44,7 +44,9 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
             app.state.desk = operator_desk(components)
             app.state.event_hub = hub = EventHub(str(components.pool.conninfo))
             listening = asyncio.create_task(hub.run())
-            workers = WorkerThread(settings, on_answered=signals.answered) if with_worker else None
+            workers = (
+                EmbeddedWorkers(components, jobs, concurrency=settings.worker_concurrency) if with_worker else None
+            )
             app.state.workers = workers
             if workers is not None:
                 workers.start()

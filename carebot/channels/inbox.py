@@ -47,8 +47,7 @@ Outcome = dict[str, Any]
 class AnswerSignals:
     """Hands a message's outcome to whoever waits for it in this process (the web chat) as soon
     as a worker in this process has recorded it, sparing the waiter a query; waiters on other
-    processes' workers poll instead. The worker may run on another thread's event loop: the
-    waiter's loop is woken thread-safely."""
+    processes' workers poll instead. Woken thread-safely, so a worker on any loop may call it."""
 
     def __init__(self) -> None:
         self._waiters: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[Outcome]]] = {}
