@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import httpx
 
 from bench.fakes import FakeTwilio, SlowModel, serving
@@ -120,15 +121,17 @@ async def run_burst(lab: Lab, burst: Burst) -> dict[str, Any]:
         async with (
             carebot_workers(burst.extra_workers, env, lab.workdir),
             carebot_serve(env, lab.workdir, name) as server,
-            httpx.AsyncClient(
-                base_url=server.url, timeout=30, limits=httpx.Limits(max_connections=CONNECTIONS)
-            ) as client,
+            aiohttp.ClientSession(
+                server.url,
+                connector=aiohttp.TCPConnector(limit=CONNECTIONS),
+                timeout=aiohttp.ClientTimeout(total=30),
+            ) as twilio_client,
         ):
-            return await deliver_and_wait(client, burst, model, twilio)
+            return await deliver_and_wait(twilio_client, server.url, burst, model, twilio)
 
 
 async def deliver_and_wait(
-    client: httpx.AsyncClient, burst: Burst, model: SlowModel, twilio: FakeTwilio
+    twilio_client: aiohttp.ClientSession, url: str, burst: Burst, model: SlowModel, twilio: FakeTwilio
 ) -> dict[str, Any]:
     sent_at: dict[str, float] = {}
     acks: list[float] = []
@@ -141,17 +144,17 @@ async def deliver_and_wait(
         async with gate:
             started = time.monotonic()
             sent_at[f"whatsapp:{sender}"] = started
-            response = await post_signed(client, inbound_form(n, sender, QUESTION))
+            response = await post_signed(twilio_client, inbound_form(n, sender, QUESTION))
             acks.append(time.monotonic() - started)
         if not response.is_success:
-            refused.append(response.status_code)
+            refused.append(response.status)
 
     began = time.monotonic()
     deadline = began + burst.timeout
     await asyncio.gather(*(deliver(n) for n in range(burst.conversations)))
 
     # A web customer arriving while the burst is being answered; waits as long as the burst may.
-    web_client = httpx.AsyncClient(base_url=client.base_url, timeout=max(deadline - time.monotonic(), 1))
+    web_client = httpx.AsyncClient(base_url=url, timeout=max(deadline - time.monotonic(), 1))
     web_chat = asyncio.create_task(timed_chat(web_client, "bench-web-during-burst", QUESTION))
     web_sent = time.monotonic()
     with contextlib.suppress(TimeoutError):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from carebot.channels.acks import AckFirst
 from carebot.domain import parse_order_number
 from carebot.graph.guardrails import check_answer
 from carebot.identity import thread_id_for
@@ -90,3 +93,19 @@ def test_every_setting_is_documented_in_env_example_and_the_readme() -> None:
         name.upper() for name in Settings.model_fields if name.upper() not in env_example or name.upper() not in readme
     ]
     assert undocumented == []
+
+
+async def test_a_turn_waits_for_the_webhooks_being_acknowledged_but_not_for_ever() -> None:
+    acks = AckFirst(longest_hold=30)
+    with acks.acknowledging():
+        turn = asyncio.create_task(acks.before_turn())
+        await asyncio.sleep(0)  # the turn is now waiting
+        with acks.acknowledging():
+            pass
+        assert not turn.done()  # another webhook came and went: the first is still being handled
+    await asyncio.wait_for(turn, 5)  # the last acknowledgement lets it start
+
+    impatient = AckFirst(longest_hold=0.01)
+    with impatient.acknowledging():
+        # A stream of webhooks that never pauses does not hold the turn back past longest_hold.
+        await asyncio.wait_for(impatient.before_turn(), 5)

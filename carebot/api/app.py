@@ -17,6 +17,7 @@ from carebot.api import admin, admin_pages, chat, discord, health, live_events, 
 from carebot.api.input_errors import install_input_errors
 from carebot.api.limits import BodySizeLimit
 from carebot.api.live_events import EventHub
+from carebot.channels.acks import AckFirst
 from carebot.channels.inbox import AnswerSignals, Inbox
 from carebot.channels.jobs import EmbeddedWorkers, open_job_queue, operator_desk
 from carebot.composition import open_components
@@ -34,10 +35,11 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         signals = AnswerSignals()
+        app.state.acks = acks = AckFirst()
         async with (
             # Ready before the models are: its workers warm them up first (EmbeddedWorkers).
             open_components(settings, warm_up=False) as components,
-            open_job_queue(components, on_answered=signals.answered) as jobs,
+            open_job_queue(components, on_answered=signals.answered, acks=acks) as jobs,
         ):
             app.state.components, app.state.jobs = components, jobs
             app.state.inbox = Inbox(components.pool, components.turns.thread_id, signals)

@@ -6,10 +6,12 @@ worker thread, a hop that costs more than the dependency itself on every request
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from carebot.channels.acks import AckFirst
 from carebot.channels.inbox import Inbox
 from carebot.channels.jobs import JobQueue
 from carebot.composition import Components
@@ -37,3 +39,10 @@ async def get_jobs(request: Request) -> JobQueue:
 
 
 JobsDep = Annotated[JobQueue, Depends(get_jobs)]
+
+
+async def acknowledging(request: Request) -> AsyncIterator[None]:
+    """A webhook's whole handling: this process's turns wait for it (`AckFirst`)."""
+    acks: AckFirst = request.app.state.acks
+    with acks.acknowledging():
+        yield

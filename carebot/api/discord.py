@@ -6,14 +6,15 @@ import logging
 import time
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from carebot.api.dependencies import ComponentsDep, InboxDep, JobsDep
+from carebot.api.dependencies import ComponentsDep, InboxDep, JobsDep, acknowledging
 from carebot.channels.inbox import InboundMessage
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/webhooks/discord", tags=["discord"])
+# Acknowledgements go before this process's turns (AckFirst).
+router = APIRouter(prefix="/webhooks/discord", tags=["discord"], dependencies=[Depends(acknowledging)])
 
 PING, APPLICATION_COMMAND = 1, 2
 PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE = 1, 4, 5

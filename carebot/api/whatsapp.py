@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import re
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
-from carebot.api.dependencies import ComponentsDep, InboxDep, JobsDep
+from carebot.api.dependencies import ComponentsDep, InboxDep, JobsDep, acknowledging
 from carebot.channels.inbox import InboundMessage
 from carebot.channels.status import record_status
 from carebot.settings import Settings
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/webhooks/whatsapp", tags=["whatsapp"])
+# Acknowledgements go before this process's turns (AckFirst).
+router = APIRouter(prefix="/webhooks/whatsapp", tags=["whatsapp"], dependencies=[Depends(acknowledging)])
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 # Twilio message SIDs: SM (or MM for media) and 32 hex digits. Checking the shape stops a signed

@@ -35,6 +35,7 @@ from procrastinate.worker import Worker
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from carebot.channels.acks import AckFirst
 from carebot.channels.answering import PendingTurns, trigger_words
 from carebot.channels.consent import SenderControls
 from carebot.channels.handover import HandoffWebhook
@@ -120,9 +121,13 @@ _TURN_RETRY_SECONDS = 5.0
 
 @asynccontextmanager
 async def open_job_queue(
-    components: Components, *, on_answered: Callable[[int, Outcome], None] = lambda inbox_id, outcome: None
+    components: Components,
+    *,
+    on_answered: Callable[[int, Outcome], None] = lambda inbox_id, outcome: None,
+    acks: AckFirst | None = None,
 ) -> AsyncIterator[JobQueue]:
-    """The job queue over the composed app, with the channels' senders; closed on exit."""
+    """The job queue over the composed app, with the channels' senders; closed on exit. With
+    `acks` (a process that also serves webhooks), its turns let acknowledgements go first."""
     settings = components.settings
     answering = PendingTurns(
         components.pool,
@@ -139,7 +144,7 @@ async def open_job_queue(
         backoff=settings.send_backoff,
         backoff_max=settings.send_backoff_max,
     )
-    queue = JobQueue(components.pool, answering, outbox, operator_desk(components), settings)
+    queue = JobQueue(components.pool, answering, outbox, operator_desk(components), settings, acks=acks)
     try:
         async with queue.app.open_async():
             yield queue
@@ -179,9 +184,17 @@ class JobQueue:
     """Defers and runs the jobs above; dependencies are injected, tasks registered per instance."""
 
     def __init__(
-        self, pool: Pool, answering: PendingTurns, outbox: Outbox, desk: OperatorDesk, settings: Settings
+        self,
+        pool: Pool,
+        answering: PendingTurns,
+        outbox: Outbox,
+        desk: OperatorDesk,
+        settings: Settings,
+        *,
+        acks: AckFirst | None = None,
     ) -> None:
         self._pool = pool
+        self._acks = acks
         self._answering = answering
         self._outbox = outbox
         self._desk = desk
@@ -282,10 +295,19 @@ class JobQueue:
             "fetch_job_polling_interval": _FETCH_POLL_SECONDS,
             "worker_middleware": [wake_fetch_after_job],
         }
+        turn_options = options
+        if self._acks is not None:
+            turn_options = {**options, "worker_middleware": [wake_fetch_after_job, self._after_acks]}
         await asyncio.gather(
-            self._supervised(queues=[TURNS, MAINTENANCE], concurrency=concurrency, name="turns", **options),
+            self._supervised(queues=[TURNS, MAINTENANCE], concurrency=concurrency, name="turns", **turn_options),
             self._supervised(queues=[SENDS], concurrency=_SEND_CONCURRENCY, name="sends", **options),
         )
+
+    async def _after_acks(self, call_next: Callable[[], Awaitable[Any]], context: JobContext, worker: Worker) -> Any:
+        """Worker middleware: a turn starts once the webhooks being handled are acknowledged."""
+        if self._acks is not None and context.job.queue == TURNS:
+            await self._acks.before_turn()
+        return await call_next()
 
     async def _supervised(self, **options: Any) -> None:
         # procrastinate stops a worker whose LISTEN connection fails (e.g. the database restarted);
