@@ -71,6 +71,10 @@ class SlowModel:
             }
         )
 
+    def forget(self) -> None:
+        """Count from here on (after a warm-up)."""
+        self.calls = self.most_in_flight = 0
+
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/v1/chat/completions", self.complete)]
 
@@ -96,6 +100,12 @@ class FakeTwilio:
         sid = "SM" + uuid.uuid4().hex
         payload: dict[str, Any] = {"sid": sid, "status": "queued", "to": to, "from": form.get("From"), "body": body}
         return web.json_response(payload, status=201)
+
+    def expect(self, recipients: int) -> None:
+        """Forget what was sent so far (a warm-up) and wait for `recipients` new ones."""
+        self.expected_recipients, self.sends = recipients, 0
+        self.first_reply_at.clear()
+        self.everyone_replied.clear()
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/2010-04-01/Accounts/{account}/Messages.json", self.create_message)]

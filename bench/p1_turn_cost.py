@@ -4,19 +4,30 @@ several at once; the same graph behind `langgraph dev` (Studio's server) as a co
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 from langgraph_sdk import get_client
 
 from bench.lab import Lab
 from bench.options import Sizes
-from bench.processes import BIN, REPO, carebot_env, carebot_serve, port_is_free, running
+from bench.processes import (
+    BIN,
+    REPO,
+    carebot_env,
+    carebot_serve,
+    carebot_workers,
+    port_is_free,
+    registered_workers,
+    running,
+    wait_for_workers,
+)
 from bench.report import Section, ms
 from bench.stats import latency_summary
-from bench.web_chat import CUSTOMER_MESSAGES, message, timed_chat
+from bench.web_chat import CUSTOMER_MESSAGES, message, timed_chat, web_client
 
 # Studio's port by convention here (2024 is taken on these machines and langgraph dev would
 # silently move elsewhere).
@@ -25,11 +36,9 @@ STUDIO_PORT = 2025
 
 async def run_p1(lab: Lab, sizes: Sizes) -> Section:
     database_url = lab.fresh_database()
+    env = carebot_env(database_url)
     section = Section("p1", "P1 cost per turn: POST /chat, offline model, Postgres", ("", "p50", "p99", "req/s"))
-    async with (
-        carebot_serve(carebot_env(database_url), lab.workdir, "p1-serve") as server,
-        httpx.AsyncClient(base_url=server.url, timeout=120) as client,
-    ):
+    async with carebot_serve(env, lab.workdir, "p1-serve") as server, web_client(server.url) as client:
         lab.ready_seconds.append(server.seconds_to_ready)
         # The first turns pay for lazy imports, connections and caches: not what is measured.
         for text in CUSTOMER_MESSAGES:
@@ -38,26 +47,32 @@ async def run_p1(lab: Lab, sizes: Sizes) -> Section:
         started = time.perf_counter()
         one_user = [await timed_chat(client, "bench-one-user", message(n)) for n in range(sizes.requests)]
         one_user_rate = len(one_user) / (time.perf_counter() - started)
+        many, many_rate = await several_users(client, sizes, "one-process")
 
-        async def user(u: int) -> list[float]:
-            return [await timed_chat(client, f"bench-user-{u}", message(u + n)) for n in range(sizes.per_user)]
-
-        started = time.perf_counter()
-        per_user = await asyncio.gather(*(user(u) for u in range(sizes.users)))
-        many = [latency for latencies in per_user for latency in latencies]
-        many_rate = len(many) / (time.perf_counter() - started)
+        # One interpreter uses one of the two cores at most: the same users again with a
+        # `carebot worker` answering next to `carebot serve`, as a shop scales out.
+        registered = await registered_workers(database_url)
+        async with carebot_workers(1, env, lab.workdir):
+            await wait_for_workers(database_url, more_than=registered)
+            await several_users(client, dataclasses.replace(sizes, per_user=2), "warm-up")
+            scaled, scaled_rate = await several_users(client, sizes, "two-processes")
 
     one = latency_summary(one_user)
     several = latency_summary(many)
+    two = latency_summary(scaled)
     section.data = {
         "one_user": {**one, "requests_per_s": round(one_user_rate, 2)},
         "concurrent": {**several, "users": sizes.users, "requests_per_s": round(many_rate, 2)},
         "throughput_ratio": round(many_rate / one_user_rate, 2),
+        "concurrent_with_worker": {**two, "users": sizes.users, "requests_per_s": round(scaled_rate, 2)},
+        "throughput_ratio_with_worker": round(scaled_rate / one_user_rate, 2),
     }
     section.rows += [
         ("carebot, 1 user, sequential", ms(one["p50_ms"]), ms(one["p99_ms"]), f"{one_user_rate:.1f}"),
         (f"carebot, {sizes.users} users at once", ms(several["p50_ms"]), ms(several["p99_ms"]), f"{many_rate:.1f}"),
         (f"throughput {sizes.users} users / 1 user", "", "", f"{many_rate / one_user_rate:.2f}×"),
+        (f"  + 1 `carebot worker`, {sizes.users} users", ms(two["p50_ms"]), ms(two["p99_ms"]), f"{scaled_rate:.1f}"),
+        (f"  throughput {sizes.users} users / 1 user", "", "", f"{scaled_rate / one_user_rate:.2f}×"),
     ]
 
     if sizes.langgraph_turns <= 0:
@@ -73,6 +88,18 @@ async def run_p1(lab: Lab, sizes: Sizes) -> Section:
             ("langgraph dev p50 / carebot p50", f"{ratio:.1f}×", "", ""),
         ]
     return section
+
+
+async def several_users(client: aiohttp.ClientSession, sizes: Sizes, tag: str) -> tuple[list[float], float]:
+    """Each user sends its messages one after another, all users at once: latencies and req/s."""
+
+    async def user(u: int) -> list[float]:
+        return [await timed_chat(client, f"bench-{tag}-{u}", message(u + n)) for n in range(sizes.per_user)]
+
+    started = time.perf_counter()
+    per_user = await asyncio.gather(*(user(u) for u in range(sizes.users)))
+    latencies = [latency for latencies in per_user for latency in latencies]
+    return latencies, len(latencies) / (time.perf_counter() - started)
 
 
 async def studio_turns(database_url: str, workdir: Path, turns: int) -> list[float]:

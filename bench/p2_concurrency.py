@@ -12,15 +12,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-import httpx
 
 from bench.fakes import FakeTwilio, SlowModel, serving
 from bench.lab import Lab
 from bench.options import Sizes
-from bench.processes import carebot_env, carebot_serve, carebot_workers, worker_command_exists
+from bench.processes import (
+    carebot_env,
+    carebot_serve,
+    carebot_workers,
+    registered_workers,
+    wait_for_workers,
+    worker_command_exists,
+)
 from bench.report import Section, ms, seconds
 from bench.stats import latency_summary, percentile
-from bench.web_chat import timed_chat
+from bench.web_chat import timed_chat, web_client
 from bench.whatsapp import customer_number, inbound_form, post_signed, twilio_settings
 
 # Classify (structured output) and generate: two model calls per turn of the fake's shipping
@@ -29,6 +35,8 @@ CALLS_PER_TURN = 2
 QUESTION = "how long does shipping take?"
 # Twilio opens many connections at once, but not hundreds from one test client.
 CONNECTIONS = 64
+# Warm-up conversations' senders, numbered far from the measured ones.
+WARM_UP_SENDERS = 9_000_000
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,7 @@ async def run_burst(lab: Lab, burst: Burst) -> dict[str, Any]:
             OPENAI_BASE_URL=f"{model_url}/v1",
             **twilio_settings(twilio_url),
         )
+        registered = await registered_workers(database_url)
         async with (
             carebot_workers(burst.extra_workers, env, lab.workdir),
             carebot_serve(env, lab.workdir, name) as server,
@@ -127,7 +136,24 @@ async def run_burst(lab: Lab, burst: Burst) -> dict[str, Any]:
                 timeout=aiohttp.ClientTimeout(total=30),
             ) as twilio_client,
         ):
+            # A busy evening meets a running shop: every process warm (its workers registered),
+            # not one still loading its models while the first messages arrive.
+            await wait_for_workers(database_url, more_than=registered, processes=1 + burst.extra_workers)
+            await warm_up(twilio_client, model, twilio, burst)
             return await deliver_and_wait(twilio_client, server.url, burst, model, twilio)
+
+
+async def warm_up(twilio_client: aiohttp.ClientSession, model: SlowModel, twilio: FakeTwilio, burst: Burst) -> None:
+    """A conversation per connection, answered before the burst: the server has met the
+    webhook path and the client's connections are open, as on an evening already under way
+    (the first burst after a start otherwise pays ~0.2 s more per ack for both)."""
+    twilio.expect(CONNECTIONS)
+    senders = [customer_number(WARM_UP_SENDERS + n) for n in range(CONNECTIONS)]
+    forms = [inbound_form(WARM_UP_SENDERS + n, sender, QUESTION) for n, sender in enumerate(senders)]
+    await asyncio.gather(*(post_signed(twilio_client, form) for form in forms))
+    await asyncio.wait_for(twilio.everyone_replied.wait(), burst.timeout)
+    twilio.expect(burst.conversations)
+    model.forget()
 
 
 async def deliver_and_wait(
@@ -154,8 +180,8 @@ async def deliver_and_wait(
     await asyncio.gather(*(deliver(n) for n in range(burst.conversations)))
 
     # A web customer arriving while the burst is being answered; waits as long as the burst may.
-    web_client = httpx.AsyncClient(base_url=url, timeout=max(deadline - time.monotonic(), 1))
-    web_chat = asyncio.create_task(timed_chat(web_client, "bench-web-during-burst", QUESTION))
+    visitor = web_client(url, timeout=max(deadline - time.monotonic(), 1))
+    web_chat = asyncio.create_task(timed_chat(visitor, "bench-web-during-burst", QUESTION))
     web_sent = time.monotonic()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(twilio.everyone_replied.wait(), max(deadline - time.monotonic(), 0))
@@ -163,14 +189,14 @@ async def deliver_and_wait(
     web_chat_failure: str | None = None
     try:
         web_chat_s = await web_chat
-    except httpx.TimeoutException:
+    except TimeoutError:
         web_chat_failure = f"no answer in {time.monotonic() - web_sent:.0f} s"
-    except httpx.HTTPStatusError as error:
-        web_chat_failure = f"HTTP {error.response.status_code} after {time.monotonic() - web_sent:.1f} s"
-    except httpx.HTTPError as error:
+    except aiohttp.ClientResponseError as error:
+        web_chat_failure = f"HTTP {error.status} after {time.monotonic() - web_sent:.1f} s"
+    except aiohttp.ClientError as error:
         web_chat_failure = f"{type(error).__name__} after {time.monotonic() - web_sent:.1f} s"
     finally:
-        await web_client.aclose()
+        await visitor.close()
 
     replied = twilio.first_reply_at
     answered = len(replied)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
+import aiohttp
 
 from bench.lab import Lab
 from bench.options import Sizes
 from bench.postgres import table_bytes, thread_row_bytes
 from bench.processes import carebot_env, carebot_serve
 from bench.report import Section, size
-from bench.web_chat import chat, message
+from bench.web_chat import chat, message, web_client
 
 # The many-threads case sends from this many users at once: enough to finish in seconds.
 CONCURRENT_USERS = 8
@@ -32,7 +32,7 @@ async def run_p3(lab: Lab, sizes: Sizes) -> Section:
     ]
     async with (
         carebot_serve(carebot_env(database_url), lab.workdir, "p3-serve") as server,
-        httpx.AsyncClient(base_url=server.url, timeout=120) as client,
+        web_client(server.url) as client,
     ):
         lab.ready_seconds.append(server.seconds_to_ready)
         one_thread: list[dict[str, Any]] = []
@@ -98,7 +98,7 @@ def _checkpoint_bytes(measure: dict[str, Any]) -> int:
     return sum(v for table, v in measure["per_table"].items() if table.startswith("checkpoint"))
 
 
-async def many_threads(client: httpx.AsyncClient, threads: int, turns: int) -> list[str]:
+async def many_threads(client: aiohttp.ClientSession, threads: int, turns: int) -> list[str]:
     """`threads` users each sending `turns` messages, `CONCURRENT_USERS` at a time; their thread ids."""
     gate = asyncio.Semaphore(CONCURRENT_USERS)
 

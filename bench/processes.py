@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psycopg
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -157,6 +158,23 @@ async def carebot_workers(count: int, env: Mapping[str, str], workdir: Path) -> 
         yield
     finally:
         await asyncio.gather(*(stop(p) for p in processes))
+
+
+async def registered_workers(database_url: str) -> int:
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute("SELECT count(*) FROM procrastinate_workers")
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def wait_for_workers(database_url: str, *, more_than: int, processes: int = 1, within: float = 60) -> None:
+    """Until `processes` more processes' workers (turns and sends) have registered with the job
+    queue than the `more_than` workers before, which they do once their models are warm."""
+    deadline = time.monotonic() + within
+    while await registered_workers(database_url) < more_than + 2 * processes:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{processes} worker process(es) did not register within {within:g} s")
+        await asyncio.sleep(0.1)
 
 
 async def wall_time(cmd: list[str], *, env: Mapping[str, str], cwd: Path) -> float:

@@ -98,10 +98,13 @@ def channel_settings(database_url: str, twilio_url: str, discord_url: str, **ove
 
 
 @asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def serving(settings: Settings, *, with_worker: bool = True) -> AsyncIterator[httpx.AsyncClient]:
     """The app under uvicorn on a free port, and a client for it, for the duration of the block."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_config=None, lifespan="on"))
+    app = create_app(settings, with_worker=with_worker)
+    # A request still waiting when the test ends (it failed) must not hold the shutdown up.
+    config = uvicorn.Config(app, port=port, log_config=None, lifespan="on", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(600):
         if server.started:

@@ -17,7 +17,9 @@ import pytest
 from psycopg.rows import dict_row
 from twilio.request_validator import RequestValidator
 
-from tests.conftest import BIN, REPO, forget_unfinished_work, free_port, new_database
+from carebot.api import chat
+from carebot.channels.inbox import Inbox
+from tests.conftest import BIN, REPO, forget_unfinished_work, free_port, new_database, settings_for
 from tests.loopback import LoopbackServer, Recorded
 from tests.test_channels import (
     ALEX,
@@ -112,6 +114,30 @@ def test_two_processes_answer_one_customer_in_order_once_without_forking_the_thr
         ).fetchall()
     # One chain: no checkpoint has two children (two turns run at once would fork it).
     assert parents and all(row["children"] == 1 for row in parents)
+
+
+@pytest.mark.slow
+async def test_an_api_only_replica_hands_the_web_chat_the_answer_another_process_gave(
+    postgres_url: str, cli_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the answering worker's NOTIFY can wake the waiting /chat: without it, the request
+    # would hang until the waiter's own look at the row, long after the client gave up.
+    monkeypatch.setattr(Inbox, "_POLL_SECONDS", 600.0)
+    monkeypatch.setattr(chat, "_ANSWER_WITHIN_SECONDS", 600.0)
+    with (tmp_path / "worker.log").open("wb") as log:
+        worker = await asyncio.create_subprocess_exec(
+            str(BIN / "carebot"), "worker", env=cli_env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        async with serving(settings_for(postgres_url), with_worker=False) as client:
+            for question in ("how much does shipping cost?", "how long do refunds take?"):
+                response = await client.post("/chat", json={"text": question}, timeout=30)
+                assert response.status_code == 200, response.text
+                assert QUESTIONS[question] in response.json()["answer"]
+    finally:
+        worker.terminate()
+        await asyncio.wait_for(worker.wait(), 20)
+        forget_unfinished_work(postgres_url)
 
 
 @pytest.mark.slow

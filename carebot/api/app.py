@@ -18,9 +18,10 @@ from carebot.api.input_errors import install_input_errors
 from carebot.api.limits import BodySizeLimit
 from carebot.api.live_events import EventHub
 from carebot.channels.acks import AckFirst
-from carebot.channels.inbox import AnswerSignals, Inbox
+from carebot.channels.inbox import ANSWERED_CHANNEL, AnswerSignals, Inbox
 from carebot.channels.jobs import EmbeddedWorkers, open_job_queue, operator_desk
 from carebot.composition import open_components
+from carebot.db.notifications import Notifications
 from carebot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,11 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
             app.state.components, app.state.jobs = components, jobs
             app.state.inbox = Inbox(components.pool, components.turns.thread_id, signals)
             app.state.desk = operator_desk(components)
-            app.state.event_hub = hub = EventHub(str(components.pool.conninfo))
-            listening = asyncio.create_task(hub.run())
+            app.state.event_hub = hub = EventHub()
+            notifications = Notifications(str(components.pool.conninfo))
+            notifications.on(live_events.CHANNEL, hub.wake)
+            notifications.on(ANSWERED_CHANNEL, signals.poke)
+            listening = asyncio.create_task(notifications.run())
             workers = (
                 EmbeddedWorkers(components, jobs, concurrency=settings.worker_concurrency) if with_worker else None
             )

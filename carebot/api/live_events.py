@@ -1,9 +1,9 @@
 """Live updates for operators: `GET /admin/events`, Server-Sent Events of every conversation and
 message change, from any process.
 
-Database triggers number each change in the `events` table and NOTIFY its id. One LISTEN
-connection per process (the `EventHub`) wakes the open streams, and each stream reads the
-events after the last one it sent — so a reconnecting browser, which sends `Last-Event-ID`,
+Database triggers number each change in the `events` table and NOTIFY its id. The process's
+LISTEN connection (`carebot.db.notifications`) wakes the open streams through the `EventHub`,
+and each stream reads the events after the last one it sent — so a reconnecting browser, which sends `Last-Event-ID`,
 gets what it missed, and a NOTIFY lost during a database restart only delays an event until
 the next poll.
 """
@@ -13,20 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-import psycopg
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from carebot.api.dependencies import ComponentsDep
 from carebot.api.operator_auth import OperatorDep
 from carebot.db.pool import Pool
-
-log = logging.getLogger(__name__)
 
 CHANNEL = "carebot_events"
 # Without a NOTIFY (a database restart dropped one), streams still look this often.
@@ -35,10 +31,10 @@ _BATCH = 500
 
 
 class EventHub:
-    """Wakes this process's event streams when any process records an event."""
+    """Wakes this process's event streams when any process records an event (`wake`, on each
+    NOTIFY of `CHANNEL`, through the process's `Notifications`)."""
 
-    def __init__(self, conninfo: str) -> None:
-        self._conninfo = conninfo
+    def __init__(self) -> None:
         self._waiters: set[asyncio.Event] = set()
 
     @contextmanager
@@ -50,24 +46,9 @@ class EventHub:
         finally:
             self._waiters.discard(woken)
 
-    def _wake(self) -> None:
+    def wake(self, _payload: str | None = None) -> None:
         for woken in self._waiters:
             woken.set()
-
-    async def run(self) -> None:
-        """LISTEN until cancelled, reconnecting after a database outage."""
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
-                    self._wake()  # anything recorded while not listening
-                    async for _ in conn.notifies():
-                        self._wake()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("event_listener_reconnecting", extra={"error": type(exc).__name__})
-            await asyncio.sleep(1.0)
 
 
 async def events_after(pool: Pool, last_id: int) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 from carebot.channels.consent import Handling, SenderControls
 from carebot.channels.formatting import DISCORD_LIMIT, WHATSAPP_LIMIT, split_message, to_whatsapp
 from carebot.channels.handover import NOTIFICATION_PREFIX, HandoffWebhook, hand_over
-from carebot.channels.inbox import Outcome
+from carebot.channels.inbox import ANSWERED_CHANNEL, Outcome
 from carebot.channels.outbox import enqueue
 from carebot.channels.transcript import add_message
 from carebot.db.pool import Pool
@@ -212,6 +212,9 @@ class PendingTurns:
                 "UPDATE inbox SET status = %s, answer = %s, error = %s, answered_at = now() WHERE id = %s",
                 (status, Jsonb(answer) if answer is not None else None, reason, row["id"]),
             )
+            if channel == "web":
+                # Its `/chat` may be waiting in another process; delivered at commit.
+                await conn.execute("SELECT pg_notify(%s, %s)", (ANSWERED_CHANNEL, str(row["id"])))
             if result is not None and result.answer:
                 message = await add_message(
                     conn,

@@ -44,42 +44,63 @@ Outcome = dict[str, Any]
 """A handled message's `status`, `answer` (a `TurnResult.as_json()`) and `error`, as the inbox row has them."""
 
 
+# Workers NOTIFY this with the inbox id when they answer a web message: a `/chat` waiting in
+# another process (an API-only replica, or a turn another worker process ran) looks right away.
+ANSWERED_CHANNEL = "carebot_answered"
+
+
+class _Waiter:
+    __slots__ = ("loop", "outcome", "woken")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.woken = asyncio.Event()
+        self.outcome: Outcome | None = None
+
+
 class AnswerSignals:
-    """Hands a message's outcome to whoever waits for it in this process (the web chat) as soon
-    as a worker in this process has recorded it, sparing the waiter a query; waiters on other
-    processes' workers poll instead. Woken thread-safely, so a worker on any loop may call it."""
+    """Wakes whoever waits for a message's outcome in this process (the web chat): with the
+    outcome itself when a worker in this process recorded it (no query needed), or, on a NOTIFY
+    from another process's worker (`poke`), to read it from the row. Thread-safe, so a worker on
+    any loop may call it."""
 
     def __init__(self) -> None:
-        self._waiters: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[Outcome]]] = {}
+        self._waiters: dict[int, _Waiter] = {}
 
     def answered(self, inbox_id: int, outcome: Outcome) -> None:
-        if (waiting := self._waiters.get(inbox_id)) is not None:
-            loop, future = waiting
-            loop.call_soon_threadsafe(_resolve, future, outcome)
+        if (waiter := self._waiters.get(inbox_id)) is not None:
+            waiter.outcome = outcome
+            waiter.loop.call_soon_threadsafe(waiter.woken.set)
+
+    def poke(self, payload: str | None) -> None:
+        """A NOTIFY on `ANSWERED_CHANNEL`; None (the listener reconnected, notifications may
+        have been missed) wakes every waiter."""
+        if payload is None:
+            waiters = list(self._waiters.values())
+        elif payload.isdigit() and (waiter := self._waiters.get(int(payload))) is not None:
+            waiters = [waiter]
+        else:
+            return
+        for waiter in waiters:
+            waiter.loop.call_soon_threadsafe(waiter.woken.set)
 
     @contextmanager
-    def listening(self, inbox_id: int) -> Iterator[asyncio.Future[Outcome]]:
-        """A future resolved with the message's outcome; register it before checking the row, so
-        an answer recorded in between is not missed."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Outcome] = loop.create_future()
-        self._waiters[inbox_id] = (loop, future)
+    def listening(self, inbox_id: int) -> Iterator[_Waiter]:
+        """Register before checking the row, so an answer recorded in between is not missed."""
+        waiter = _Waiter(asyncio.get_running_loop())
+        self._waiters[inbox_id] = waiter
         try:
-            yield future
+            yield waiter
         finally:
             self._waiters.pop(inbox_id, None)
-
-
-def _resolve(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
-    if not future.done():
-        future.set_result(outcome)
 
 
 class Inbox:
     """The `inbox` table as the webhooks and `/chat` see it. Fast: no model runs here."""
 
-    # A waiter not woken by a signal (the worker runs in another process) checks this often.
-    _POLL_SECONDS = 0.25
+    # A waiter woken neither by this process's worker nor by a NOTIFY (lost while the listener
+    # reconnected) still checks the row this often.
+    _POLL_SECONDS = 2.0
 
     def __init__(self, pool: Pool, thread_id: Callable[[str, str], str], signals: AnswerSignals | None = None) -> None:
         self._pool = pool
@@ -126,13 +147,16 @@ class Inbox:
         """The outcome of a message just accepted (so still pending: the first look is after a
         wait), or None after `within` seconds."""
         deadline = time.monotonic() + within
-        with self._signals.listening(inbox_id) as answered:
+        with self._signals.listening(inbox_id) as waiter:
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return None
                 with contextlib.suppress(TimeoutError):
-                    return await asyncio.wait_for(asyncio.shield(answered), min(left, self._POLL_SECONDS))
+                    await asyncio.wait_for(waiter.woken.wait(), min(left, self._POLL_SECONDS))
+                waiter.woken.clear()  # before reading the row: a later poke wakes the next wait
+                if waiter.outcome is not None:
+                    return waiter.outcome
                 if (row := await self.answer_of(inbox_id)) is None or row["status"] != "pending":
                     return row
 
