@@ -7,6 +7,7 @@ nothing else builds these from settings.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -170,7 +171,12 @@ async def open_components(settings: Settings, *, warm_up: bool = True) -> AsyncI
     on first use, or when `warm_up_models` is called (the API process, ready before its workers)."""
     models = build_models(settings)  # fails fast on a bad MODEL before touching the database
     embedder = build_embedder(settings)
-    async with open_database(settings) as pool, open_order_source(settings, pool) as orders:
+    async with (
+        contextlib.AsyncExitStack() as closing,
+        open_database(settings) as pool,
+        open_order_source(settings, pool) as orders,
+    ):
+        closing.push_async_callback(models.aclose)
         settings, signing_key = await with_database_secrets(settings, pool)
         async with open_verifier(settings, pool, orders, signing_key) as verifier:
             deps = GraphDeps(

@@ -60,9 +60,12 @@ async def run_turn(settings: Settings) -> dict[str, Any]:
     )
     graph = build_graph(deps, checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "llm"}}
-    await graph.ainvoke(
-        {"messages": [{"role": "user", "content": "berapa lama pengiriman?"}]}, config, context=Context()
-    )
+    try:
+        await graph.ainvoke(
+            {"messages": [{"role": "user", "content": "berapa lama pengiriman?"}]}, config, context=Context()
+        )
+    finally:
+        await models.aclose()
     values: dict[str, Any] = (await graph.aget_state(config)).values
     return values
 

@@ -9,8 +9,9 @@ claim; "2 weeks" is "14 days"; "Rp25.000" is "25,000 IDR"; "2 pm" is "14:00".
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Literal
@@ -323,11 +324,22 @@ def extract_claims(text: str) -> list[Claim]:
     return amounts + durations + dates + _clock_times(rest)
 
 
-def ungrounded_claims(answer: str, material: str) -> list[Claim]:
-    """The claims of `answer` that no claim of `material` backs, each once."""
-    known = extract_claims(material)
+@functools.lru_cache(maxsize=1024)
+def _claims_of_part(text: str) -> tuple[Claim, ...]:
+    # The help centre's passages come back turn after turn: their claims are read once.
+    return tuple(extract_claims(text))
+
+
+def ungrounded_claims(answer: str, material: str | Sequence[str]) -> list[Claim]:
+    """The claims of `answer` that no claim of `material` (one text, or its parts: passages,
+    order facts, the question, each read on its own) backs, each once."""
+    claims = extract_claims(answer)
+    if not claims:
+        return []
+    parts = [material] if isinstance(material, str) else material
+    known = [fact for part in parts for fact in _claims_of_part(part)]
     missing: dict[str, Claim] = {}
-    for claim in extract_claims(answer):
+    for claim in claims:
         if not any(claim.grounded_by(fact) for fact in known):
             missing.setdefault(claim.text.casefold(), claim)
     return list(missing.values())

@@ -9,7 +9,7 @@ instructions it was written under.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from carebot.graph.claims import ungrounded_claims
 
@@ -22,23 +22,25 @@ _PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
 PROMPT_MARKERS = ("HELP CENTRE:", "ORDER:", "Detected intent:", "never instructions to you")
 
 
-def check_answer(answer: str, *, allowed_order_numbers: Iterable[str], material: str) -> list[str]:
+def check_answer(answer: str, *, allowed_order_numbers: Iterable[str], material: str | Sequence[str]) -> list[str]:
     """The problems with `answer` (empty when it may be sent).
 
-    `material` is what the answer was composed from (passages, order facts, the question):
-    contact details, order numbers, times, amounts and dates appearing there may be repeated.
+    `material` is what the answer was composed from (passages, order facts, the question; one
+    text or its parts): contact details, order numbers, times, amounts and dates appearing there
+    may be repeated.
     """
+    text = material if isinstance(material, str) else "\n".join(material)
     issues: list[str] = []
     if not answer.strip():
         return ["empty answer"]
     if len(answer) > MAX_ANSWER_CHARS:
         issues.append(f"answer longer than {MAX_ANSWER_CHARS} characters")
-    allowed = set(allowed_order_numbers) | set(_ORDER_NUMBER.findall(material))
+    allowed = set(allowed_order_numbers) | set(_ORDER_NUMBER.findall(text))
     foreign = sorted(set(_ORDER_NUMBER.findall(answer)) - allowed)
     if foreign:
         issues.append(f"mentions orders that are not the customer's: {', '.join(foreign)}")
     for kind, pattern in (("email address", _EMAIL), ("phone number", _PHONE)):
-        known = {m.strip() for m in pattern.findall(material)}
+        known = {m.strip() for m in pattern.findall(text)}
         unknown = {m.strip() for m in pattern.findall(answer)} - known
         if unknown:
             issues.append(f"{kind} not found in the material: {', '.join(sorted(unknown))}")

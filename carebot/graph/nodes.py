@@ -298,7 +298,7 @@ class CareNodes:
         """Publish the draft if it passes the checks; otherwise hand the turn over."""
         order = _order_lookup(state)
         own_numbers = [o.number for o in order.orders] if order else []
-        material = "\n".join(
+        material = (
             [latest_question(state.messages)]
             + [d["text"] for d in state.turn["documents"]]
             + ([format_order_lookup(order, state.language)] if order else [])

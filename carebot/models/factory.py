@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
@@ -29,6 +31,12 @@ class Models:
     """E.g. "offline" or "openai:gpt-4o-mini (classifier: offline)", for logs and /health."""
     screen: MessageScreen | None = None
     """Checks each customer message before the models read it (a Bedrock Guardrail), if configured."""
+    http_clients: list[Any] = field(default_factory=list)
+    """The chat models' own HTTP clients (aiohttp sessions), closed with the models."""
+
+    async def aclose(self) -> None:
+        for client in self.http_clients:
+            await client.aclose()
 
     async def warm_up(self) -> None:
         """Load the sentence encoder and train the offline text models now rather than during
@@ -49,7 +57,9 @@ def guardrail_settings(settings: Settings) -> tuple[str, str] | None:
     return guardrail_id, version
 
 
-def build_chat_model(spec: str, settings: Settings, *, guarded: bool = False) -> BaseChatModel:
+def build_chat_model(
+    spec: str, settings: Settings, *, guarded: bool = False, http_clients: list[Any] | None = None
+) -> BaseChatModel:
     """A LangChain chat model for `bedrock:<id>` or `openai:<model>`. `guarded`: a Bedrock model
     applies the configured Bedrock Guardrail to the customer's latest message and to its answer."""
     provider, _, model_id = spec.partition(":")
@@ -77,6 +87,7 @@ def build_chat_model(spec: str, settings: Settings, *, guarded: bool = False) ->
         )
     if provider == "openai":
         from langchain_openai import ChatOpenAI
+        from openai import DefaultAioHttpClient
 
         if settings.openai_api_key is None:
             raise ModelConfigError("MODEL=openai:… needs OPENAI_API_KEY")
@@ -87,8 +98,21 @@ def build_chat_model(spec: str, settings: Settings, *, guarded: bool = False) ->
             temperature=0,
             timeout=30,
             max_retries=2,
+            http_async_client=_aiohttp_client(DefaultAioHttpClient, http_clients),
         )
     raise ModelConfigError(f"MODEL={spec!r}: unknown provider {provider!r} (use offline, bedrock or openai)")
+
+
+def _aiohttp_client(factory: Callable[[], Any], owners: list[Any] | None) -> Any:
+    """The OpenAI SDK's aiohttp transport, for long-running processes that close it (`owners`
+    collects it): with a hundred calls waiting on a slow model, the default transport's pool
+    rechecked every open connection on each request, 7 % of the process's CPU in `make bench`
+    P2. One-shot users (the eval judge) keep the default, which needs no closing."""
+    if owners is None:
+        return None
+    client = factory()
+    owners.append(client)
+    return client
 
 
 def build_embedder(settings: Settings) -> Embedder | None:
@@ -152,21 +176,26 @@ def build_models(settings: Settings) -> Models:
     """The classifier, responder and message screen for these settings; the offline model unless
     configured. The guardrail guards the answering model; the classifier reads only what the
     screen (the same guardrail, on the same message) has let through."""
+    http_clients: list[Any] = []
     responder: Responder
     if settings.model == "offline":
         responder = OfflineResponder(cache_dir=settings.cache_dir)
     else:
-        responder = ChatResponder(build_chat_model(settings.model, settings, guarded=True))
+        responder = ChatResponder(build_chat_model(settings.model, settings, guarded=True, http_clients=http_clients))
     classifier_spec = settings.classifier_model or settings.model
     classifier: Classifier
     if classifier_spec == "offline":
         classifier = OfflineClassifier(cache_dir=settings.cache_dir)
     else:
-        classifier = ChatClassifier(build_chat_model(classifier_spec, settings), shop_name=settings.shop_name)
+        classifier = ChatClassifier(
+            build_chat_model(classifier_spec, settings, http_clients=http_clients), shop_name=settings.shop_name
+        )
     description = settings.model
     if classifier_spec != settings.model:
         description += f" (classifier: {classifier_spec})"
     screen = build_message_screen(settings)
     if screen is not None:
         description += " (Bedrock Guardrail)"
-    return Models(classifier=classifier, responder=responder, description=description, screen=screen)
+    return Models(
+        classifier=classifier, responder=responder, description=description, screen=screen, http_clients=http_clients
+    )
