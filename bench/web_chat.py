@@ -30,8 +30,13 @@ _SESSIONS: dict[str, str] = {}
 def web_client(url: str, *, timeout: float = 120) -> aiohttp.ClientSession:
     """The bench's web visitors' HTTP client. aiohttp, not httpx: the bench shares the two cores
     with the app, and httpx's own CPU per request, several users at once, was a fifth of what it
-    measured (8 users: 55 req/s through httpx, 72–85 through aiohttp, the app the same)."""
-    return aiohttp.ClientSession(url, timeout=aiohttp.ClientTimeout(total=timeout))
+    measured (8 users: 55 req/s through httpx, 72–85 through aiohttp, the app the same).
+
+    No cookie jar: each bench user is its own visitor, named by the X-Session-Id it was given.
+    (Up to 1 Dec 2026 the httpx client kept the session cookie, so a new bench user's first
+    message continued the previous user's conversation: P1's "8 users" mostly shared one
+    conversation, whose turns run one at a time, and P3's 100 threads were fewer.)"""
+    return aiohttp.ClientSession(url, timeout=aiohttp.ClientTimeout(total=timeout), cookie_jar=aiohttp.DummyCookieJar())
 
 
 async def chat(client: aiohttp.ClientSession, user_id: str, text: str) -> dict[str, Any]:
