@@ -3,9 +3,9 @@ message change, from any process.
 
 Database triggers number each change in the `events` table and NOTIFY its id. The process's
 LISTEN connection (`carebot.db.notifications`) wakes the open streams through the `EventHub`,
-and each stream reads the events after the last one it sent — so a reconnecting browser, which sends `Last-Event-ID`,
-gets what it missed, and a NOTIFY lost during a database restart only delays an event until
-the next poll.
+and each stream reads the events after the last one it sent — so a reconnecting browser, which
+sends `Last-Event-ID`, gets what it missed, and a NOTIFY lost during a database restart only
+delays an event until the next poll.
 """
 
 from __future__ import annotations

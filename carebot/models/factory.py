@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +60,8 @@ def build_chat_model(
     spec: str, settings: Settings, *, guarded: bool = False, http_clients: list[Any] | None = None
 ) -> BaseChatModel:
     """A LangChain chat model for `bedrock:<id>` or `openai:<model>`. `guarded`: a Bedrock model
-    applies the configured Bedrock Guardrail to the customer's latest message and to its answer."""
+    applies the configured Bedrock Guardrail to the customer's latest message and to its answer.
+    `http_clients` collects the HTTP clients the caller must close (`Models.aclose`)."""
     provider, _, model_id = spec.partition(":")
     if not model_id:
         raise ModelConfigError(f"MODEL={spec!r}: expected offline, bedrock:<model id> or openai:<model>")
@@ -91,6 +91,14 @@ def build_chat_model(
 
         if settings.openai_api_key is None:
             raise ModelConfigError("MODEL=openai:… needs OPENAI_API_KEY")
+        http_async_client = None
+        if http_clients is not None:
+            # The SDK's aiohttp transport: with a hundred calls waiting on a slow model, the
+            # default transport's pool rechecked every open connection on each request (7 % of
+            # the process's CPU in `make bench` P2). It must be closed, hence only for callers
+            # that collect it; one-shot users (the eval judge) keep the default.
+            http_async_client = DefaultAioHttpClient()
+            http_clients.append(http_async_client)
         return ChatOpenAI(
             model=model_id,
             api_key=settings.openai_api_key,
@@ -98,21 +106,9 @@ def build_chat_model(
             temperature=0,
             timeout=30,
             max_retries=2,
-            http_async_client=_aiohttp_client(DefaultAioHttpClient, http_clients),
+            http_async_client=http_async_client,
         )
     raise ModelConfigError(f"MODEL={spec!r}: unknown provider {provider!r} (use offline, bedrock or openai)")
-
-
-def _aiohttp_client(factory: Callable[[], Any], owners: list[Any] | None) -> Any:
-    """The OpenAI SDK's aiohttp transport, for long-running processes that close it (`owners`
-    collects it): with a hundred calls waiting on a slow model, the default transport's pool
-    rechecked every open connection on each request, 7 % of the process's CPU in `make bench`
-    P2. One-shot users (the eval judge) keep the default, which needs no closing."""
-    if owners is None:
-        return None
-    client = factory()
-    owners.append(client)
-    return client
 
 
 def build_embedder(settings: Settings) -> Embedder | None:
