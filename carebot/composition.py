@@ -172,11 +172,10 @@ async def open_components(settings: Settings, *, warm_up: bool = True) -> AsyncI
     models = build_models(settings)  # fails fast on a bad MODEL before touching the database
     embedder = build_embedder(settings)
     async with (
-        contextlib.AsyncExitStack() as closing,
+        contextlib.aclosing(models),  # the chat models' HTTP clients
         open_database(settings) as pool,
         open_order_source(settings, pool) as orders,
     ):
-        closing.push_async_callback(models.aclose)
         settings, signing_key = await with_database_secrets(settings, pool)
         async with open_verifier(settings, pool, orders, signing_key) as verifier:
             deps = GraphDeps(
