@@ -298,10 +298,16 @@ class JobQueue:
         turn_options = options
         if self._acks is not None:
             turn_options = {**options, "worker_middleware": [wake_fetch_after_job, self._after_acks]}
-        await asyncio.gather(
-            self._supervised(queues=[TURNS, MAINTENANCE], concurrency=concurrency, name="turns", **turn_options),
-            self._supervised(queues=[SENDS], concurrency=_SEND_CONCURRENCY, name="sends", **options),
-        )
+        # A task group, not gather: cancelled, gather finishes as soon as one worker has stopped
+        # and leaves the other shutting down on a pool its caller is about to close (a test's
+        # loop teardown hung on it); a task group waits for both.
+        async with asyncio.TaskGroup() as workers:
+            workers.create_task(
+                self._supervised(queues=[TURNS, MAINTENANCE], concurrency=concurrency, name="turns", **turn_options)
+            )
+            workers.create_task(
+                self._supervised(queues=[SENDS], concurrency=_SEND_CONCURRENCY, name="sends", **options)
+            )
 
     async def _after_acks(self, call_next: Callable[[], Awaitable[Any]], context: JobContext, worker: Worker) -> Any:
         """Worker middleware: a turn starts once the webhooks being handled are acknowledged."""
