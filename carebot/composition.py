@@ -27,7 +27,7 @@ from carebot.graph import GraphDeps, build_graph
 from carebot.models.factory import Models, build_embedder, build_models
 from carebot.models.sentence_encoder import LOCAL_EMBEDDINGS_NAME
 from carebot.settings import Settings
-from carebot.tools.knowledge import (
+from carebot.shop.help_centre.search import (
     Embedder,
     KnowledgeBase,
     PostgresKnowledgeBase,
@@ -35,8 +35,8 @@ from carebot.tools.knowledge import (
     check_embeddings_table,
     embed_pending_chunks,
 )
-from carebot.tools.order_api import HttpOrderSource
-from carebot.tools.orders import OrderSource, PostgresOrderSource
+from carebot.shop.order_api import HttpOrderSource
+from carebot.shop.orders import OrderSource, PostgresOrderSource
 from carebot.turns import TurnRunner
 from carebot.verification.codes import OneTimeCodes
 from carebot.verification.delivery import DevMailbox, Mailer, SmtpMailer, TwilioVerify

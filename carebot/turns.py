@@ -14,8 +14,8 @@ from langgraph.graph.state import CompiledStateGraph
 
 from carebot.graph import GRAPH_NAME, Context
 from carebot.graph.outcome import TurnResult
-from carebot.identity import thread_id_for
 from carebot.settings import Settings
+from carebot.threads import thread_id_for
 from carebot.verification.codes import OneTimeCodes
 
 

@@ -11,7 +11,7 @@ from langchain_core.messages import BaseMessage
 
 from carebot.domain import Customer, Intent, Language, Order, OrderItem, Passage
 from carebot.models.types import AnswerRequest, Classification
-from carebot.tools.orders import OrderSourceUnavailable
+from carebot.shop.orders import OrderSourceUnavailable
 from carebot.verification.types import CheckResult, SendOutcome
 
 

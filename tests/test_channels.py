@@ -25,7 +25,7 @@ from nacl.signing import SigningKey
 from twilio.request_validator import RequestValidator
 
 from carebot.api.app import create_app
-from carebot.channels.formatting import split_message, to_whatsapp
+from carebot.delivery.channels.formatting import split_message, to_whatsapp
 from carebot.settings import Settings
 from tests.conftest import BIN, REPO, forget_unfinished_work, free_port, settings_for
 from tests.loopback import LoopbackServer, Recorded
@@ -561,9 +561,9 @@ async def test_with_trigger_words_only_messages_naming_the_bot_are_answered(post
 
 
 async def test_a_turn_that_keeps_failing_is_given_up_after_three_tries(postgres_url: str) -> None:
-    from carebot.channels.answering import PendingTurns
-    from carebot.channels.inbox import InboundMessage, Inbox
     from carebot.composition import open_components
+    from carebot.delivery.answering import PendingTurns
+    from carebot.delivery.inbox import InboundMessage, Inbox
 
     def broken_llm(request: Recorded) -> tuple[int, Any]:
         return 400, {"error": {"message": "model not found", "type": "invalid_request_error"}}

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from carebot.graph.claims import extract_claims, parse_number, ungrounded_claims
-from carebot.graph.guardrails import check_answer
+from carebot.checks.claims import extract_claims, parse_number, ungrounded_claims
+from carebot.checks.guardrails import check_answer
 from tests.test_graph import answer, make_graph, turn
 
 SHIPPING = (

@@ -23,9 +23,9 @@ from carebot.db.pool import Pool, open_pool
 from carebot.domain import Passage
 from carebot.models.factory import build_embedder
 from carebot.models.text_models import detect_language
-from carebot.tools.documents import MAX_CHUNK_CHARS, chunk_markdown
-from carebot.tools.ingest import IngestReport, ingest_paths, list_documents
-from carebot.tools.knowledge import PostgresKnowledgeBase, fuse, topic_words
+from carebot.shop.help_centre.documents import MAX_CHUNK_CHARS, chunk_markdown
+from carebot.shop.help_centre.ingest import IngestReport, ingest_paths, list_documents
+from carebot.shop.help_centre.search import PostgresKnowledgeBase, fuse, topic_words
 from tests.conftest import BIN, REPO, settings_for
 from tests.loopback import LoopbackServer, Recorded
 

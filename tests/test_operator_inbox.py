@@ -15,9 +15,9 @@ import psycopg
 from psycopg.rows import dict_row
 
 from carebot.composition import open_components, open_database
-from carebot.identity import thread_id_for
-from carebot.operators import OperatorAccounts
+from carebot.desk.operators import OperatorAccounts
 from carebot.settings import Settings
+from carebot.threads import thread_id_for
 from tests.loopback import LoopbackServer, Recorded
 from tests.test_channels import FakeTwilio, channel_settings, post_signed, serving, sid, twilio_form, wait_for
 

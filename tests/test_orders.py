@@ -12,8 +12,8 @@ import pytest
 
 from carebot.composition import Components, open_components
 from carebot.domain import parse_order_number
-from carebot.tools.order_api import HttpOrderSource
-from carebot.tools.orders import lookup_order
+from carebot.shop.order_api import HttpOrderSource
+from carebot.shop.orders import lookup_order
 from tests.conftest import BIN, settings_for
 from tests.loopback import LoopbackServer, Recorded
 

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from carebot.composition import Components
-from carebot.tools.knowledge import PostgresKnowledgeBase
+from carebot.shop.help_centre.search import PostgresKnowledgeBase
 from tests.conftest import BIN
 
 ALEX, SITI, LUCIA = "+14155550100", "+6281234500001", "+34600100001"

@@ -18,7 +18,7 @@ from psycopg.rows import dict_row
 from twilio.request_validator import RequestValidator
 
 from carebot.api import chat
-from carebot.channels.inbox import Inbox
+from carebot.delivery.inbox import Inbox
 from tests.conftest import BIN, REPO, forget_unfinished_work, free_port, new_database, settings_for
 from tests.loopback import LoopbackServer, Recorded
 from tests.test_channels import (
@@ -301,8 +301,8 @@ async def test_a_dead_workers_job_with_a_successor_waiting_does_not_stop_the_swe
     """A worker died while sending a conversation's replies, and a newer send job for the same
     conversation is already waiting: retrying the dead one would break the queueing lock, so it
     is closed, its lock freed, and the rest of the sweep (forgotten work, timers) still runs."""
-    from carebot.channels.jobs import open_job_queue
     from carebot.composition import open_components
+    from carebot.delivery.jobs import open_job_queue
     from tests.conftest import settings_for
 
     thread = f"whatsapp:dead-{time.monotonic_ns()}"

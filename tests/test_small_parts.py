@@ -6,15 +6,15 @@ import asyncio
 
 import pytest
 
-from carebot.channels.acks import AckFirst
+from carebot.checks.guardrails import check_answer
+from carebot.delivery.acks import AckFirst
 from carebot.domain import parse_order_number
-from carebot.graph.guardrails import check_answer
-from carebot.identity import thread_id_for
 from carebot.models.factory import ModelConfigError, build_models
 from carebot.models.offline import OfflineClassifier
 from carebot.phrases import ORDER_STATUS_WORDS, PHRASES
 from carebot.prompts import placeholders, prompt_names, render_prompt
 from carebot.settings import Settings
+from carebot.threads import thread_id_for
 from tests.conftest import REPO
 
 

@@ -13,8 +13,8 @@ from carebot.api.dependencies import ComponentsDep
 from carebot.api.input_errors import StorableStr
 from carebot.api.operator_auth import require_admin_role
 from carebot.models.text_models import detect_language
-from carebot.tools.documents import Document, markdown_title
-from carebot.tools.ingest import IngestReport, delete_document, list_documents, store_documents
+from carebot.shop.help_centre.documents import Document, markdown_title
+from carebot.shop.help_centre.ingest import IngestReport, delete_document, list_documents, store_documents
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin_role)])
 

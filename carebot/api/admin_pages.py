@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from carebot.api.dependencies import ComponentsDep
 from carebot.api.operator_auth import OPERATOR_COOKIE
-from carebot.operators import OperatorAccounts
+from carebot.desk.operators import OperatorAccounts
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 

@@ -17,11 +17,11 @@ from carebot.api import admin, admin_pages, chat, discord, health, live_events, 
 from carebot.api.input_errors import install_input_errors
 from carebot.api.limits import BodySizeLimit
 from carebot.api.live_events import EventHub
-from carebot.channels.acks import AckFirst
-from carebot.channels.inbox import ANSWERED_CHANNEL, AnswerSignals, Inbox
-from carebot.channels.jobs import EmbeddedWorkers, open_job_queue, operator_desk
 from carebot.composition import open_components
 from carebot.db.notifications import Notifications
+from carebot.delivery.acks import AckFirst
+from carebot.delivery.inbox import ANSWERED_CHANNEL, AnswerSignals, Inbox
+from carebot.delivery.jobs import EmbeddedWorkers, open_job_queue, operator_desk
 from carebot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from carebot.api.dependencies import ComponentsDep, InboxDep, JobsDep
 from carebot.api.web_identity import SESSION_COOKIE, SESSION_MAX_AGE, WebVisitorDep
-from carebot.channels.inbox import InboundMessage
-from carebot.channels.jobs import WEB_PRIORITY
+from carebot.delivery.inbox import InboundMessage
+from carebot.delivery.jobs import WEB_PRIORITY
 
 router = APIRouter(tags=["chat"])
 

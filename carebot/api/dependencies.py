@@ -11,10 +11,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from carebot.channels.acks import AckFirst
-from carebot.channels.inbox import Inbox
-from carebot.channels.jobs import JobQueue
 from carebot.composition import Components
+from carebot.delivery.acks import AckFirst
+from carebot.delivery.inbox import Inbox
+from carebot.delivery.jobs import JobQueue
 
 
 async def get_components(request: Request) -> Components:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from carebot.api.dependencies import ComponentsDep, InboxDep, JobsDep, acknowledging
-from carebot.channels.inbox import InboundMessage
+from carebot.delivery.inbox import InboundMessage
 
 log = logging.getLogger(__name__)
 # Acknowledgements go before this process's turns (AckFirst).

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 
-from carebot.channels.sanitise import clean_text, has_unstorable_characters
+from carebot.delivery.sanitise import clean_text, has_unstorable_characters
 
 
 def _storable(value: str) -> str:

@@ -21,8 +21,8 @@ from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from carebot.api.dependencies import ComponentsDep
-from carebot.channels.operator_desk import Operator
-from carebot.operators import OperatorAccounts
+from carebot.desk.desk import Operator
+from carebot.desk.operators import OperatorAccounts
 
 OPERATOR_COOKIE = "carebot_operator"
 CSRF_HEADER = "X-CSRF-Token"

@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field, model_validator
 from carebot.api.dependencies import ComponentsDep, JobsDep
 from carebot.api.input_errors import StorableStr
 from carebot.api.operator_auth import OPERATOR_COOKIE, OperatorDep, csrf_token
-from carebot.channels.operator_desk import CannotSend, ConversationNotFound, OperatorDesk, UnknownTemplate
-from carebot.channels.stats import inbox_stats
-from carebot.operators import OperatorAccounts
+from carebot.desk.desk import CannotSend, ConversationNotFound, OperatorDesk, UnknownTemplate
+from carebot.desk.operators import OperatorAccounts
+from carebot.desk.stats import inbox_stats
 
 router = APIRouter(prefix="/admin", tags=["operators"])
 

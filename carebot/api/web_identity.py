@@ -20,7 +20,7 @@ from fastapi import Cookie, Depends, Header, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from carebot.api.dependencies import ComponentsDep
-from carebot.tools.orders import ANONYMOUS_PREFIX
+from carebot.shop.orders import ANONYMOUS_PREFIX
 
 SESSION_COOKIE = "carebot_session"
 SESSION_HEADER = "X-Session-Id"

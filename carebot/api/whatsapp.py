@@ -8,8 +8,8 @@ import re
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
 from carebot.api.dependencies import ComponentsDep, InboxDep, JobsDep, acknowledging
-from carebot.channels.inbox import InboundMessage
-from carebot.channels.status import record_status
+from carebot.delivery.inbox import InboundMessage
+from carebot.delivery.status_callbacks import record_status
 from carebot.settings import Settings
 
 log = logging.getLogger(__name__)

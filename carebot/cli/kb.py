@@ -13,8 +13,8 @@ from carebot.db.pool import Pool
 from carebot.evals.dataset import DatasetError, load_dataset
 from carebot.evals.retrieval import RetrievalResult, evaluate_retrieval, metrics_by_language
 from carebot.settings import Settings
-from carebot.tools.ingest import IngestReport, delete_document, ingest_paths, list_documents
-from carebot.tools.knowledge import check_embeddings_table
+from carebot.shop.help_centre.ingest import IngestReport, delete_document, ingest_paths, list_documents
+from carebot.shop.help_centre.search import check_embeddings_table
 
 kb_app = typer.Typer(help="The knowledge base (help centre) the bot answers from.", no_args_is_help=True)
 

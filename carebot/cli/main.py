@@ -16,9 +16,9 @@ from carebot.cli.evals import eval_command
 from carebot.cli.kb import kb_app
 from carebot.cli.operators import operators_app
 from carebot.cli.shop import customers_app, demo_app, orders_app
-from carebot.identity import CHANNELS
 from carebot.logs import configure_logging
 from carebot.settings import get_settings
+from carebot.threads import CHANNELS
 
 if TYPE_CHECKING:
     from carebot.composition import Components
@@ -79,8 +79,8 @@ def worker_command(
     configure_logging(settings.log_level)
     exit_cleanly_on_sigterm()
 
-    from carebot.channels.jobs import open_job_queue
     from carebot.composition import open_components
+    from carebot.delivery.jobs import open_job_queue
 
     async def work() -> None:
         async with open_components(settings) as components, open_job_queue(components) as jobs:

@@ -37,7 +37,7 @@ def operators_add(
     ] = "agent",
 ) -> None:
     """Add an operator. The password is asked for (or read from CAREBOT_OPERATOR_PASSWORD)."""
-    from carebot.operators import OperatorAccounts, OperatorExists
+    from carebot.desk.operators import OperatorAccounts, OperatorExists
 
     if "@" not in email:
         raise typer.BadParameter("expected an email address", param_hint="EMAIL")
@@ -59,7 +59,7 @@ def operators_add(
 @operators_app.command("list")
 def operators_list(as_json: JsonOption = False) -> None:
     """List operators (never their passwords)."""
-    from carebot.operators import OperatorAccounts
+    from carebot.desk.operators import OperatorAccounts
 
     async def read(pool: Pool, settings: Settings) -> list[dict[str, str | int]]:
         return [

@@ -11,7 +11,7 @@ from carebot.db.pool import Pool
 from carebot.demo.seed import seed_demo_help_centre, seed_demo_shop
 from carebot.domain import Order
 from carebot.settings import Settings
-from carebot.tools.orders import PostgresOrderSource, order_as_json
+from carebot.shop.orders import PostgresOrderSource, order_as_json
 
 demo_app = typer.Typer(help="The demo shop.", no_args_is_help=True)
 customers_app = typer.Typer(help="The shop's customers (the database's tables).", no_args_is_help=True)

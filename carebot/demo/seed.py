@@ -12,8 +12,8 @@ from psycopg.types.json import Jsonb
 
 from carebot.db.pool import Pool
 from carebot.demo.shop import generate_demo_shop
-from carebot.tools.ingest import upsert_document
-from carebot.tools.loaders import load_file
+from carebot.shop.help_centre.ingest import upsert_document
+from carebot.shop.help_centre.loaders import load_file
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ DEMO_OPERATOR_PASSWORD = "carebot-demo"
 
 async def seed_demo_operator(pool: Pool) -> bool:
     """Add the demo operator (a shop admin) to a database without operators; True if added."""
-    from carebot.operators import OperatorAccounts, OperatorExists
+    from carebot.desk.operators import OperatorAccounts, OperatorExists
 
     async with pool.connection() as conn:
         cur = await conn.execute("SELECT EXISTS (SELECT 1 FROM operators) AS present")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypedDict, cast
 
-from carebot.graph.guardrails import PROMPT_MARKERS
+from carebot.checks.guardrails import PROMPT_MARKERS
 
 
 class EvaluatorResult(TypedDict):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from carebot.evals.dataset import EvalCase
-from carebot.tools.knowledge import KnowledgeBase
+from carebot.shop.help_centre.search import KnowledgeBase
 
 
 @dataclass(frozen=True, slots=True)

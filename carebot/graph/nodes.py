@@ -13,15 +13,15 @@ from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 from pydantic import TypeAdapter
 
+from carebot.checks.guardrails import check_answer
+from carebot.checks.screening import MessageScreen
 from carebot.domain import OrderLookup, Passage, parse_email
 from carebot.graph.context import Context
-from carebot.graph.guardrails import check_answer
 from carebot.graph.state import Escalation, EscalationReason, RetrievedDocument, State, Verification, new_turn
-from carebot.models.screening import MessageScreen
 from carebot.models.types import AnswerRequest, Classification, Classifier, GuardrailIntervened, Responder
 from carebot.phrases import format_order_lookup, phrase
-from carebot.tools.knowledge import KnowledgeBase
-from carebot.tools.orders import OrderSource, lookup_order
+from carebot.shop.help_centre.search import KnowledgeBase
+from carebot.shop.orders import OrderSource, lookup_order
 from carebot.verification.types import IdentityVerifier, parse_code, parse_phone
 
 _ORDER_LOOKUP = TypeAdapter(OrderLookup)

@@ -7,13 +7,13 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from carebot.checks.screening import MessageScreen, bedrock_guardrail_screen
 from carebot.models.llm import ChatClassifier, ChatResponder
 from carebot.models.offline import OfflineClassifier, OfflineResponder
-from carebot.models.screening import MessageScreen, bedrock_guardrail_screen
 from carebot.models.sentence_encoder import LOCAL_EMBEDDINGS_NAME, LocalEmbeddings, local_sentence_encoder
 from carebot.models.types import Classifier, Responder
 from carebot.settings import Settings
-from carebot.tools.knowledge import Embedder, SimilarityScale
+from carebot.shop.help_centre.search import Embedder, SimilarityScale
 
 
 class ModelConfigError(ValueError):

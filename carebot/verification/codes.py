@@ -16,7 +16,7 @@ from psycopg.rows import DictRow
 from carebot.db.pool import Pool
 from carebot.domain import Customer
 from carebot.phrases import phrase
-from carebot.tools.orders import OrderSource, OrderSourceUnavailable
+from carebot.shop.orders import OrderSource, OrderSourceUnavailable
 from carebot.verification.delivery import DeliveryFailed, Mailer, TwilioVerify
 from carebot.verification.types import CheckResult, SendOutcome
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from carebot.channels.handover import reason_label
 from carebot.db.pool import Pool
+from carebot.desk.handover import reason_label
 
 # Every query reads the window [now - days, now).
 _SUMMARY = """

@@ -20,8 +20,8 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
-from carebot.channels.senders import PermanentSendError, Sender, TransientSendError
 from carebot.db.pool import Pool
+from carebot.delivery.channels.senders import PermanentSendError, Sender, TransientSendError
 
 log = logging.getLogger(__name__)
 

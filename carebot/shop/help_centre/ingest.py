@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from carebot.db.pool import Pool
-from carebot.tools.documents import Document, chunk_markdown
-from carebot.tools.knowledge import TS_CONFIGS, Embedder, embed_pending_chunks
-from carebot.tools.loaders import LoadError, discover, language_from_path, load_file, source_for
+from carebot.shop.help_centre.documents import Document, chunk_markdown
+from carebot.shop.help_centre.loaders import LoadError, discover, language_from_path, load_file, source_for
+from carebot.shop.help_centre.search import TS_CONFIGS, Embedder, embed_pending_chunks
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from carebot.channels.sanitise import clean_json, clean_text
-from carebot.channels.transcript import ACCEPT_INBOUND
 from carebot.db.pool import Pool
+from carebot.delivery.sanitise import clean_json, clean_text
+from carebot.desk.transcript import ACCEPT_INBOUND
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,13 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from psycopg.types.json import Jsonb
 
-from carebot.channels.consent import Handling, SenderControls
-from carebot.channels.formatting import DISCORD_LIMIT, WHATSAPP_LIMIT, split_message, to_whatsapp
-from carebot.channels.handover import NOTIFICATION_PREFIX, HandoffWebhook, hand_over
-from carebot.channels.inbox import ANSWERED_CHANNEL, Outcome
-from carebot.channels.outbox import enqueue
-from carebot.channels.transcript import add_message
 from carebot.db.pool import Pool
+from carebot.delivery.channels.formatting import DISCORD_LIMIT, WHATSAPP_LIMIT, split_message, to_whatsapp
+from carebot.delivery.consent import Handling, SenderControls
+from carebot.delivery.inbox import ANSWERED_CHANNEL, Outcome
+from carebot.delivery.outbox import enqueue
+from carebot.desk.handover import NOTIFICATION_PREFIX, HandoffWebhook, hand_over
+from carebot.desk.transcript import add_message
 from carebot.graph.outcome import TurnResult
 from carebot.phrases import phrase
 from carebot.turns import TurnRunner

@@ -19,14 +19,14 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
-from carebot.channels.answering import reply_parts
-from carebot.channels.handover import reason_label
-from carebot.channels.outbox import enqueue
-from carebot.channels.transcript import add_message, message_json
 from carebot.db.pool import Pool
+from carebot.delivery.answering import reply_parts
+from carebot.delivery.outbox import enqueue
+from carebot.desk.handover import reason_label
+from carebot.desk.transcript import add_message, message_json
 from carebot.domain import Customer
 from carebot.phrases import phrase
-from carebot.tools.orders import OrderSource
+from carebot.shop.orders import OrderSource
 from carebot.verification.types import IdentityVerifier
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from carebot.domain import Customer, Order
 from carebot.retry import with_backoff
-from carebot.tools.orders import OrderSourceUnavailable, contact_key, sender_key
+from carebot.shop.orders import OrderSourceUnavailable, contact_key, sender_key
 
 log = logging.getLogger(__name__)
 

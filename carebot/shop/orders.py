@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 
 from carebot.db.pool import Pool
 from carebot.domain import ACTIVE_STATUSES, Customer, Order, OrderItem, OrderLookup
-from carebot.identity import normalise_sender
+from carebot.threads import normalise_sender
 
 
 class OrderSource(Protocol):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from carebot.graph.claims import ungrounded_claims
+from carebot.checks.claims import ungrounded_claims
 
 MAX_ANSWER_CHARS = 4000
 

@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from psycopg.errors import UniqueViolation
 
-from carebot.channels.operator_desk import Operator
 from carebot.db.pool import Pool
+from carebot.desk.desk import Operator
 
 Role = Literal["admin", "agent"]
 MIN_PASSWORD_LENGTH = 10

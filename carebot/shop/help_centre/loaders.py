@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from carebot.tools.documents import Document, markdown_title
+from carebot.shop.help_centre.documents import Document, markdown_title
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".jsonl")
 MAX_FILE_BYTES = 10 * 1024 * 1024

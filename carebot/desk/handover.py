@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
-from carebot.channels.outbox import enqueue
-from carebot.channels.transcript import add_message
+from carebot.delivery.outbox import enqueue
+from carebot.desk.transcript import add_message
 
 # What the inbox shows as the reason, in the shop's words.
 REASON_LABELS = {

@@ -35,14 +35,6 @@ from procrastinate.worker import Worker
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from carebot.channels.acks import AckFirst
-from carebot.channels.answering import PendingTurns, trigger_words
-from carebot.channels.consent import SenderControls
-from carebot.channels.handover import HandoffWebhook
-from carebot.channels.inbox import Outcome
-from carebot.channels.operator_desk import OperatorDesk
-from carebot.channels.outbox import Outbox, SendLater
-from carebot.channels.senders import build_senders
 from carebot.composition import Components, warm_up_models
 from carebot.db.pool import CheckedWhenIdle, Pool
 from carebot.db.retention import (
@@ -54,6 +46,14 @@ from carebot.db.retention import (
     forget_expired_interaction_tokens,
     prune_thread,
 )
+from carebot.delivery.acks import AckFirst
+from carebot.delivery.answering import PendingTurns, trigger_words
+from carebot.delivery.channels.senders import build_senders
+from carebot.delivery.consent import SenderControls
+from carebot.delivery.inbox import Outcome
+from carebot.delivery.outbox import Outbox, SendLater
+from carebot.desk.desk import OperatorDesk
+from carebot.desk.handover import HandoffWebhook
 from carebot.settings import Settings
 
 log = logging.getLogger(__name__)
