@@ -2,7 +2,9 @@
 
 - STOP (and the usual opt-out words in the customers' languages) gets one confirmation, then
   nothing more goes out to that sender until START: WhatsApp requires honouring opt-outs, and
-  Twilio's automatic STOP handling does not cover WhatsApp.
+  Twilio's automatic STOP handling does not cover WhatsApp. The outbox asks again before each
+  send (`may_still_send`), so what was queued before the STOP (a reply to a message that came
+  just before it, a reply waiting for a retry, an operator's message) is not sent after it.
 - More than RATE_LIMIT_PER_MINUTE messages a minute: the first one over gets a notice in the
   customer's language, the rest are stored and not answered.
 """
@@ -23,6 +25,9 @@ START_WORDS = frozenset({"start", "unstop", "subscribe", "mulai", "alta"})
 # The web chat has no outbound messages to stop: a visitor just closes the page.
 CONSENT_CHANNELS = frozenset({"whatsapp", "discord"})
 
+# Why a queued message was not sent (the outbox part's error; the transcript shows it undelivered).
+OPTED_OUT = "not sent: the customer opted out (STOP) after it was queued"
+
 Handling = Literal["answer", "stop", "start", "opted_out", "rate_notice", "rate_limited"]
 """`answer` runs the turn; `stop`/`start`/`rate_notice` get a fixed reply; the rest are stored only."""
 
@@ -34,6 +39,19 @@ def consent_word(body: str) -> Literal["stop", "start"] | None:
     if word in START_WORDS:
         return "start"
     return None
+
+
+async def may_still_send(pool: Pool, *, thread_id: str, channel: str, in_reply_to: str | None) -> bool:
+    """Whether a queued message may still go to the thread's sender: not while they are opted
+    out, except the STOP's own confirmation (the answer to the message that opted them out).
+    `in_reply_to` is the text of the customer's message it answers (None for an operator's)."""
+    if channel not in CONSENT_CHANNELS or (in_reply_to is not None and consent_word(in_reply_to) == "stop"):
+        return True
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT 1 FROM sender_controls WHERE thread_id = %s AND opted_out_at IS NOT NULL", (thread_id,)
+        )
+        return await cur.fetchone() is None
 
 
 class SenderControls:

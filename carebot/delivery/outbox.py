@@ -6,6 +6,7 @@ later with backoff, so parts and replies never overtake each other and nothing i
 a reply is older than `SEND_MAX_AGE` (past WhatsApp's 24-hour window free text fails anyway).
 A part whose outcome is unknown (the provider did not answer, or the process died mid-request)
 is reconciled with the provider before it is sent again, so a retry does not make a copy.
+A part whose recipient opted out (STOP) after it was queued is not sent (`consent`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from psycopg.types.json import Jsonb
 
 from carebot.db.pool import Pool
 from carebot.delivery.channels.senders import PermanentSendError, Sender, TransientSendError
+from carebot.delivery.consent import OPTED_OUT, may_still_send
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +90,7 @@ class Outbox:
         at the first part that may go through later: the rest wait behind it."""
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT o.*, coalesce(o.payload, i.payload, '{}') AS payload,"
+                "SELECT o.*, coalesce(o.payload, i.payload, '{}') AS payload, i.body AS in_reply_to,"
                 " coalesce(i.received_at, o.created_at) AS received_at, now() - o.created_at AS age"
                 " FROM outbox o LEFT JOIN inbox i ON i.id = o.inbox_id"
                 " WHERE o.thread_id = %s AND o.status IN ('pending', 'sending') ORDER BY o.id",
@@ -118,6 +120,12 @@ class Outbox:
                     await self._mark_sent(row["id"], found)
                     log.info("reply_reconciled", extra={**context, "attempts": row["attempts"]})
                     return
+            if not await may_still_send(
+                self._pool, thread_id=row["thread_id"], channel=row["channel"], in_reply_to=row["in_reply_to"]
+            ):
+                await self._record(row["id"], status="failed", error=OPTED_OUT)
+                log.info("send_skipped_opted_out", extra=context)
+                return
             if row["age"] > self._max_age:
                 raise PermanentSendError(f"not sent within {self._max_age}; given up")
             # Marked before the request: if this process dies mid-request, the next try reconciles.
