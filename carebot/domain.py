@@ -35,6 +35,20 @@ INTENTS: tuple[Intent, ...] = get_args(Intent)
 Language = Literal["en", "id", "es"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
 
+EscalationReason = Literal[
+    "human_requested",
+    "negative_sentiment",
+    "repeated_question",
+    "low_relevance",
+    "guardrail",
+    "order_unavailable",
+    "verification_failed",
+]
+"""Why the bot hands a conversation to a person: the graph decides it, the customer is told it in
+their language (`phrases`: `escalate_<reason>`), the inbox shows it in the shop's words
+(`desk.handover.REASON_LABELS`); a test checks that every reason has both."""
+ESCALATION_REASONS: tuple[EscalationReason, ...] = get_args(EscalationReason)
+
 
 OrderStatus = Literal["pending", "processing", "shipped", "delivered", "cancelled", "returned"]
 ACTIVE_STATUSES = frozenset({"pending", "processing", "shipped"})

@@ -58,7 +58,7 @@ async def delivery(database_url: str, sids: list[str]) -> list[tuple[Any, ...]]:
 async def test_a_reply_queued_before_a_stop_is_not_sent_only_the_confirmation(postgres_url: str) -> None:
     twilio = FakeTwilio()
     customer = "+14155550181"
-    sids = [sid(1700), sid(1701)]
+    sids = [sid(91700), sid(91701)]  # numbers no other test uses: a sid is stored once
     with LoopbackServer(twilio) as fake, LoopbackServer(lambda r: (200, {})) as discord:
         settings = channel_settings(postgres_url, fake.url, discord.url)
         # Both arrive while no worker runs: the next turn answers the question (its reply queued),
@@ -85,7 +85,7 @@ async def test_a_reply_waiting_for_a_retry_is_not_sent_once_the_customer_opted_o
         return twilio(request)
 
     customer = "+14155550182"
-    sids = [sid(1710), sid(1711)]
+    sids = [sid(91710), sid(91711)]
     with LoopbackServer(twilio_down_until_the_stop) as fake, LoopbackServer(lambda r: (200, {})) as discord:
         settings = channel_settings(postgres_url, fake.url, discord.url, send_backoff_max=0.2)
         async with serving(settings) as client:

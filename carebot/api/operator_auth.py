@@ -20,9 +20,8 @@ from fastapi import APIRouter, Cookie, Depends, Form, HTTPException, Request, Re
 from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from carebot.api.dependencies import ComponentsDep
-from carebot.desk.desk import Operator
-from carebot.desk.operators import OperatorAccounts
+from carebot.api.deps import ComponentsDep
+from carebot.desk.operators import Operator, OperatorAccounts
 
 OPERATOR_COOKIE = "carebot_operator"
 CSRF_HEADER = "X-CSRF-Token"
@@ -64,7 +63,7 @@ async def current_operator(
         expected = csrf_token(components.signing_key, session)
         if not hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), expected):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER}")
-    return account.as_operator()
+    return account
 
 
 OperatorDep = Annotated[Operator, Depends(current_operator)]
@@ -104,7 +103,7 @@ async def login(
     if account is None:
         return RedirectResponse("/admin/login?error=1", status_code=status.HTTP_303_SEE_OTHER)
     lasts = timedelta(hours=components.settings.operator_session_hours)
-    token = await accounts.start_session(account.id, lasts=lasts)
+    token = await accounts.start_session(account, lasts=lasts)
     response = RedirectResponse("/admin", status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(
         OPERATOR_COOKIE,

@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import Cookie, Depends, Header, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from carebot.api.dependencies import ComponentsDep
+from carebot.api.deps import ComponentsDep
 from carebot.shop.orders import ANONYMOUS_PREFIX
 
 SESSION_COOKIE = "carebot_session"

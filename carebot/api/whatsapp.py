@@ -7,9 +7,9 @@ import re
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
-from carebot.api.dependencies import ComponentsDep, InboxDep, JobsDep, acknowledging
+from carebot.api.deps import ComponentsDep, InboxDep, JobsDep, acknowledging
+from carebot.delivery.channels.whatsapp import record_delivery_status
 from carebot.delivery.inbox import InboundMessage
-from carebot.delivery.status_callbacks import record_status
 from carebot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ async def status_callback(request: Request, components: ComponentsDep) -> Respon
     if not _STATUS.fullmatch(state):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "MessageStatus must be one of Twilio's status words")
     error_code = params.get("ErrorCode", "")
-    await record_status(
+    await record_delivery_status(
         components.pool,
         sid,
         state,

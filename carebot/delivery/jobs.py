@@ -22,9 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from procrastinate import App, PsycopgConnector
@@ -35,7 +33,6 @@ from procrastinate.worker import Worker
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from carebot.composition import Components, warm_up_models
 from carebot.db.pool import CheckedWhenIdle, Pool
 from carebot.db.retention import (
     delete_expired_operator_sessions,
@@ -47,13 +44,8 @@ from carebot.db.retention import (
     prune_thread,
 )
 from carebot.delivery.acks import AckFirst
-from carebot.delivery.answering import PendingTurns, trigger_words
-from carebot.delivery.channels.senders import build_senders
-from carebot.delivery.consent import SenderControls
-from carebot.delivery.inbox import Outcome
+from carebot.delivery.answering import PendingTurns
 from carebot.delivery.outbox import Outbox, SendLater
-from carebot.desk.desk import OperatorDesk
-from carebot.desk.handover import HandoffWebhook
 from carebot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -119,59 +111,6 @@ _FETCH_POLL_SECONDS = 0.2
 _TURN_RETRY_SECONDS = 5.0
 
 
-@asynccontextmanager
-async def open_job_queue(
-    components: Components,
-    *,
-    on_answered: Callable[[int, Outcome], None] = lambda inbox_id, outcome: None,
-    acks: AckFirst | None = None,
-) -> AsyncIterator[JobQueue]:
-    """The job queue over the composed app, with the channels' senders; closed on exit. With
-    `acks` (a process that also serves webhooks), its turns let acknowledgements go first."""
-    settings = components.settings
-    answering = PendingTurns(
-        components.pool,
-        components.turns,
-        triggers=trigger_words(settings.bot_trigger_words),
-        controls=SenderControls(components.pool, per_minute=settings.rate_limit_per_minute),
-        on_answered=on_answered,
-        webhook=handoff_webhook(settings),
-    )
-    outbox = Outbox(
-        components.pool,
-        build_senders(settings),
-        max_age=timedelta(hours=settings.send_max_age_hours),
-        backoff=settings.send_backoff,
-        backoff_max=settings.send_backoff_max,
-    )
-    queue = JobQueue(components.pool, answering, outbox, operator_desk(components), settings, acks=acks)
-    try:
-        async with queue.app.open_async():
-            yield queue
-    finally:
-        await outbox.aclose()
-
-
-def handoff_webhook(settings: Settings) -> HandoffWebhook | None:
-    """`HANDOFF_WEBHOOK_URL`, with links to the operator app."""
-    if not settings.handoff_webhook_url:
-        return None
-    base = (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-    return HandoffWebhook(url=settings.handoff_webhook_url, admin_url=f"{base}/admin")
-
-
-def operator_desk(components: Components) -> OperatorDesk:
-    settings = components.settings
-    return OperatorDesk(
-        components.pool,
-        orders=components.deps.orders,
-        verifier=components.verifier,
-        templates=settings.whatsapp_templates,
-        support_hours=settings.support_hours,
-        shop_name=settings.shop_name,
-    )
-
-
 async def _autocommit(conn: AsyncConnection[Any]) -> None:
     await conn.set_autocommit(True)
 
@@ -188,17 +127,18 @@ class JobQueue:
         pool: Pool,
         answering: PendingTurns,
         outbox: Outbox,
-        desk: OperatorDesk,
         settings: Settings,
         *,
         acks: AckFirst | None = None,
+        timers: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._pool = pool
         self._acks = acks
         self._answering = answering
         self._outbox = outbox
-        self._desk = desk
         self._settings = settings
+        self.timers = timers
+        """The hand-over timers the sweep runs (the desk's, which wakes conversations through this queue)."""
         # The queue's own connections: its workers LISTEN for new jobs on one of them. Autocommit:
         # each of its queries is one call of a database function, atomic by itself, so the BEGIN
         # and COMMIT around it would only add two round trips to every defer, fetch and finish.
@@ -274,14 +214,8 @@ class JobQueue:
         await forget_expired_interaction_tokens(self._pool)
 
     async def run_handover_timers(self) -> None:
-        settings = self._settings
-        for thread_id in await self._desk.tell_long_waits(wait=timedelta(minutes=settings.handoff_wait_minutes)):
-            await self.send_soon(thread_id)
-        # Conversations back with the bot: their next job brings the system note into its state.
-        returned = await self._desk.return_idle(idle=timedelta(hours=settings.handoff_idle_hours))
-        returned += await self._desk.release()
-        for thread_id in returned:
-            await self.answer_soon(thread_id)
+        if self.timers is not None:
+            await self.timers()
 
     async def run_workers(self, *, concurrency: int) -> None:
         """Run this process's workers until cancelled: turns and maintenance on `concurrency`
@@ -380,8 +314,8 @@ class EmbeddedWorkers:
     thread: the API is ready (accepting and storing messages) meanwhile.
     """
 
-    def __init__(self, components: Components, jobs: JobQueue, *, concurrency: int) -> None:
-        self._components = components
+    def __init__(self, warm_up: Callable[[], Awaitable[None]], jobs: JobQueue, *, concurrency: int) -> None:
+        self._warm_up = warm_up
         self._jobs = jobs
         self._concurrency = concurrency
         self._task: asyncio.Task[None] | None = None
@@ -405,7 +339,7 @@ class EmbeddedWorkers:
 
     async def _run(self) -> None:
         try:
-            await warm_up_models(self._components.models, self._components.embedder)
+            await self._warm_up()
             await self._jobs.run_workers(concurrency=self._concurrency)
         except asyncio.CancelledError:
             raise

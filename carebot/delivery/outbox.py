@@ -22,7 +22,8 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from carebot.db.pool import Pool
-from carebot.delivery.channels.senders import PermanentSendError, Sender, TransientSendError
+from carebot.delivery.channels.errors import PermanentSendError, TransientSendError
+from carebot.delivery.channels.registry import Channels
 from carebot.delivery.consent import OPTED_OUT, may_still_send
 
 log = logging.getLogger(__name__)
@@ -67,14 +68,15 @@ class Outbox:
     def __init__(
         self,
         pool: Pool,
-        senders: dict[str, Sender],
+        channels: Channels,
         *,
         max_age: timedelta = timedelta(hours=24),
         backoff: float = 1.0,
         backoff_max: float = 300.0,
     ) -> None:
         self._pool = pool
-        self._senders = senders
+        self._channels = channels
+        self._senders = channels.senders()
         self._max_age = max_age
         self._backoff = backoff
         self._backoff_max = backoff_max
@@ -139,7 +141,8 @@ class Outbox:
             raise SendLater(str(exc), after=pause) from exc
         except PermanentSendError as exc:
             await self._record(row["id"], status="failed", error=str(exc), error_code=exc.code)
-            event = "twilio_send_error" if row["channel"] == "whatsapp" else "send_error"
+            channel = self._channels.get(row["channel"])  # None: the team webhook
+            event = channel.send_error_event if channel is not None else "send_error"
             log.error(event, extra={**context, "error": str(exc), "error_code": exc.code})
             return
         await self._mark_sent(row["id"], provider_id)

@@ -14,7 +14,6 @@ from typing import Any, Literal
 from psycopg.errors import UniqueViolation
 
 from carebot.db.pool import Pool
-from carebot.desk.desk import Operator
 
 Role = Literal["admin", "agent"]
 MIN_PASSWORD_LENGTH = 10
@@ -37,22 +36,22 @@ class OperatorExists(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class OperatorAccount:
-    id: int
-    email: str
-    name: str
-    role: str
-    created_at: str
+class Operator:
+    """Who acts on the desk: an operator's account, or automation with the admin token (`id` None)."""
 
-    def as_operator(self) -> Operator:
-        return Operator(id=self.id, name=self.name, email=self.email, role=self.role)
+    id: int | None
+    name: str
+    email: str | None
+    role: str
+    created_at: str | None = None
+    """When the account was made (ISO 8601); None for automation."""
 
 
 class OperatorAccounts:
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
 
-    async def add(self, *, email: str, name: str, role: Role, password: str) -> OperatorAccount:
+    async def add(self, *, email: str, name: str, role: Role, password: str) -> Operator:
         if len(password) < MIN_PASSWORD_LENGTH:
             raise ValueError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
         # Argon2 is slow on purpose: off the event loop.
@@ -69,12 +68,12 @@ class OperatorAccounts:
         assert row is not None
         return _account(row)
 
-    async def list(self) -> list[OperatorAccount]:
+    async def list(self) -> list[Operator]:
         async with self._pool.connection() as conn:
             cur = await conn.execute("SELECT * FROM operators ORDER BY id")
             return [_account(r) for r in await cur.fetchall()]
 
-    async def authenticate(self, email: str, password: str) -> OperatorAccount | None:
+    async def authenticate(self, email: str, password: str) -> Operator | None:
         """The operator with these credentials, or None (as slow either way, so timing tells nothing)."""
         async with self._pool.connection() as conn:
             cur = await conn.execute("SELECT * FROM operators WHERE email = %s", (email.strip().lower(),))
@@ -83,18 +82,20 @@ class OperatorAccounts:
         valid = await asyncio.to_thread(_hasher().verify, password, stored)
         return _account(row) if row and valid else None
 
-    async def start_session(self, operator_id: int, *, lasts: timedelta) -> str:
+    async def start_session(self, operator: Operator, *, lasts: timedelta) -> str:
         """A new session's token (for the cookie); only its hash is stored."""
+        if operator.id is None:
+            raise ValueError("automation has no sessions")
         token = secrets.token_urlsafe(32)
         async with self._pool.connection() as conn:
             await conn.execute(
                 "INSERT INTO operator_sessions (token_hash, operator_id, expires_at)"
                 " VALUES (%s, %s, now() + make_interval(secs => %s))",
-                (_token_hash(token), operator_id, lasts.total_seconds()),
+                (_token_hash(token), operator.id, lasts.total_seconds()),
             )
         return token
 
-    async def session_operator(self, token: str) -> OperatorAccount | None:
+    async def session_operator(self, token: str) -> Operator | None:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT o.* FROM operator_sessions s JOIN operators o ON o.id = s.operator_id"
@@ -114,7 +115,7 @@ def _dummy_hash() -> str:
     return str(_hasher().hash(secrets.token_urlsafe(16)))
 
 
-def _account(row: dict[str, Any]) -> OperatorAccount:
-    return OperatorAccount(
+def _account(row: dict[str, Any]) -> Operator:
+    return Operator(
         id=row["id"], email=row["email"], name=row["name"], role=row["role"], created_at=row["created_at"].isoformat()
     )
