@@ -98,7 +98,6 @@ async def test_a_reply_waiting_for_a_retry_is_not_sent_once_the_customer_opted_o
             stop_stored.set()
             parts = await delivery(postgres_url, sids)
     assert twilio.bodies() == [phrase("en", "stop_confirmed", shop=settings.shop_name)]
-    assert [(body, status, error) for body, status, error, *_ in parts] == [
-        (QUESTION, "failed", OPTED_OUT),
-        ("STOP", "sent", None),
-    ]
+    # (The confirmation may have met the outage too before it went: its error is not asserted.)
+    assert [(body, status) for body, status, *_ in parts] == [(QUESTION, "failed"), ("STOP", "sent")]
+    assert parts[0][2] == OPTED_OUT
