@@ -276,7 +276,7 @@ async def open_delivery(
         pool,
         components.turns,
         triggers=trigger_words(settings.bot_trigger_words),
-        controls=SenderControls(pool, per_minute=settings.rate_limit_per_minute),
+        controls=SenderControls(pool, per_minute=settings.rate_limit_per_minute, channels=channels),
         on_answered=on_answered,
         webhook=handoff_webhook(settings),
         channels=channels,

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, get_args
 
 from psycopg.types.json import Jsonb
@@ -31,6 +32,24 @@ class InboundMessage:
     body: str
     payload: dict[str, Any] = field(default_factory=dict)
     """Channel details the answer needs: `reply_to`, `media`, Discord's `application_id`/`token`."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    """A stored customer message waiting for its turn, with its conversation's status."""
+
+    id: int
+    channel: str
+    thread_id: str
+    sender: str
+    body: str
+    payload: dict[str, Any]
+    """The channel details the answer needs (see `InboundMessage.payload`)."""
+    attempts: int
+    """Turns that failed on it so far."""
+    received_at: datetime
+    conversation_status: str
+    """`bot`, or `waiting`/`human` while a person has the conversation."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 from carebot.db.pool import Pool
 from carebot.delivery.channels.errors import PermanentSendError, TransientSendError
 from carebot.delivery.channels.registry import Channels
-from carebot.delivery.consent import OPTED_OUT, may_still_send
+from carebot.delivery.consent import OPTED_OUT, confirms_stop
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,8 @@ class Outbox:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT o.*, coalesce(o.payload, i.payload, '{}') AS payload, i.body AS in_reply_to,"
+                " EXISTS (SELECT 1 FROM sender_controls s WHERE s.thread_id = o.thread_id"
+                " AND s.opted_out_at IS NOT NULL) AS opted_out,"
                 " coalesce(i.received_at, o.created_at) AS received_at, now() - o.created_at AS age"
                 " FROM outbox o LEFT JOIN inbox i ON i.id = o.inbox_id"
                 " WHERE o.thread_id = %s AND o.status IN ('pending', 'sending') ORDER BY o.id",
@@ -105,6 +107,13 @@ class Outbox:
     async def aclose(self) -> None:
         for sender in self._senders.values():
             await sender.aclose()
+
+    def _opted_out(self, row: dict[str, Any]) -> bool:
+        """The customer opted out (STOP) after this was queued: it is not sent, unless it is the
+        STOP's own confirmation. Read with the thread's parts, one query per send job."""
+        channel = self._channels.get(row["channel"])
+        honours = channel is not None and channel.consent_words
+        return honours and row["opted_out"] and not confirms_stop(row["in_reply_to"])
 
     async def _send(self, row: dict[str, Any]) -> None:
         sender = self._senders.get(row["channel"])
@@ -122,9 +131,7 @@ class Outbox:
                     await self._mark_sent(row["id"], found)
                     log.info("reply_reconciled", extra={**context, "attempts": row["attempts"]})
                     return
-            if not await may_still_send(
-                self._pool, thread_id=row["thread_id"], channel=row["channel"], in_reply_to=row["in_reply_to"]
-            ):
+            if self._opted_out(row):
                 await self._record(row["id"], status="failed", error=OPTED_OUT)
                 log.info("send_skipped_opted_out", extra=context)
                 return
