@@ -5,10 +5,12 @@ message is queued in the outbox in the same transaction that records it, like th
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from psycopg import AsyncConnection
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, class_row
 
 from carebot.db.pool import Pool
 from carebot.delivery.channels.base import LatestContact, ReplyTarget
@@ -16,7 +18,7 @@ from carebot.delivery.channels.registry import Channels
 from carebot.delivery.outgoing import say
 from carebot.desk import status
 from carebot.desk.operators import Operator
-from carebot.desk.status import ConversationNotFound
+from carebot.desk.status import ConversationNotFound, Status
 from carebot.desk.transcript import Message, message_of
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,22 @@ log = logging.getLogger(__name__)
 
 class UnknownTemplate(ValueError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class Addressee:
+    """What writing to a conversation's customer needs to know of the conversation."""
+
+    thread_id: str
+    channel: str
+    sender: str
+    language: str
+    status: Status
+    assignee_id: int | None
+    last_customer_at: datetime | None
+
+
+ADDRESSEE_COLUMNS = "thread_id, channel, sender, language, status, assignee_id, last_customer_at"
 
 
 class Sends(Protocol):
@@ -35,25 +53,25 @@ class Sends(Protocol):
 
 
 async def reply_target(
-    conn: AsyncConnection[DictRow], channels: Channels, conversation: dict[str, Any], *, free_text: bool
+    conn: AsyncConnection[DictRow], channels: Channels, conversation: Addressee, *, free_text: bool
 ) -> ReplyTarget | None:
     """Where a message the shop starts goes now (None: the customer's page reads the transcript).
     Raises `CannotSend` when the channel does not let the shop write now."""
     cur = await conn.execute(
         "SELECT now() AS now, i.payload, i.received_at FROM (SELECT 1) one LEFT JOIN LATERAL"
         " (SELECT payload, received_at FROM inbox WHERE thread_id = %s ORDER BY id DESC LIMIT 1) i ON true",
-        (conversation["thread_id"],),
+        (conversation.thread_id,),
     )
     found = await cur.fetchone()
     assert found is not None
     contact = LatestContact(
-        sender=conversation["sender"],
-        last_customer_at=conversation["last_customer_at"],
+        sender=conversation.sender,
+        last_customer_at=conversation.last_customer_at,
         now=found["now"],
         last_payload=found["payload"] or {},
         last_received_at=found["received_at"],
     )
-    return channels[conversation["channel"]].reply_target(contact, free_text=free_text)
+    return channels[conversation.channel].reply_target(contact, free_text=free_text)
 
 
 def template_text(name: str, variables: dict[str, str]) -> str:
@@ -81,11 +99,13 @@ class Replies:
         """Queue an operator message (replying takes the conversation over). Raises `CannotSend`
         when the channel refuses free text now and `UnknownTemplate` for a template not configured."""
         async with self._pool.connection() as conn, conn.transaction():
-            cur = await conn.execute("SELECT * FROM conversations WHERE thread_id = %s FOR UPDATE", (thread_id,))
+            cur = await conn.cursor(row_factory=class_row(Addressee)).execute(
+                f"SELECT {ADDRESSEE_COLUMNS} FROM conversations WHERE thread_id = %s FOR UPDATE", (thread_id,)
+            )
             conversation = await cur.fetchone()
             if conversation is None:
                 raise ConversationNotFound(thread_id)
-            channel = self._channels[conversation["channel"]]
+            channel = self._channels[conversation.channel]
             if template is not None:
                 sid = self._template_sid(template, allowed=channel.templates)
                 variables = variables or {}
@@ -96,7 +116,7 @@ class Replies:
                 assert text is not None
                 shown, parts, meta, sid = text, None, None, None
             target = await reply_target(conn, self._channels, conversation, free_text=template is None)
-            if conversation["status"] != "human" or conversation["assignee_id"] != operator.id:
+            if conversation.status != "human" or conversation.assignee_id != operator.id:
                 await status.take(conn, thread_id, operator)
             if sid is not None and target is not None:
                 target = ReplyTarget(

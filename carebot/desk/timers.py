@@ -8,12 +8,14 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from psycopg.rows import class_row
+
 from carebot.db.pool import Pool
 from carebot.delivery.channels.errors import CannotSend
 from carebot.delivery.channels.registry import Channels
 from carebot.delivery.outgoing import say
 from carebot.desk import status
-from carebot.desk.replies import Sends, reply_target
+from carebot.desk.replies import ADDRESSEE_COLUMNS, Addressee, Sends, reply_target
 from carebot.desk.status import ConversationStatus
 from carebot.phrases import phrase
 
@@ -42,18 +44,18 @@ class HandoverTimers:
         """Customers nobody took within the wait get one message in their language (with the
         team's hours when configured); the conversation stays waiting. Returns the threads told."""
         async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT * FROM conversations WHERE status = 'waiting' AND waiting_notice_at IS NULL"
+            cur = await conn.cursor(row_factory=class_row(Addressee)).execute(
+                f"SELECT {ADDRESSEE_COLUMNS} FROM conversations WHERE status = 'waiting' AND waiting_notice_at IS NULL"
                 " AND waiting_since < now() - make_interval(secs => %s)",
                 (self.wait.total_seconds(),),
             )
             waiting = await cur.fetchall()
         told: list[str] = []
         for conversation in waiting:
-            thread_id = conversation["thread_id"]
-            text = phrase(conversation["language"], "handoff_wait", shop=self.shop_name)
+            thread_id = conversation.thread_id
+            text = phrase(conversation.language, "handoff_wait", shop=self.shop_name)
             if self.support_hours:
-                text += " " + phrase(conversation["language"], "support_hours", hours=self.support_hours)
+                text += " " + phrase(conversation.language, "support_hours", hours=self.support_hours)
             async with self.pool.connection() as conn, conn.transaction():
                 if not await status.claim_wait_notice(conn, thread_id):
                     continue  # taken, or told, meanwhile
@@ -63,7 +65,7 @@ class HandoverTimers:
                     target = None  # the window closed: nothing can reach them now; noted in the transcript
                 said = await say(
                     conn,
-                    channel=self.channels[conversation["channel"]],
+                    channel=self.channels[conversation.channel],
                     thread_id=thread_id,
                     role="bot",
                     text=text,
