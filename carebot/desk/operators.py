@@ -1,5 +1,11 @@
 """The shop's operators: accounts (passwords hashed with Argon2 through pwdlib) and the sessions
-of their browsers. Used by `carebot operators …` and by the operator app's sign-in."""
+of their browsers. Used by `carebot operators …` and by the operator app's sign-in.
+
+Sign-in is throttled like the one-time codes: past `SIGN_INS_PER_ACCOUNT` unsuccessful tries of
+one email, or `SIGN_INS_PER_CLIENT` from one client address, within `SIGN_IN_WINDOW`, it is
+refused without checking the password until the oldest of them ages out. An email with no
+account is counted and answered the same way as one with an account (after as long: a dummy
+hash is checked), so neither the answer nor its timing tells whether an account exists."""
 
 from __future__ import annotations
 
@@ -11,12 +17,18 @@ from datetime import timedelta
 from functools import cache
 from typing import Any, Literal
 
+from psycopg import AsyncConnection
 from psycopg.errors import UniqueViolation
+from psycopg.rows import DictRow
 
 from carebot.db.pool import Pool
 
 Role = Literal["admin", "agent"]
 MIN_PASSWORD_LENGTH = 10
+SIGN_IN_WINDOW = timedelta(minutes=15)
+SIGN_INS_PER_ACCOUNT = 5
+# Several operators may share an office's address: more, but still few enough to stop guessing.
+SIGN_INS_PER_CLIENT = 20
 
 
 @cache
@@ -33,6 +45,14 @@ def _token_hash(token: str) -> str:
 
 class OperatorExists(ValueError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class SignInThrottled:
+    """Too many unsuccessful sign-ins of this email or from this client address."""
+
+    retry_after: int
+    """Seconds until a try is allowed again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +102,34 @@ class OperatorAccounts:
         valid = await asyncio.to_thread(_hasher().verify, password, stored)
         return _account(row) if row and valid else None
 
+    async def sign_in(self, email: str, password: str, *, client: str) -> Operator | SignInThrottled | None:
+        """The operator with these credentials, None for wrong ones, or `SignInThrottled` (the
+        password unchecked) past the limits above. `client` is the client's address.
+
+        The try is recorded before the limits are read, so parallel guesses cannot pass them;
+        a refused try is not recorded (the refusal lasts until the counted tries age out), and
+        a success forgets its email's tries."""
+        email = email.strip().lower()
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "INSERT INTO operator_sign_in_attempts (email, client) VALUES (%s, %s) RETURNING id", (email, client)
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            attempt = row["id"]
+            wait = await _throttled_for(conn, email=email, client=client)
+            if wait is not None:
+                await conn.execute("DELETE FROM operator_sign_in_attempts WHERE id = %s", (attempt,))
+                return SignInThrottled(retry_after=wait)
+        account = await self.authenticate(email, password)
+        async with self._pool.connection() as conn:
+            if account is not None:
+                await conn.execute("DELETE FROM operator_sign_in_attempts WHERE email = %s", (email,))
+            await conn.execute(
+                "DELETE FROM operator_sign_in_attempts WHERE attempted_at < now() - %s", (SIGN_IN_WINDOW,)
+            )
+        return account
+
     async def start_session(self, operator: Operator, *, lasts: timedelta) -> str:
         """A new session's token (for the cookie); only its hash is stored."""
         if operator.id is None:
@@ -108,6 +156,29 @@ class OperatorAccounts:
     async def end_session(self, token: str) -> None:
         async with self._pool.connection() as conn:
             await conn.execute("DELETE FROM operator_sessions WHERE token_hash = %s", (_token_hash(token),))
+
+
+async def _throttled_for(conn: AsyncConnection[DictRow], *, email: str, client: str) -> int | None:
+    """Seconds until this email and this client are under their limits again (the try just
+    recorded included), or None if they are now."""
+    cur = await conn.execute(
+        # The try that must age out first: the one a limit's worth of tries before the newest.
+        "SELECT ceil(extract(epoch FROM greatest("
+        "  (SELECT attempted_at FROM operator_sign_in_attempts WHERE email = %(email)s"
+        "    AND attempted_at > now() - %(window)s ORDER BY attempted_at DESC, id DESC OFFSET %(per_account)s LIMIT 1),"
+        "  (SELECT attempted_at FROM operator_sign_in_attempts WHERE client = %(client)s"
+        "    AND attempted_at > now() - %(window)s ORDER BY attempted_at DESC, id DESC OFFSET %(per_client)s LIMIT 1)"
+        ") + %(window)s - now())) AS wait",
+        {
+            "email": email,
+            "client": client,
+            "window": SIGN_IN_WINDOW,
+            "per_account": SIGN_INS_PER_ACCOUNT,
+            "per_client": SIGN_INS_PER_CLIENT,
+        },
+    )
+    row = await cur.fetchone()
+    return max(1, int(row["wait"])) if row and row["wait"] is not None else None
 
 
 @cache
