@@ -61,6 +61,9 @@ ORDER_NUMBER = re.compile(r"(?<![A-Za-z0-9])#?\s?([A-Za-z])\s?-?\s?(\d{4,6})(?![
 # guardrail, with the addresses in an answer's material).
 EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
 
+# A phone number in E.164, as a channel or a signed identity gives it (+14155550100).
+E164 = re.compile(r"\+[1-9]\d{6,14}")
+
 # A phone number as customers write it: +, digits, spaces, dots, dashes, brackets.
 PHONE = re.compile(r"(?<![\w+])\+?\d[\d\s().-]{6,18}\d(?!\w)")
 
