@@ -3,7 +3,7 @@ customer, take over / hand back / resolve, replies on the customer's channel, an
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Cookie, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field, model_validator
@@ -16,7 +16,7 @@ from carebot.delivery.channels.errors import CannotSend
 from carebot.desk.desk import Desk
 from carebot.desk.operators import OperatorAccounts
 from carebot.desk.replies import UnknownTemplate
-from carebot.desk.stats import inbox_stats
+from carebot.desk.stats import InboxStats, inbox_stats
 from carebot.desk.status import ConversationNotFound
 from carebot.desk.transcript import Message
 from carebot.desk.views import ConversationDetail
@@ -149,9 +149,7 @@ async def send_message(thread_id: str, body: MessageIn, operator: OperatorDep, d
 
 
 @router.get("/stats")
-async def stats(
-    _: OperatorDep, components: ComponentsDep, days: Annotated[int, Query(ge=1, le=365)] = 7
-) -> dict[str, Any]:
+async def stats(_: OperatorDep, components: ComponentsDep, days: Annotated[int, Query(ge=1, le=365)] = 7) -> InboxStats:
     """Conversations, messages, the share the bot resolved alone, hand-overs by reason,
     first-response times (bot and people, p50/p95), intents, per day."""
     return await inbox_stats(components.pool, days=days)
