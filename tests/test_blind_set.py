@@ -1,0 +1,33 @@
+"""The blind set is frozen: its bytes are the ones whose hash evals/README.md recorded before any
+tuning, so a figure on it stays a figure on data the model was not shaped on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BLIND = REPO / "evals" / "datasets" / "blind.v1.jsonl"
+
+
+def test_the_blind_set_is_byte_for_byte_the_one_frozen_in_the_evals_readme() -> None:
+    readme = (REPO / "evals" / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## The blind set (frozen)") :]
+    recorded = re.search(r"sha256 `([0-9a-f]{64})`", section)
+    assert recorded is not None, "evals/README.md must record the blind set's sha256"
+    assert hashlib.sha256(BLIND.read_bytes()).hexdigest() == recorded.group(1)
+
+
+def test_the_blind_set_covers_every_intent_and_off_topic_requests_in_each_language() -> None:
+    cases = [json.loads(line) for line in BLIND.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert all({"blind", "heldout"} <= set(case["tags"]) for case in cases)
+    in_scope = [c for c in cases if c["reference_outputs"]["intent"] != "out_of_scope"]
+    off_topic = [c for c in cases if c["reference_outputs"]["intent"] == "out_of_scope"]
+    assert len(in_scope) >= 300 and len(off_topic) >= 200
+    per_language = Counter((c["reference_outputs"]["language"], c["reference_outputs"]["intent"]) for c in cases)
+    intents = {c["reference_outputs"]["intent"] for c in cases}
+    assert len(intents) == 11
+    assert min(per_language[(language, intent)] for language in ("en", "id", "es") for intent in intents) >= 9
