@@ -130,6 +130,12 @@ def _embedding_text(title: str, heading: str, body: str) -> str:
     return "\n".join(part for part in (title, heading, body) if part)
 
 
+def _label_text(title: str, heading: str) -> str:
+    """What a chunk is about, as its help centre names it: a FAQ row's question, or the article's
+    title and the section's heading ("Shipping and delivery: Delivery times")."""
+    return f"{title}: {heading}" if title and heading else title or heading
+
+
 async def check_embeddings_table(pool: Pool) -> None:
     async with pool.connection() as conn:
         cur = await conn.execute("SELECT to_regclass('kb_chunk_embeddings') IS NOT NULL AS present")
@@ -139,13 +145,15 @@ async def check_embeddings_table(pool: Pool) -> None:
 
 
 async def embed_pending_chunks(pool: Pool, embedder: Embedder, *, batch: int = 64) -> int:
-    """Embed every chunk that has no vector from this model yet; return how many were embedded."""
+    """Embed every chunk that has no vectors from this model yet (its text, and its label: the
+    question it answers); return how many were embedded."""
     done = 0
     while True:
         async with pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT c.id, c.title, c.heading, c.body FROM kb_chunks c"
-                " WHERE NOT EXISTS (SELECT 1 FROM kb_chunk_embeddings e WHERE e.chunk_id = c.id AND e.model = %s)"
+                " WHERE NOT EXISTS (SELECT 1 FROM kb_chunk_embeddings e"
+                "  WHERE e.chunk_id = c.id AND e.model = %s AND e.label_embedding IS NOT NULL)"
                 " ORDER BY c.id LIMIT %s",
                 (embedder.name, batch),
             )
@@ -154,30 +162,46 @@ async def embed_pending_chunks(pool: Pool, embedder: Embedder, *, batch: int = 6
             return done
         vectors = await embedder.model.aembed_documents(
             [_embedding_text(r["title"], r["heading"], r["body"]) for r in rows]
+            + [_label_text(r["title"], r["heading"]) or r["body"] for r in rows]
         )
+        texts, labels = vectors[: len(rows)], vectors[len(rows) :]
         async with pool.connection() as conn, conn.cursor() as cursor:
             # A chunk deleted meanwhile (document replaced) simply gets no vector.
             await cursor.executemany(
-                "INSERT INTO kb_chunk_embeddings (chunk_id, model, embedding)"
-                " SELECT id, %s, %s::vector FROM kb_chunks WHERE id = %s ON CONFLICT DO NOTHING",
-                [(embedder.name, _vector_literal(v), r["id"]) for r, v in zip(rows, vectors, strict=True)],
+                "INSERT INTO kb_chunk_embeddings (chunk_id, model, embedding, label_embedding)"
+                " SELECT id, %s, %s::vector, %s::vector FROM kb_chunks WHERE id = %s"
+                " ON CONFLICT (chunk_id, model) DO UPDATE"
+                " SET embedding = excluded.embedding, label_embedding = excluded.label_embedding",
+                [
+                    (embedder.name, _vector_literal(v), _vector_literal(label), r["id"])
+                    for r, v, label in zip(rows, texts, labels, strict=True)
+                ],
             )
         done += len(rows)
 
 
 # English passages found for a question in another language score this much of their match.
 _OTHER_LANGUAGE_FACTOR = 0.8
-# Reciprocal rank fusion's constant (Cormack et al. 2009): a passage's share of the fused rank is
-# 1 / (60 + its rank) in each list, so agreeing lists beat one list's top spot.
-RRF_K = 60
 # Each search returns this many candidates for fusion, however few passages are asked for.
 _CANDIDATES = 10
+# A chunk's place in the fused ranking: its semantic relevance plus this share of its lexical
+# coverage (both in [0, 1]). Reciprocal rank fusion was used before and lost on paraphrases: it
+# hears only each list's order, so a chunk that shares one common word with the question ranked
+# with the one whose label says what the question means. Measured on the FAQ dev set and the demo
+# retrieval sets (evals/faq/README.md); 0.3–0.7 are within a case of each other.
+LEXICAL_WEIGHT = 0.5
+# A chunk's similarity to a question: a blend of how close the question is to the chunk's label
+# (the question it answers) and to its whole text; a customer's paraphrase usually says what
+# the label says in other words, not what the answer says.
+LABEL_WEIGHT = 0.3
 
 _SEMANTIC_SQL = """
-SELECT d.title, d.source, d.language, c.heading, c.body, 1 - (e.embedding <=> %(q)s::vector) AS similarity
+SELECT d.title, d.source, d.language, c.heading, c.body,
+       %(label_weight)s * (1 - (coalesce(e.label_embedding, e.embedding) <=> %(q)s::vector))
+           + (1 - %(label_weight)s) * (1 - (e.embedding <=> %(q)s::vector)) AS similarity
 FROM kb_chunk_embeddings e JOIN kb_chunks c ON c.id = e.chunk_id JOIN kb_documents d ON d.id = c.document_id
 WHERE e.model = %(model)s AND d.language = ANY(%(languages)s)
-ORDER BY e.embedding <=> %(q)s::vector, c.id
+ORDER BY similarity DESC, c.id
 LIMIT %(k)s
 """
 
@@ -187,20 +211,20 @@ def _key(passage: Passage) -> tuple[str, str, str]:
 
 
 def fuse(lexical: list[Passage], semantic: list[Passage], *, language: str, k: int) -> list[Passage]:
-    """One ranking from both searches by reciprocal rank fusion (each list ranked on its own
-    scale, so neither's scores need to be comparable); ties go to the customer's language.
+    """One ranking from both searches: semantic relevance plus `LEXICAL_WEIGHT` of lexical
+    coverage; ties go to the customer's language.
 
     A passage's score stays a relevance in [0, 1] for the "relevant enough to answer" check: the
     probabilistic OR of its two scores (1 - (1-a)(1-b)), so either strong signal is enough."""
-    fused: dict[tuple[str, str, str], tuple[Passage, float, float, float]] = {}
-    for rank, p in enumerate(lexical, start=1):
-        base, rrf, _, semantic_score = fused.get(_key(p), (p, 0.0, 0.0, 0.0))
-        fused[_key(p)] = (base, rrf + 1 / (RRF_K + rank), p.score, semantic_score)
-    for rank, p in enumerate(semantic, start=1):
-        base, rrf, lexical_score, _ = fused.get(_key(p), (p, 0.0, 0.0, 0.0))
-        fused[_key(p)] = (base, rrf + 1 / (RRF_K + rank), lexical_score, p.score)
-    ranked = sorted(fused.values(), key=lambda row: (-row[1], row[0].language != language))
-    return [replace(p, score=round(1 - (1 - a) * (1 - b), 4)) for p, _, a, b in ranked[:k]]
+    fused: dict[tuple[str, str, str], tuple[Passage, float, float]] = {}
+    for p in lexical:
+        base, _, semantic_score = fused.get(_key(p), (p, 0.0, 0.0))
+        fused[_key(p)] = (base, p.score, semantic_score)
+    for p in semantic:
+        base, lexical_score, _ = fused.get(_key(p), (p, 0.0, 0.0))
+        fused[_key(p)] = (base, lexical_score, p.score)
+    ranked = sorted(fused.values(), key=lambda row: (-(LEXICAL_WEIGHT * row[1] + row[2]), row[0].language != language))
+    return [replace(p, score=round(1 - (1 - a) * (1 - b), 4)) for p, a, b in ranked[:k]]
 
 
 def _passage(row: dict[str, Any], score: float) -> Passage:
@@ -242,7 +266,13 @@ class PostgresKnowledgeBase:
     async def _semantic(self, query: str, language: str, k: int) -> list[Passage]:
         assert self._embedder is not None
         vector = await self._embedder.model.aembed_query(query)
-        params = {"q": _vector_literal(vector), "model": self._embedder.name, "languages": [language, "en"], "k": k}
+        params = {
+            "q": _vector_literal(vector),
+            "model": self._embedder.name,
+            "languages": [language, "en"],
+            "k": k,
+            "label_weight": LABEL_WEIGHT,
+        }
         async with self._pool.connection() as conn:
             cur = await conn.execute(_SEMANTIC_SQL, params)
             rows = await cur.fetchall()
