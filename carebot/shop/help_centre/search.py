@@ -63,6 +63,48 @@ def topic_words(query: str, language: str) -> str:
     return " ".join(words)
 
 
+# Query expansion: customers name a problem or ask about a place in words a help centre rarely
+# uses ("smashed", "never got it", "to Bali", "how much"); each pattern adds the words the
+# help centre's own wording would use, for both searches.
+_EXPANSIONS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
+    "en": (
+        (re.compile(r"\b(broke|broken|smashed|cracked|shattered|dented|crushed|torn|damage\w*)\b"), "damaged"),
+        (
+            re.compile(
+                r"\b(never (got|came|arrived|received)|not (arrived|received)|didn.?t (get|arrive|receive)|"
+                r"missing|lost|stolen)\b"
+            ),
+            "parcel delivered not received missing",
+        ),
+        (re.compile(r"\b(deliver|ship|send|post)\w*\s+(to|in)\s+(?!me\b|my\b|you\b)\w+"), "regions countries"),
+        (re.compile(r"\bhow much\b|\bprice\b|\bexpensive\b"), "costs"),
+        (re.compile(r"\b(log ?in|sign ?in|locked out)\b"), "password login"),
+    ),
+    "es": (
+        (re.compile(r"\b(rot[oa]s?|quebrad[oa]s?|roto|estropead[oa]s?|dañad[oa]s?|golpead[oa]s?)\b"), "dañados"),
+        (
+            re.compile(r"\b(no (me )?(ha )?lleg\w*|nunca lleg\w*|perdid[oa]|extraviad[oa]|robad[oa])\b"),
+            "paquete entregado no recibido",
+        ),
+        (re.compile(r"\b(envi\w*|mand\w*|entreg\w*|lleg\w*)\s+a\s+(?!mi\b|casa\b)\w+"), "regiones países"),
+        (re.compile(r"\bcu[aá]nto (cuesta|vale|es|cobran)\b|\bprecio\b"), "costos"),
+    ),
+    "id": (
+        (re.compile(r"\b(pecah|retak|penyok|hancur|rusak)\b"), "rusak"),
+        (re.compile(r"\b(belum (sampai|datang|diterima|terima)|tidak (sampai|datang)|hilang)\b"), "paket hilang"),
+        (re.compile(r"\b(kirim|antar)\w*\s+ke\s+\w+"), "wilayah"),
+        (re.compile(r"\bberapa (ongkir|biaya|harga)\b"), "ongkos"),
+    ),
+}
+
+
+def expand_query(query: str, language: str) -> str:
+    """The query with the help centre's words for what it describes (see `_EXPANSIONS`)."""
+    lowered = query.lower()
+    extra = [words for pattern, words in _EXPANSIONS.get(language, ()) if pattern.search(lowered)]
+    return " ".join([query, *extra])
+
+
 class KnowledgeBase(Protocol):
     """Anything that finds help-centre passages for a question."""
 
@@ -250,6 +292,7 @@ class PostgresKnowledgeBase:
     async def search(self, query: str, *, language: str, k: int = 4) -> list[Passage]:
         """Return up to `k` passages, best first, scored in [0, 1]."""
         candidates = max(k, _CANDIDATES)
+        query = expand_query(query, language)
         passages = await self._search_in(query, language, candidates)
         if language != "en" and (not passages or passages[0].score < 0.5):
             # Many shops write their help centre in English only: look there too, but an answer
