@@ -33,6 +33,10 @@ _CONTINUABLE = frozenset(
 # How sure the language identifier must be before a message may switch the conversation's language.
 _LANGUAGE_SWITCH_CONFIDENCE = 0.75
 
+# What the help centre must score to be said alongside a request to verify ("my parcel never
+# came" → the missing-parcel policy); below it the request stands alone ("where is my order?").
+_BEFORE_VERIFICATION_RELEVANCE = 0.5
+
 
 @dataclass(frozen=True, slots=True)
 class GraphDeps:
@@ -216,8 +220,16 @@ class CareNodes:
             turn["escalation"] = _escalation("order_unavailable", lookup.detail)
         elif lookup.kind in ("unknown_customer", "not_found"):
             # The answer asks the customer to name their account, to send them a code.
-            verification: Verification = {"order_number": lookup.requested_number}
+            asked_before = state.verification
+            number = lookup.requested_number or (asked_before["order_number"] if asked_before else None)
+            verification: Verification = {"order_number": number}
             update["verification"] = verification
+            if asked_before is not None and lookup.kind == "unknown_customer":
+                # Asked already, and the reply was not an email or phone (an order number, say):
+                # take what it gave and say what is still missing, not the same request again.
+                noted = phrase(state.language, "verify_noted_order", number=number) if number else ""
+                text = phrase(state.language, "verify_still_needed", noted=noted)
+                update["messages"] = bounded_append(state.messages, text, runtime.context)
         return update
 
     async def verify_customer(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -250,13 +262,18 @@ class CareNodes:
         about) the turn goes to a human rather than to a made-up answer."""
         query = latest_question(state.messages)
         if state.turn["intent_confidence"] < runtime.context.follow_up_confidence:
-            # An unsure reading is a follow-up ("and express?", "kalau dana bisa?"): it means
-            # something only with the previous question's topic.
-            query = f"{previous_question(state.messages)} {query}".strip()
+            # An unsure reading is a follow-up ("how much is it?", "kalau dana bisa?"): it means
+            # something only with the conversation's topic. The topic's name, not the whole
+            # previous question, so "how much is it?" after "do you deliver to Bali?" looks for
+            # shipping costs rather than the regions again.
+            topic = phrase(state.language, f"topic_{state.intent}") if state.intent in _CONTINUABLE else ""
+            query = f"{query} {topic or previous_question(state.messages)}".strip()
         passages = await self.deps.knowledge.search(query, language=state.language)
         documents: list[RetrievedDocument] = [asdict(p) for p in passages]  # type: ignore[misc]
         turn: dict[str, Any] = {"documents": documents}
         best = passages[0].score if passages else 0.0
+        if best < _BEFORE_VERIFICATION_RELEVANCE and state.verification is not None:
+            turn["documents"] = []  # only the request to verify: nothing clearly relevant to add
         if best < runtime.context.relevance_threshold and state.turn["order"] is None:
             # A first miss may be the wording: ask again and offer a person; a second one hands over.
             if state.turn["missed_before"]:
@@ -266,8 +283,9 @@ class CareNodes:
         return {"turn": turn}
 
     async def ask_to_rephrase(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        """Nothing relevant found: ask the customer to put it another way, or to say yes to a person."""
-        text = phrase(state.language, "not_sure")
+        """Nothing relevant found: ask the customer to put it another way, or to say yes to a person;
+        an upset customer ("this is ridiculous") gets an apology and the offer, not "I didn't understand"."""
+        text = phrase(state.language, "complaint_offer_human" if state.intent == "complaint" else "not_sure")
         return {"offered_human": True, "messages": bounded_append(state.messages, text, runtime.context)}
 
     async def decline(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from langchain_core.messages import AIMessage
+
 from carebot.graph.state import State
 
 ORDER_INTENTS = frozenset({"order_status", "order_change"})
@@ -37,11 +39,15 @@ def route_after_verify(state: State) -> Literal["lookup_order", "escalate", "__e
     return "lookup_order" if state.verification is None else "__end__"
 
 
-def route_after_lookup(state: State) -> Literal["retrieve", "generate", "escalate"]:
+def route_after_lookup(state: State) -> Literal["retrieve", "generate", "escalate", "__end__"]:
     if state.turn["escalation"]:
         return "escalate"
-    # Changing an order depends on the shop's policy as well as on the order itself.
-    return "retrieve" if state.intent == "order_change" else "generate"
+    if isinstance(state.messages[-1], AIMessage):
+        return "__end__"  # lookup_order has replied: what verification still needs
+    # Changing an order depends on the shop's policy as well as on the order itself; a customer
+    # who must verify first gets what the help centre says (a damaged or missing parcel, what a
+    # status means) together with the request to verify, not the request alone.
+    return "retrieve" if state.intent == "order_change" or state.verification is not None else "generate"
 
 
 def route_after_retrieve(state: State) -> Literal["generate", "escalate", "ask_to_rephrase"]:

@@ -82,6 +82,9 @@ _ANGRY = -0.5
 _FOLLOW_UP_CONFIDENCE = 0.45
 
 
+# Order lookups that ask the customer to verify before any order is shown.
+_ASKS_TO_VERIFY = frozenset({"unknown_customer", "not_found"})
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Sentences end at . ! ? or a line break; bullet lines stay whole.
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -154,13 +157,16 @@ class OfflineResponder:
             name = f" {request.customer_name.split()[0]}" if request.customer_name else ""
             return phrase(language, key, name=name, shop=request.shop_name)
         facts: list[str] = []
-        if request.order is not None:
-            facts.append(format_order_lookup(request.order, language))
         if request.passages:
             if intent == "order_change":
                 facts.append(phrase(language, "change_lead"))
-            elif not facts and intent != "complaint":
+            elif intent != "complaint" and (request.order is None or request.order.kind in _ASKS_TO_VERIFY):
                 facts.append(phrase(language, "kb_lead"))
             facts.append(format_passages(request.question, request.passages, language))
+        if request.order is not None:
+            # The help centre's answer first when the order must wait for verification (what to do
+            # about a damaged parcel), then the request to verify; an order's facts come first.
+            lookup = format_order_lookup(request.order, language)
+            facts.insert(len(facts) if request.order.kind in _ASKS_TO_VERIFY else 0, lookup)
         opening = [phrase(language, "complaint")] if intent == "complaint" else []
         return "\n\n".join(opening + (facts or [phrase(language, "no_answer")]))
