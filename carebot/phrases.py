@@ -63,6 +63,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "topic_payment": "payment",
         "topic_account": "your account",
         "topic_product": "our products",
+        "topic_human_agent": "talking to a person",
+        "ask_topic": "I want to be sure I help with the right thing. Is your question about:\n{choices}\n"
+        "Reply with the number, or tell me a bit more.",
         "escalate_human_requested": "Of course. I've passed this conversation to a colleague, who will reply "
         "here as soon as possible (Mon–Fri 8:00–20:00, Sat 9:00–14:00).",
         "declined": "Sorry, that's not something I can help with. I can answer questions about {shop}: your "
@@ -140,6 +143,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "topic_payment": "pembayaran",
         "topic_account": "akun Anda",
         "topic_product": "produk kami",
+        "topic_human_agent": "bicara dengan rekan kami",
+        "ask_topic": "Supaya saya bisa bantu dengan tepat, pertanyaan Anda tentang:\n{choices}\n"
+        "Balas dengan nomornya, atau ceritakan sedikit lebih lengkap.",
         "escalate_human_requested": "Baik. Percakapan ini sudah saya teruskan ke rekan kami, yang akan "
         "membalas di sini secepatnya (Sen–Jum 08.00–20.00, Sab 09.00–14.00).",
         "declined": "Maaf, saya tidak bisa membantu soal itu. Saya bisa menjawab pertanyaan tentang {shop}: "
@@ -216,6 +222,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "topic_payment": "el pago",
         "topic_account": "tu cuenta",
         "topic_product": "nuestros productos",
+        "topic_human_agent": "hablar con una persona",
+        "ask_topic": "Quiero asegurarme de ayudarte con lo que necesitas. ¿Tu pregunta es sobre:\n{choices}\n"
+        "Responde con el número o cuéntame un poco más.",
         "escalate_human_requested": "Claro. Pasé esta conversación a un compañero, que te responderá aquí lo "
         "antes posible (lun–vie 8:00–20:00, sáb 9:00–14:00).",
         "declined": "Lo siento, con eso no puedo ayudarte. Puedo responder preguntas sobre {shop}: tus pedidos, "

@@ -18,11 +18,13 @@ def route_after_screen(state: State) -> Literal["classify", "escalate"]:
 
 def route_after_classify(
     state: State,
-) -> Literal["retrieve", "lookup_order", "verify_customer", "generate", "escalate", "decline"]:
+) -> Literal["retrieve", "lookup_order", "verify_customer", "generate", "escalate", "decline", "ask_topic"]:
     if state.turn["escalation"]:
         return "escalate"
     if state.verification is not None and (state.turn["contact"] or state.turn["code"]):
         return "verify_customer"
+    if state.turn["ask_topic"]:
+        return "ask_topic"
     if state.intent == "out_of_scope":
         return "decline"
     if state.intent in ORDER_INTENTS:

@@ -94,6 +94,11 @@ class Turn(TypedDict):
     """The previous turn found nothing relevant and offered a person: a second miss hands over."""
     unsure: bool
     """Nothing relevant found, for the first time in a row: ask to rephrase (and offer a person)."""
+    ask_topic: bool
+    """The classifier could tell neither a shop topic nor that the message is about something else:
+    ask which topic is meant, with choices, rather than answer or decline."""
+    off_topic: float | None
+    """The classifier's evidence that the message is about something other than the shop (None: not given)."""
 
 
 def new_turn(**values: Any) -> Turn:
@@ -111,6 +116,8 @@ def new_turn(**values: Any) -> Turn:
         "escalation": None,
         "missed_before": False,
         "unsure": False,
+        "ask_topic": False,
+        "off_topic": None,
     }
     return cast(Turn, {**turn, **values})
 
@@ -133,5 +140,7 @@ class State(InputState):
     A successful verification is a link kept by the verifier per sender, with an expiry."""
     offered_human: bool = False
     """The last reply asked the customer to rephrase and offered a person: "yes" takes the offer."""
+    topic_choices: list[Intent] = field(default_factory=list)
+    """The topics the last reply offered as a numbered list (a person last); a number picks one."""
     turn: Annotated[Turn, update_turn] = field(default_factory=new_turn)
     """What the latest turn computed (passages, order result, draft, guardrail verdict, hand-over)."""
