@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from carebot.graph import Context, GraphDeps, build_graph
 from carebot.models.llm import ChatResponder
 from carebot.models.types import Responder
+from carebot.turns import sender_language
 from tests.fakes import (
     EchoResponder,
     FakeKnowledgeBase,
@@ -48,6 +50,17 @@ SCRIPT = {
     "what about the moon base": reading("shipping"),
     "How long is shipping??": reading("shipping"),
     "how long is shipping": reading("shipping"),
+    "barangnya kok gitu sih": replace(
+        reading("payment", "id", confidence=0.3),
+        unsure=True,
+        off_topic=0.4,
+        topics=("payment", "returns_refunds", "order_status"),
+    ),
+    "2": reading("greeting", "es", confidence=0.2, language_confidence=0.5),
+    "4": reading("greeting", "es", confidence=0.2, language_confidence=0.5),
+    "ok": reading("greeting", "es", language_confidence=0.8),
+    "A1042": reading("order_status", "en", language_confidence=0.5, order_number="A1042"),
+    "¿y cuánto cuesta el envío exprés a Valencia?": reading("shipping", "es", language_confidence=0.8),
 }
 
 
@@ -295,3 +308,47 @@ async def test_an_email_without_a_pending_verification_is_just_a_message() -> No
     state = await turn(graph, "it's bo@example.com", sender="+15550001")
     assert state["intent"] == "out_of_scope" and "not something I can help with" in answer(state)
     assert verifier.sent == []
+
+
+async def test_an_unsure_reading_asks_which_topic_with_numbered_choices_and_a_number_picks_one() -> None:
+    graph, kb, orders, responder = make_graph()
+    state = await turn(graph, "barangnya kok gitu sih")
+    # Neither declined nor answered: the likeliest topics and a person, numbered, in the customer's language.
+    assert state["turn"]["escalation"] is None and state["intent"] != "out_of_scope"
+    assert "1. pembayaran\n2. retur dan refund\n3. pesanan Anda\n4. bicara dengan rekan kami" in answer(state)
+    assert kb.queries == [] and orders.asked == []
+    assert isinstance(responder, EchoResponder) and responder.requests == []
+
+    state = await turn(graph, "2")
+    assert state["intent"] == "returns_refunds" and state["language"] == "id"
+    # Searched for the topic chosen, in the conversation's language.
+    assert len(kb.queries) == 1 and "retur dan refund" in kb.queries[0][0] and kb.queries[0][1] == "id"
+    assert answer(state) == "returns_refunds/id source:Shipping" and state["topic_choices"] == []
+
+
+async def test_the_last_choice_of_an_unsure_reading_hands_over() -> None:
+    graph, _, _, _ = make_graph()
+    await turn(graph, "barangnya kok gitu sih")
+    state = await turn(graph, "4")
+    assert state["turn"]["escalation"]["reason"] == "human_requested" and state["language"] == "id"
+
+
+async def test_a_short_message_does_not_switch_the_conversations_language_but_a_clear_one_does() -> None:
+    graph, _, _, _ = make_graph()
+    await turn(graph, "how long is shipping?")
+    assert (await turn(graph, "ok"))["language"] == "en"  # "ok" read as Spanish, a little unsure
+    assert (await turn(graph, "¿y cuánto cuesta el envío exprés a Valencia?"))["language"] == "es"
+
+
+async def test_a_first_message_too_short_to_tell_is_answered_in_the_channels_language() -> None:
+    graph, _, _, _ = make_graph()
+    state = await turn(graph, "A1042", default_language="id")
+    assert state["language"] == "id"
+
+
+def test_a_whatsapp_senders_calling_code_suggests_the_language() -> None:
+    assert sender_language("whatsapp", "+6281234500001") == "id"
+    assert sender_language("whatsapp", "whatsapp:+34600100001") == "es"
+    assert sender_language("whatsapp", "+5215512345678") == "es"
+    assert sender_language("whatsapp", "+14155550100") is None
+    assert sender_language("discord", "100000000000000001") is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from carebot.domain import DEMO_SENDER
+from carebot.domain import DEMO_SENDER, Language
 
 
 @dataclass(kw_only=True)
@@ -17,6 +17,8 @@ class Context:
     """The channel's sender id (phone number, Discord user id, web user id). Identity for
     the order tool comes from here, never from what the customer or the model wrote."""
     shop_name: str = "Lumen Home"
+    default_language: Language = "en"
+    """The shop's language: a new conversation's first message too short to tell is answered in it."""
     history_limit: int = 20
     """Messages kept in the thread's state."""
     relevance_threshold: float = 0.3

@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 
 from carebot.checks.guardrails import check_answer
 from carebot.checks.screening import MessageScreen
-from carebot.domain import OrderLookup, Passage, parse_email
+from carebot.domain import Intent, Language, OrderLookup, Passage, parse_email
 from carebot.graph.context import Context
 from carebot.graph.state import Escalation, EscalationReason, RetrievedDocument, State, Verification, new_turn
 from carebot.models.types import AnswerRequest, Classification, Classifier, GuardrailIntervened, Responder
@@ -32,6 +32,15 @@ _CONTINUABLE = frozenset(
 )
 # How sure the language identifier must be before a message may switch the conversation's language.
 _LANGUAGE_SWITCH_CONFIDENCE = 0.75
+# A message of a few words ("ok thanks", "A1042 pls", "sí") is weak evidence of a language: it
+# switches a conversation's language only when the identifier is this sure.
+_SHORT_MESSAGE_WORDS = 3
+_SHORT_MESSAGE_LANGUAGE_CONFIDENCE = 0.85
+# A new conversation takes its first message's language unless the identifier can barely tell
+# ("status A1001": Indonesian or English?); then the channel's or the shop's.
+_FIRST_MESSAGE_LANGUAGE_CONFIDENCE = 0.6
+# What an unsure reading offers when its classifier names no likely topics (a model that does not rank them).
+_DEFAULT_TOPICS: tuple[Intent, ...] = ("order_status", "shipping", "returns_refunds")
 
 # What the help centre must score to be said alongside a request to verify ("my parcel never
 # came" → the missing-parcel policy); below it the request stands alone ("where is my order?").
@@ -135,6 +144,30 @@ def _hand_over_reason(reading: Classification, state: State, context: Context) -
     return None
 
 
+def conversation_language(
+    reading: Classification, text: str, *, current: Language | None, default: Language
+) -> Language:
+    """The language to answer in. A new conversation: the message's, unless the identifier can barely
+    tell (then the channel's or shop's `default`). Later: the thread's (`current`), unless the message
+    is clearly in another language, which one or two words rarely are."""
+    if current is None:
+        return reading.language if reading.language_confidence >= _FIRST_MESSAGE_LANGUAGE_CONFIDENCE else default
+    short = len(_words(text)) <= _SHORT_MESSAGE_WORDS
+    clear = _SHORT_MESSAGE_LANGUAGE_CONFIDENCE if short else _LANGUAGE_SWITCH_CONFIDENCE
+    return reading.language if reading.language_confidence >= clear else current
+
+
+_CHOICE = re.compile(r"^\W*(?:\w+\s+)?(\d)\W*$")
+
+
+def chosen_topic(text: str, choices: list[Intent]) -> Intent | None:
+    """The topic a reply such as "2", "2.", "no. 2" or "la 2" picks from the numbered `choices`."""
+    match = _CHOICE.match(text.strip())
+    if match is None or not 1 <= int(match.group(1)) <= len(choices):
+        return None
+    return choices[int(match.group(1)) - 1]
+
+
 def _conversation() -> str:
     """The run's thread id: the keyed hash of (channel, sender) in production, so what the verifier
     keeps per conversation holds for the sender across threads (evaluations use a thread per case)."""
@@ -175,34 +208,51 @@ class CareNodes:
         question = latest_question(state.messages)
         reading = await self.deps.classifier.classify(question, history=state.messages[:-1])
         first_turn = state.intent is None
-        intent = reading.intent
-        if (
-            not first_turn
-            and reading.confidence < runtime.context.follow_up_confidence
-            and state.intent in _CONTINUABLE
-        ):
+        intent: Intent = reading.intent
+        confidence = reading.confidence
+        continuing = state.intent in _CONTINUABLE and reading.confidence < runtime.context.follow_up_confidence
+        if continuing and state.intent is not None:
             intent = state.intent
-        language = reading.language
-        if not first_turn and reading.language_confidence < _LANGUAGE_SWITCH_CONFIDENCE:
-            language = state.language
+        ask_topic = reading.unsure and not continuing
+        chosen = chosen_topic(question, state.topic_choices)
+        if chosen is not None:
+            # The customer picked a topic the bot offered: the question is the one asked before,
+            # so the turn reads "2" with it (an unsure confidence joins it to the previous message).
+            intent, confidence, ask_topic = chosen, 0.0, False
+        language = conversation_language(
+            reading,
+            question,
+            current=None if first_turn else state.language,
+            default=runtime.context.default_language,
+        )
         reason = _hand_over_reason(reading, state, runtime.context)
+        if chosen == "human_agent":
+            reason = "human_requested"
         contact = code = None
         if state.verification is not None:
             contact = parse_email(question) or parse_phone(question)
             code = parse_code(question)
             if contact or code:
                 # The customer is answering our request to verify: not a new topic.
-                intent, reason = "order_status", None
+                intent, reason, ask_topic = "order_status", None, False
         turn = new_turn(
-            intent_confidence=reading.confidence,
+            intent_confidence=confidence,
             sentiment=reading.sentiment,
             order_number=reading.order_number,
             contact=contact,
             code=code,
             escalation=_escalation(reason) if reason else None,
             missed_before=state.offered_human,
+            ask_topic=ask_topic and reason is None,
+            off_topic=reading.off_topic,
         )
-        return {"intent": intent, "language": language, "offered_human": False, "turn": Overwrite(turn)}
+        return {
+            "intent": intent,
+            "language": language,
+            "offered_human": False,
+            "topic_choices": [*(reading.topics or _DEFAULT_TOPICS), "human_agent"] if turn["ask_topic"] else [],
+            "turn": Overwrite(turn),
+        }
 
     async def lookup_order(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Look up the caller's order; identity comes from the run context (and a verified link
@@ -287,6 +337,16 @@ class CareNodes:
         an upset customer ("this is ridiculous") gets an apology and the offer, not "I didn't understand"."""
         text = phrase(state.language, "complaint_offer_human" if state.intent == "complaint" else "not_sure")
         return {"offered_human": True, "messages": bounded_append(state.messages, text, runtime.context)}
+
+    async def ask_topic(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Unsure what the message is about: ask, with the likeliest topics (and a person) as a
+        numbered list, rather than guess an answer or turn the customer away."""
+        choices = "\n".join(
+            f"{number}. {phrase(state.language, f'topic_{topic}')}"
+            for number, topic in enumerate(state.topic_choices, start=1)
+        )
+        text = phrase(state.language, "ask_topic", choices=choices)
+        return {"messages": bounded_append(state.messages, text, runtime.context)}
 
     async def decline(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Out of scope: a polite no that says what the bot can help with (no hand-over)."""
