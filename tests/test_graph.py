@@ -340,6 +340,12 @@ async def test_a_short_message_does_not_switch_the_conversations_language_but_a_
     assert (await turn(graph, "¿y cuánto cuesta el envío exprés a Valencia?"))["language"] == "es"
 
 
+async def test_an_email_address_or_order_number_says_nothing_of_the_language() -> None:
+    graph, _, _, _ = make_graph()
+    await turn(graph, "barangnya kok gitu sih")
+    assert (await turn(graph, "ann@example.com"))["language"] == "id"  # read as English, and sure of it
+
+
 async def test_a_first_message_too_short_to_tell_is_answered_in_the_channels_language() -> None:
     graph, _, _, _ = make_graph()
     state = await turn(graph, "A1042", default_language="id")

@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 
 from carebot.checks.guardrails import check_answer
 from carebot.checks.screening import MessageScreen
-from carebot.domain import Intent, Language, OrderLookup, Passage, parse_email
+from carebot.domain import EMAIL, ORDER_NUMBER, Intent, Language, OrderLookup, Passage, parse_email
 from carebot.graph.context import Context
 from carebot.graph.state import Escalation, EscalationReason, RetrievedDocument, State, Verification, new_turn
 from carebot.models.types import AnswerRequest, Classification, Classifier, GuardrailIntervened, Responder
@@ -144,16 +144,24 @@ def _hand_over_reason(reading: Classification, state: State, context: Context) -
     return None
 
 
+def _language_words(text: str) -> list[str]:
+    """The words that can say which language a message is in: not an email address, an order number or digits."""
+    return [w for w in _words(ORDER_NUMBER.sub(" ", EMAIL.sub(" ", text))) if not w.isdigit()]
+
+
 def conversation_language(
     reading: Classification, text: str, *, current: Language | None, default: Language
 ) -> Language:
     """The language to answer in. A new conversation: the message's, unless the identifier can barely
     tell (then the channel's or shop's `default`). Later: the thread's (`current`), unless the message
-    is clearly in another language, which one or two words rarely are."""
+    is clearly in another language, which one or two words rarely are, and an email address or an
+    order number never is."""
+    words = _language_words(text)
+    if not words:
+        return current or default
     if current is None:
         return reading.language if reading.language_confidence >= _FIRST_MESSAGE_LANGUAGE_CONFIDENCE else default
-    short = len(_words(text)) <= _SHORT_MESSAGE_WORDS
-    clear = _SHORT_MESSAGE_LANGUAGE_CONFIDENCE if short else _LANGUAGE_SWITCH_CONFIDENCE
+    clear = _SHORT_MESSAGE_LANGUAGE_CONFIDENCE if len(words) <= _SHORT_MESSAGE_WORDS else _LANGUAGE_SWITCH_CONFIDENCE
     return reading.language if reading.language_confidence >= clear else current
 
 
