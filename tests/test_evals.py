@@ -28,6 +28,7 @@ from carebot.evals.evaluators import (
 from carebot.evals.metrics import (
     CaseResult,
     group_metrics,
+    known_metrics,
     metric_table,
     per_intent,
     scope_curves,
@@ -273,6 +274,15 @@ def test_off_topic_declined_asked_and_false_alarm_rates_per_dataset_and_language
     assert at[0.3]["off_topic_declined"] == 1.0 and at[0.95]["off_topic_declined"] == 0.0
     assert at[0.3]["in_scope_declined"] is None  # no shop question in that set
     assert {p["in_scope_declined"] for p in curves["shop"]["id"]} == {0.0}
+
+
+def test_every_thresholds_file_make_eval_uses_names_only_known_metrics() -> None:
+    paths = sorted((REPO / "evals").glob("thresholds*.toml"))
+    assert REPO / "evals" / "thresholds.blind.toml" in paths
+    makefile = (REPO / "Makefile").read_text()
+    for path in paths:
+        assert f"evals/{path.name}" in makefile or path.name == "thresholds.toml", path  # the default
+        assert all(set(minimums) <= known_metrics() for minimums in load_thresholds(path).values()), path
 
 
 def test_a_crashed_case_fails_every_metric_it_would_have_been_scored_on() -> None:
