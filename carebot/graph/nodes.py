@@ -32,12 +32,12 @@ _CONTINUABLE = frozenset(
 )
 # How sure the language identifier must be before a message may switch the conversation's language.
 _LANGUAGE_SWITCH_CONFIDENCE = 0.75
-# A message of a few words ("ok thanks", "A1042 pls", "sí") is weak evidence of a language: it
-# switches a conversation's language only when the identifier is this sure.
+# A message of a few words ("ok thanks", "status A1001", "sí") is weak evidence of a language: it
+# sets or switches a conversation's language only when the identifier is this sure.
 _SHORT_MESSAGE_WORDS = 3
 _SHORT_MESSAGE_LANGUAGE_CONFIDENCE = 0.85
-# A new conversation takes its first message's language unless the identifier can barely tell
-# ("status A1001": Indonesian or English?); then the channel's or the shop's.
+# A longer first message sets a new conversation's language unless the identifier can barely tell;
+# then the channel's or the shop's holds.
 _FIRST_MESSAGE_LANGUAGE_CONFIDENCE = 0.6
 # What an unsure reading offers when its classifier names no likely topics (a model that does not rank them).
 _DEFAULT_TOPICS: tuple[Intent, ...] = ("order_status", "shipping", "returns_refunds")
@@ -152,17 +152,17 @@ def _language_words(text: str) -> list[str]:
 def conversation_language(
     reading: Classification, text: str, *, current: Language | None, default: Language
 ) -> Language:
-    """The language to answer in. A new conversation: the message's, unless the identifier can barely
-    tell (then the channel's or shop's `default`). Later: the thread's (`current`), unless the message
-    is clearly in another language, which one or two words rarely are, and an email address or an
-    order number never is."""
+    """The language to answer in: the thread's (`current`), or for a new thread the channel's or
+    shop's (`default`), unless the message is clearly in another language, which one to three words
+    rarely are ("status A1001", "ok thanks") and an email address or an order number never is."""
     words = _language_words(text)
     if not words:
         return current or default
-    if current is None:
-        return reading.language if reading.language_confidence >= _FIRST_MESSAGE_LANGUAGE_CONFIDENCE else default
-    clear = _SHORT_MESSAGE_LANGUAGE_CONFIDENCE if len(words) <= _SHORT_MESSAGE_WORDS else _LANGUAGE_SWITCH_CONFIDENCE
-    return reading.language if reading.language_confidence >= clear else current
+    if len(words) <= _SHORT_MESSAGE_WORDS:
+        clear = _SHORT_MESSAGE_LANGUAGE_CONFIDENCE
+    else:
+        clear = _LANGUAGE_SWITCH_CONFIDENCE if current else _FIRST_MESSAGE_LANGUAGE_CONFIDENCE
+    return reading.language if reading.language_confidence >= clear else (current or default)
 
 
 _CHOICE = re.compile(r"^\W*(?:\w+\s+)?(\d)\W*$")
