@@ -1,17 +1,19 @@
 """The composition root: database (migrated, and seeded with the demo shop where allowed),
-models, knowledge base, order source and graph, opened and closed together.
+models, knowledge base, order source and graph, opened and closed together; then the job queue
+with the channels, the answering and the outbox, and the operators' desk.
 
-The API's lifespan, the CLI, the Studio entry point and the worker all open it the same way;
-nothing else builds these from settings.
+The API's lifespan, the CLI, the Studio entry point and the workers all open them here; nothing
+else builds these from settings.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -22,7 +24,20 @@ from carebot.db.app_secrets import app_secret
 from carebot.db.embedded import resolve_database_url
 from carebot.db.migrations import apply_job_queue_schema, apply_migrations
 from carebot.db.pool import Pool, open_pool
+from carebot.delivery.acks import AckFirst
+from carebot.delivery.answering import PendingTurns, trigger_words
+from carebot.delivery.channels.registry import Channels, build_channels
+from carebot.delivery.consent import SenderControls
+from carebot.delivery.inbox import Outcome
+from carebot.delivery.jobs import EmbeddedWorkers, JobQueue
+from carebot.delivery.outbox import Outbox
 from carebot.demo.seed import seed_demo_help_centre, seed_demo_operator, seed_demo_shop
+from carebot.desk.desk import Desk
+from carebot.desk.handover import HandoffWebhook
+from carebot.desk.replies import Replies
+from carebot.desk.status import ConversationStatus
+from carebot.desk.timers import HandoverTimers
+from carebot.desk.views import ConversationViews
 from carebot.graph import GraphDeps, build_graph
 from carebot.models.factory import Models, build_embedder, build_models
 from carebot.models.sentence_encoder import LOCAL_EMBEDDINGS_NAME
@@ -201,3 +216,92 @@ async def open_components(settings: Settings, *, warm_up: bool = True) -> AsyncI
                 turns=TurnRunner(graph, settings, verifier),
                 verifier=verifier,
             )
+
+
+def handoff_webhook(settings: Settings) -> HandoffWebhook | None:
+    """`HANDOFF_WEBHOOK_URL`, with links to the operator app."""
+    if not settings.handoff_webhook_url:
+        return None
+    base = (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    return HandoffWebhook(url=settings.handoff_webhook_url, admin_url=f"{base}/admin")
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The job queue with what it runs, and the operators' desk, which wakes conversations through it."""
+
+    jobs: JobQueue
+    desk: Desk
+    channels: Channels
+
+
+def build_desk(components: Components, channels: Channels, jobs: JobQueue) -> Desk:
+    settings, pool = components.settings, components.pool
+    conversations = ConversationStatus(pool, jobs)
+    return Desk(
+        views=ConversationViews(
+            pool=pool,
+            orders=components.deps.orders,
+            verifier=components.verifier,
+            channels=channels,
+            templates=settings.whatsapp_templates,
+        ),
+        conversations=conversations,
+        replies=Replies(pool, channels=channels, templates=settings.whatsapp_templates, jobs=jobs),
+        timers=HandoverTimers(
+            pool=pool,
+            channels=channels,
+            conversations=conversations,
+            jobs=jobs,
+            wait=timedelta(minutes=settings.handoff_wait_minutes),
+            idle=timedelta(hours=settings.handoff_idle_hours),
+            support_hours=settings.support_hours,
+            shop_name=settings.shop_name,
+        ),
+    )
+
+
+@asynccontextmanager
+async def open_delivery(
+    components: Components,
+    *,
+    on_answered: Callable[[int, Outcome], None] = lambda inbox_id, outcome: None,
+    acks: AckFirst | None = None,
+) -> AsyncIterator[Delivery]:
+    """The job queue over the composed app, with the channels' senders, and the desk; closed on
+    exit. With `acks` (a process that also serves webhooks), its turns let acknowledgements go first."""
+    settings, pool = components.settings, components.pool
+    channels = build_channels(settings)
+    answering = PendingTurns(
+        pool,
+        components.turns,
+        triggers=trigger_words(settings.bot_trigger_words),
+        controls=SenderControls(pool, per_minute=settings.rate_limit_per_minute, channels=channels),
+        on_answered=on_answered,
+        webhook=handoff_webhook(settings),
+        channels=channels,
+    )
+    outbox = Outbox(
+        pool,
+        channels,
+        max_age=timedelta(hours=settings.send_max_age_hours),
+        backoff=settings.send_backoff,
+        backoff_max=settings.send_backoff_max,
+    )
+    jobs = JobQueue(pool, answering, outbox, settings, acks=acks)
+    desk = build_desk(components, channels, jobs)
+    jobs.timers = desk.timers.run
+    try:
+        async with jobs.app.open_async():
+            yield Delivery(jobs=jobs, desk=desk, channels=channels)
+    finally:
+        await outbox.aclose()
+
+
+def embedded_workers(components: Components, jobs: JobQueue) -> EmbeddedWorkers:
+    """`carebot serve`'s workers, which warm the models up before taking jobs."""
+    return EmbeddedWorkers(
+        lambda: warm_up_models(components.models, components.embedder),
+        jobs,
+        concurrency=components.settings.worker_concurrency,
+    )

@@ -35,6 +35,20 @@ INTENTS: tuple[Intent, ...] = get_args(Intent)
 Language = Literal["en", "id", "es"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
 
+EscalationReason = Literal[
+    "human_requested",
+    "negative_sentiment",
+    "repeated_question",
+    "low_relevance",
+    "guardrail",
+    "order_unavailable",
+    "verification_failed",
+]
+"""Why the bot hands a conversation to a person: the graph decides it, the customer is told it in
+their language (`phrases`: `escalate_<reason>`), the inbox shows it in the shop's words
+(`desk.handover.REASON_LABELS`); a test checks that every reason has both."""
+ESCALATION_REASONS: tuple[EscalationReason, ...] = get_args(EscalationReason)
+
 
 OrderStatus = Literal["pending", "processing", "shipped", "delivered", "cancelled", "returned"]
 ACTIVE_STATUSES = frozenset({"pending", "processing", "shipped"})
@@ -43,14 +57,30 @@ ACTIVE_STATUSES = frozenset({"pending", "processing", "shipped"})
 ORDER_NUMBER = re.compile(r"(?<![A-Za-z0-9])#?\s?([A-Za-z])\s?-?\s?(\d{4,6})(?![0-9])")
 
 
-# Loose on purpose: the address is only ever compared with the one on an account.
+# Loose on purpose: the address is only ever compared with the one on an account (or, by the
+# guardrail, with the addresses in an answer's material).
 EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
+
+# A phone number in E.164, as a channel or a signed identity gives it (+14155550100).
+E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+# A phone number as customers write it: +, digits, spaces, dots, dashes, brackets.
+PHONE = re.compile(r"(?<![\w+])\+?\d[\d\s().-]{6,18}\d(?!\w)")
 
 
 def parse_order_number(text: str) -> str | None:
     """The order number a customer wrote, normalised (`A1042`), or None when there is none."""
     match = ORDER_NUMBER.search(text[:2000])
-    return f"{match.group(1).upper()}{match.group(2)}" if match else None
+    return _order_number(match) if match else None
+
+
+def order_numbers(text: str) -> set[str]:
+    """Every order number in `text`, normalised (`A1042`)."""
+    return {_order_number(match) for match in ORDER_NUMBER.finditer(text)}
+
+
+def _order_number(match: re.Match[str]) -> str:
+    return f"{match.group(1).upper()}{match.group(2)}"
 
 
 def parse_email(text: str) -> str | None:

@@ -8,6 +8,8 @@ import re
 import sys
 from datetime import UTC, datetime
 
+from carebot.domain import E164, EMAIL
+
 # Attributes every LogRecord has; anything else was passed through `extra=` and is a field.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
 
@@ -15,8 +17,8 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskN
 # Personal data and secrets that must never reach a log line, whatever field (or error text,
 # e.g. a provider's "invalid To number …") carries them: phone numbers, email addresses, JWTs.
 _REDACT = re.compile(
-    r"\+[1-9]\d{6,14}"  # E.164 phone numbers (whatsapp:+… too)
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # email addresses
+    rf"{E164.pattern}"  # E.164 phone numbers (whatsapp:+… too)
+    rf"|{EMAIL.pattern}"  # email addresses, as the guardrail and verification read them
     r"|eyJ[\w-]+\.[\w-]+\.[\w-]*"  # JSON Web Tokens
 )
 

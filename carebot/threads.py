@@ -6,12 +6,14 @@ import hashlib
 import hmac
 
 CHANNELS = ("whatsapp", "discord", "web")
+# Twilio names WhatsApp senders `whatsapp:+14155550100`; the number is who they are.
+_ADDRESS_PREFIXES = {"whatsapp": "whatsapp:"}
 
 
 def normalise_sender(channel: str, sender: str) -> str:
     """The sender as the channel's adapters pass it: WhatsApp numbers without the prefix."""
     sender = sender.strip()
-    return sender.removeprefix("whatsapp:") if channel == "whatsapp" else sender
+    return sender.removeprefix(_ADDRESS_PREFIXES.get(channel, ""))
 
 
 def thread_id_for(channel: str, sender: str, *, salt: str) -> str:

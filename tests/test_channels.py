@@ -585,7 +585,7 @@ async def test_a_turn_that_keeps_failing_is_given_up_after_three_tries(postgres_
             for _ in range(3):
                 with pytest.raises(Exception, match="model not found"):  # the job queue retries the job
                     await answering.answer_all(accepted.thread_id)
-                row = await inbox.answer_of(accepted.inbox_id)
-                assert row is not None
-                states.append(row["status"])
-    assert states == ["pending", "pending", "failed"] and "400" in (row["error"] or "")
+                outcome = await inbox.answer_of(accepted.inbox_id)
+                assert outcome is not None
+                states.append(outcome.status)
+    assert states == ["pending", "pending", "failed"] and "400" in (outcome.error or "")

@@ -301,12 +301,12 @@ async def test_a_dead_workers_job_with_a_successor_waiting_does_not_stop_the_swe
     """A worker died while sending a conversation's replies, and a newer send job for the same
     conversation is already waiting: retrying the dead one would break the queueing lock, so it
     is closed, its lock freed, and the rest of the sweep (forgotten work, timers) still runs."""
-    from carebot.composition import open_components
-    from carebot.delivery.jobs import open_job_queue
+    from carebot.composition import open_components, open_delivery
     from tests.conftest import settings_for
 
     thread = f"whatsapp:dead-{time.monotonic_ns()}"
-    async with open_components(settings_for(postgres_url)) as components, open_job_queue(components) as jobs:
+    async with open_components(settings_for(postgres_url)) as components, open_delivery(components) as delivery:
+        jobs = delivery.jobs
         await jobs.send_soon(thread)
         async with await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as conn:
             # Its worker is gone (procrastinate clears worker_id when it prunes a dead worker).

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 
-from carebot.api.dependencies import ComponentsDep
+from carebot.api.deps import ComponentsDep
 from carebot.api.input_errors import StorableStr
 from carebot.api.operator_auth import require_admin_role
 from carebot.models.text_models import detect_language

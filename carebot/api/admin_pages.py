@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, HTTPException, Path, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from carebot.api.dependencies import ComponentsDep
+from carebot.api.deps import ComponentsDep
 from carebot.api.operator_auth import OPERATOR_COOKIE
 from carebot.desk.operators import OperatorAccounts
 

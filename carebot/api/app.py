@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -17,21 +17,18 @@ from carebot.api import admin, admin_pages, chat, discord, health, live_events, 
 from carebot.api.input_errors import install_input_errors
 from carebot.api.limits import BodySizeLimit
 from carebot.api.live_events import EventHub
-from carebot.composition import open_components
+from carebot.composition import embedded_workers, open_components, open_delivery
 from carebot.db.notifications import Notifications
 from carebot.delivery.acks import AckFirst
 from carebot.delivery.inbox import ANSWERED_CHANNEL, AnswerSignals, Inbox
-from carebot.delivery.jobs import EmbeddedWorkers, open_job_queue, operator_desk
 from carebot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, with_worker: bool = True) -> FastAPI:
-    """The app; the database, checkpointer and graph open in its lifespan, not here. With
-    `with_worker` the process also runs the job queue's workers (`carebot serve`); without,
-    it only accepts messages and others answer them (`carebot serve --no-worker`)."""
-    settings = settings or get_settings()
+def _lifespan(settings: Settings, *, with_worker: bool) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """What the app opens for its life: the components, the job queue and desk (with this
+    process's workers unless `with_worker` is off), the inbox and the live events' listener."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,19 +37,16 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
         async with (
             # Ready before the models are: its workers warm them up first (EmbeddedWorkers).
             open_components(settings, warm_up=False) as components,
-            open_job_queue(components, on_answered=signals.answered, acks=acks) as jobs,
+            open_delivery(components, on_answered=signals.answered, acks=acks) as delivery,
         ):
-            app.state.components, app.state.jobs = components, jobs
+            app.state.components, app.state.jobs, app.state.desk = components, delivery.jobs, delivery.desk
             app.state.inbox = Inbox(components.pool, components.turns.thread_id, signals)
-            app.state.desk = operator_desk(components)
             app.state.event_hub = hub = EventHub()
             notifications = Notifications(str(components.pool.conninfo))
             notifications.on(live_events.CHANNEL, hub.wake)
             notifications.on(ANSWERED_CHANNEL, signals.poke)
             listening = asyncio.create_task(notifications.run())
-            workers = (
-                EmbeddedWorkers(components, jobs, concurrency=settings.worker_concurrency) if with_worker else None
-            )
+            workers = embedded_workers(components, delivery.jobs) if with_worker else None
             app.state.workers = workers
             if workers is not None:
                 workers.start()
@@ -63,7 +57,16 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
                 if workers is not None:
                     await workers.stop()
 
-    app = FastAPI(title="carebot", version=__version__, lifespan=lifespan)
+    return lifespan
+
+
+def create_app(settings: Settings | None = None, *, with_worker: bool = True) -> FastAPI:
+    """The app; the database, checkpointer and graph open in its lifespan, not here. With
+    `with_worker` the process also runs the job queue's workers (`carebot serve`); without,
+    it only accepts messages and others answer them (`carebot serve --no-worker`)."""
+    settings = settings or get_settings()
+
+    app = FastAPI(title="carebot", version=__version__, lifespan=_lifespan(settings, with_worker=with_worker))
     app.include_router(health.router)
     app.include_router(chat.router)
     app.include_router(operator_auth.router)

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from carebot.api.dependencies import ComponentsDep, InboxDep, JobsDep
+from carebot.api.deps import ComponentsDep, InboxDep, JobsDep
 from carebot.api.web_identity import SESSION_COOKIE, SESSION_MAX_AGE, WebVisitorDep
 from carebot.delivery.inbox import InboundMessage
 from carebot.delivery.jobs import WEB_PRIORITY
@@ -86,10 +86,10 @@ async def chat(
     )
     assert accepted.inbox_id is not None  # a fresh id is never a duplicate
     await jobs.answer_soon(accepted.thread_id, priority=WEB_PRIORITY)
-    row = await inbox.wait_for_answer(accepted.inbox_id, within=_ANSWER_WITHIN_SECONDS)
-    if row is not None and row["status"] == "ignored" and row["error"] == "rate_limited":
+    outcome = await inbox.wait_for_answer(accepted.inbox_id, within=_ANSWER_WITHIN_SECONDS)
+    if outcome is not None and outcome.unanswered == "rate_limited":
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many messages: wait a minute before writing again")
-    if row is not None and row["status"] == "ignored" and row["error"] == "with_operator":
+    if outcome is not None and outcome.unanswered == "with_operator":
         return ChatResponse(
             answer="",
             intent=None,
@@ -100,10 +100,10 @@ async def chat(
             session_id=visitor.session_id,
             with_person=True,
         )
-    if row is None or row["status"] != "answered":
+    if outcome is None or outcome.status != "answered" or outcome.answer is None:
         await inbox.give_up(accepted.inbox_id, "web request could not be answered")
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the assistant could not answer just now; try again")
-    answer = row["answer"]
+    answer = outcome.answer
     return ChatResponse(
         answer=answer["answer"],
         intent=answer["intent"],

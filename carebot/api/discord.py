@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from carebot.api.dependencies import ComponentsDep, InboxDep, JobsDep, acknowledging
+from carebot.api.deps import ComponentsDep, InboxDep, JobsDep, acknowledging
 from carebot.delivery.inbox import InboundMessage
 
 log = logging.getLogger(__name__)

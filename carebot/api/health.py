@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from carebot import __version__
-from carebot.api.dependencies import ComponentsDep
+from carebot.api.deps import ComponentsDep
 from carebot.db.migrations import pending_migrations
 
 router = APIRouter(tags=["health"])

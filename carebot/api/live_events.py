@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from carebot.api.dependencies import ComponentsDep
+from carebot.api.deps import ComponentsDep
 from carebot.api.operator_auth import OperatorDep
 from carebot.db.pool import Pool
 

@@ -4,7 +4,9 @@ automation holding `ADMIN_TOKEN` (`Authorization: Bearer …`); 401 otherwise.
 The cookie is HttpOnly and SameSite=Strict, and a request that changes something with it must
 also carry `X-CSRF-Token` (a keyed hash of the session, handed to the app by `GET /admin/me`),
 so another site cannot act in an operator's name. The sign-in form itself is refused when the
-browser says it was posted from another origin.
+browser says it was posted from another origin, and too many unsuccessful tries of one email or
+from one client address are answered 429 with Retry-After, whether or not the account exists
+(`OperatorAccounts.sign_in`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Cookie, Depends, Form, HTTPException, Request, Response, status
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from carebot.api.dependencies import ComponentsDep
-from carebot.desk.desk import Operator
-from carebot.desk.operators import OperatorAccounts
+from carebot.api.deps import ComponentsDep
+from carebot.desk.operators import Operator, OperatorAccounts, SignInThrottled
 
 OPERATOR_COOKIE = "carebot_operator"
 CSRF_HEADER = "X-CSRF-Token"
@@ -64,7 +65,7 @@ async def current_operator(
         expected = csrf_token(components.signing_key, session)
         if not hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), expected):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER}")
-    return account.as_operator()
+    return account
 
 
 OperatorDep = Annotated[Operator, Depends(current_operator)]
@@ -96,15 +97,18 @@ async def login(
     password: Annotated[str, Form(max_length=1000)],
 ) -> Response:
     """Sign in with the form of `/admin/login`: a session cookie and a redirect to the inbox
-    (303), or back to the form with an error."""
+    (303), back to the form with an error, or 429 with Retry-After after too many tries."""
     if not _same_origin(request):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "sign in from this site's own sign-in page")
     accounts = OperatorAccounts(components.pool)
-    account = await accounts.authenticate(email, password)
+    client = request.client.host if request.client else "unknown"
+    account = await accounts.sign_in(email, password, client=client)
+    if isinstance(account, SignInThrottled):
+        return _too_many_tries(account.retry_after)
     if account is None:
         return RedirectResponse("/admin/login?error=1", status_code=status.HTTP_303_SEE_OTHER)
     lasts = timedelta(hours=components.settings.operator_session_hours)
-    token = await accounts.start_session(account.id, lasts=lasts)
+    token = await accounts.start_session(account, lasts=lasts)
     response = RedirectResponse("/admin", status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(
         OPERATOR_COOKIE,
@@ -116,3 +120,15 @@ async def login(
         secure=request.url.scheme == "https",
     )
     return response
+
+
+def _too_many_tries(retry_after: int) -> HTMLResponse:
+    """The answer to a throttled sign-in: a page the browser shows (the form was posted), 429."""
+    minutes = max(1, -(-retry_after // 60))
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in — carebot inbox</title>'
+        '<link rel="stylesheet" href="/admin/assets/app.css"></head><body class="login"><main class="login-card">'
+        f'<h1>Customer inbox</h1><p class="error">Too many sign-in attempts. Try again in {minutes} minute'
+        f'{"s" if minutes > 1 else ""}.</p><p><a href="/admin/login">Back to sign-in</a></p></main></body></html>'
+    )
+    return HTMLResponse(page, status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(retry_after)})

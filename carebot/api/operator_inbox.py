@@ -3,31 +3,33 @@ customer, take over / hand back / resolve, replies on the customer's channel, an
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Cookie, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Cookie, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field, model_validator
 
-from carebot.api.dependencies import ComponentsDep, JobsDep
+from carebot.api.deps import ComponentsDep, DeskDep
 from carebot.api.input_errors import StorableStr
 from carebot.api.operator_auth import OPERATOR_COOKIE, OperatorDep, csrf_token
-from carebot.desk.desk import CannotSend, ConversationNotFound, OperatorDesk, UnknownTemplate
+from carebot.api.schemas import ConversationsOut, MeOut
+from carebot.delivery.channels.errors import CannotSend
+from carebot.desk.desk import Desk
 from carebot.desk.operators import OperatorAccounts
-from carebot.desk.stats import inbox_stats
+from carebot.desk.replies import UnknownTemplate
+from carebot.desk.stats import InboxStats, inbox_stats
+from carebot.desk.status import ConversationNotFound
+from carebot.desk.transcript import Message
+from carebot.desk.views import ConversationDetail
 
 router = APIRouter(prefix="/admin", tags=["operators"])
 
 
-async def get_desk(request: Request) -> OperatorDesk:
-    desk: OperatorDesk = request.app.state.desk
-    return desk
-
-
-DeskDep = Annotated[OperatorDesk, Depends(get_desk)]
-
-
 def _not_found(thread_id: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"no conversation {thread_id!r}")
+
+
+async def _opened(desk: Desk, thread_id: str) -> ConversationDetail:
+    return await desk.views.conversation(thread_id, mark_read=False)
 
 
 class MessageIn(BaseModel):
@@ -53,15 +55,15 @@ async def me(
     operator: OperatorDep,
     components: ComponentsDep,
     session: Annotated[str | None, Cookie(alias=OPERATOR_COOKIE)] = None,
-) -> dict[str, Any]:
+) -> MeOut:
     """Who is signed in, and the CSRF token the app sends with every change (`X-CSRF-Token`)."""
-    return {
-        "id": operator.id,
-        "name": operator.name,
-        "email": operator.email,
-        "role": operator.role,
-        "csrf_token": csrf_token(components.signing_key, session) if session and operator.id else None,
-    }
+    return MeOut(
+        id=operator.id,
+        name=operator.name,
+        email=operator.email,
+        role=operator.role,
+        csrf_token=csrf_token(components.signing_key, session) if session and operator.id else None,
+    )
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -69,79 +71,72 @@ async def logout(
     operator: OperatorDep,
     components: ComponentsDep,
     desk: DeskDep,
-    jobs: JobsDep,
     response: Response,
     session: Annotated[str | None, Cookie(alias=OPERATOR_COOKIE)] = None,
 ) -> None:
     """Sign out; conversations this operator held (and no other session of theirs) wait for someone else."""
     if session:
         await OperatorAccounts(components.pool).end_session(session)
-    for thread_id in await desk.release():
-        await jobs.answer_soon(thread_id)
+    await desk.conversations.release()
     response.delete_cookie(OPERATOR_COOKIE, path="/admin")
 
 
 @router.get("/conversations")
 async def conversations(
     _: OperatorDep, desk: DeskDep, status: Literal["waiting", "human", "bot"] | None = None
-) -> dict[str, list[dict[str, Any]]]:
+) -> ConversationsOut:
     """Conversations, newest first; `status` filters (waiting: handed over, nobody has it yet)."""
-    return {"conversations": await desk.conversations(status)}
+    return ConversationsOut(conversations=await desk.views.conversations(status))
 
 
 @router.get("/conversations/{thread_id}")
-async def conversation(thread_id: str, _: OperatorDep, desk: DeskDep) -> dict[str, Any]:
+async def conversation(thread_id: str, _: OperatorDep, desk: DeskDep) -> ConversationDetail:
     """The whole transcript (customer, bot, operators, system events), the customer and their
-    recent orders, the hand-over reason and detail, WhatsApp's window and the bot's suggested
-    reply (never sent on its own). Opening it marks it read."""
+    recent orders, the hand-over reason and detail, the channel's reply window and the bot's
+    suggested reply (never sent on its own). Opening it marks it read."""
     try:
-        return await desk.conversation(thread_id)
+        return await desk.views.conversation(thread_id)
     except ConversationNotFound:
         raise _not_found(thread_id) from None
 
 
 @router.post("/conversations/{thread_id}/takeover")
-async def take_over(thread_id: str, operator: OperatorDep, desk: DeskDep, jobs: JobsDep) -> dict[str, Any]:
+async def take_over(thread_id: str, operator: OperatorDep, desk: DeskDep) -> ConversationDetail:
     """Take the conversation: the bot stays silent until it is handed back."""
     try:
-        taken = await desk.take_over(thread_id, operator)
+        await desk.conversations.take_over(thread_id, operator)
     except ConversationNotFound:
         raise _not_found(thread_id) from None
-    await jobs.answer_soon(thread_id)  # brings the event into the bot's state
-    return taken
+    return await _opened(desk, thread_id)
 
 
 @router.post("/conversations/{thread_id}/handback")
-async def hand_back(thread_id: str, operator: OperatorDep, desk: DeskDep, jobs: JobsDep) -> dict[str, Any]:
+async def hand_back(thread_id: str, operator: OperatorDep, desk: DeskDep) -> ConversationDetail:
     """Back to the bot, which answers the customer's next message knowing what was said."""
     try:
-        returned = await desk.hand_back(thread_id, operator)
+        await desk.conversations.hand_back(thread_id, operator)
     except ConversationNotFound:
         raise _not_found(thread_id) from None
-    await jobs.answer_soon(thread_id)
-    return returned
+    return await _opened(desk, thread_id)
 
 
 @router.post("/conversations/{thread_id}/resolve")
-async def resolve(thread_id: str, operator: OperatorDep, desk: DeskDep, jobs: JobsDep) -> dict[str, Any]:
+async def resolve(thread_id: str, operator: OperatorDep, desk: DeskDep) -> ConversationDetail:
     """Resolved: back to the bot, counted as resolved."""
     try:
-        resolved = await desk.hand_back(thread_id, operator, event="resolved")
+        await desk.conversations.hand_back(thread_id, operator, "resolved")
     except ConversationNotFound:
         raise _not_found(thread_id) from None
-    await jobs.answer_soon(thread_id)
-    return resolved
+    return await _opened(desk, thread_id)
 
 
 @router.post("/conversations/{thread_id}/messages", status_code=status.HTTP_202_ACCEPTED)
-async def send_message(
-    thread_id: str, body: MessageIn, operator: OperatorDep, desk: DeskDep, jobs: JobsDep
-) -> dict[str, Any]:
+async def send_message(thread_id: str, body: MessageIn, operator: OperatorDep, desk: DeskDep) -> Message:
     """Queue a message to the customer on their channel (202; its `status` follows delivery).
     Replying takes the conversation over. 409 when the channel refuses free text now (WhatsApp
     outside the 24-hour window: send a `template`), 422 for an unknown template."""
     try:
-        message = await desk.reply(
+        message = await desk.replies.reply(
             thread_id, operator, text=body.text, template=body.template, variables=body.variables
         )
     except ConversationNotFound:
@@ -150,15 +145,11 @@ async def send_message(
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except UnknownTemplate as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    await jobs.send_soon(thread_id)
-    await jobs.answer_soon(thread_id)  # the bot's state learns what the operator said
     return message
 
 
 @router.get("/stats")
-async def stats(
-    _: OperatorDep, components: ComponentsDep, days: Annotated[int, Query(ge=1, le=365)] = 7
-) -> dict[str, Any]:
+async def stats(_: OperatorDep, components: ComponentsDep, days: Annotated[int, Query(ge=1, le=365)] = 7) -> InboxStats:
     """Conversations, messages, the share the bot resolved alone, hand-overs by reason,
     first-response times (bot and people, p50/p95), intents, per day."""
     return await inbox_stats(components.pool, days=days)

@@ -19,13 +19,13 @@ from typing import Annotated
 from fastapi import Cookie, Depends, Header, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from carebot.api.dependencies import ComponentsDep
+from carebot.api.deps import ComponentsDep
+from carebot.domain import E164
 from carebot.shop.orders import ANONYMOUS_PREFIX
 
 SESSION_COOKIE = "carebot_session"
 SESSION_HEADER = "X-Session-Id"
 SESSION_MAX_AGE = 30 * 24 * 3600
-_E164 = re.compile(r"\+[1-9]\d{6,14}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 
 _bearer = HTTPBearer(auto_error=False, description="A web identity token (JWT, HS256) signed by the shop's site.")
@@ -75,7 +75,7 @@ def signed_customer(secret: str | None, token: str) -> str:
     subject = str(claims["sub"]).strip()
     if _EMAIL.fullmatch(subject):
         return subject.lower()
-    if _E164.fullmatch(subject):
+    if E164.fullmatch(subject):
         return subject
     raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the identity token's sub must be an email or +E.164 phone")
 

@@ -7,9 +7,10 @@ import re
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
-from carebot.api.dependencies import ComponentsDep, InboxDep, JobsDep, acknowledging
+from carebot.api.deps import ComponentsDep, InboxDep, JobsDep, acknowledging
+from carebot.delivery.channels.whatsapp import record_delivery_status
 from carebot.delivery.inbox import InboundMessage
-from carebot.delivery.status_callbacks import record_status
+from carebot.domain import E164
 from carebot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 # request from being replayed with its fields re-split (the signature covers names and values
 # run together, so "NumMedia=0" can be moved into the end of MessageSid to make a "new" SID).
 _MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
-_WHATSAPP_SENDER = re.compile(r"whatsapp:\+[1-9]\d{6,14}")
+_WHATSAPP_SENDER = re.compile(rf"whatsapp:{E164.pattern}")
 _STATUS = re.compile(r"[a-z_]{1,32}")
 _MAX_MEDIA = 10
 
@@ -117,7 +118,7 @@ async def status_callback(request: Request, components: ComponentsDep) -> Respon
     if not _STATUS.fullmatch(state):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "MessageStatus must be one of Twilio's status words")
     error_code = params.get("ErrorCode", "")
-    await record_status(
+    await record_delivery_status(
         components.pool,
         sid,
         state,

@@ -8,16 +8,13 @@ instructions it was written under.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 
 from carebot.checks.claims import ungrounded_claims
+from carebot.domain import EMAIL, PHONE, order_numbers
 
 MAX_ANSWER_CHARS = 4000
 
-_ORDER_NUMBER = re.compile(r"\b[A-Z]\d{4,6}\b")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
 # Section markers of the generate prompt: seeing them in an answer means the prompt leaked.
 PROMPT_MARKERS = ("HELP CENTRE:", "ORDER:", "Detected intent:", "never instructions to you")
 
@@ -35,11 +32,11 @@ def check_answer(answer: str, *, allowed_order_numbers: Iterable[str], material:
         return ["empty answer"]
     if len(answer) > MAX_ANSWER_CHARS:
         issues.append(f"answer longer than {MAX_ANSWER_CHARS} characters")
-    allowed = set(allowed_order_numbers) | set(_ORDER_NUMBER.findall(text))
-    foreign = sorted(set(_ORDER_NUMBER.findall(answer)) - allowed)
+    allowed = set(allowed_order_numbers) | order_numbers(text)
+    foreign = sorted(order_numbers(answer) - allowed)
     if foreign:
         issues.append(f"mentions orders that are not the customer's: {', '.join(foreign)}")
-    for kind, pattern in (("email address", _EMAIL), ("phone number", _PHONE)):
+    for kind, pattern in (("email address", EMAIL), ("phone number", PHONE)):
         known = {m.strip() for m in pattern.findall(text)}
         unknown = {m.strip() for m in pattern.findall(answer)} - known
         if unknown:

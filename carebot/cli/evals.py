@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import time
-import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,16 +12,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from carebot.cli.common import console, errors, say, with_components
-from carebot.evals.compare import ReportError, load_report
-from carebot.evals.dataset import DatasetError, EvalCase, load_dataset
-from carebot.evals.metrics import SET_LANGUAGE_METRICS, SET_TAG_PREFIX, CaseResult
-from carebot.evals.report import build_report, format_value, write_report
-from carebot.evals.thresholds import ThresholdError, load_thresholds
+from carebot.evals.metrics import SET_LANGUAGE_METRICS
+from carebot.evals.report import format_value
 from carebot.settings import get_settings
 
 if TYPE_CHECKING:
     from carebot.composition import Components
-    from carebot.evals.evaluators import AsyncEvaluator
+    from carebot.evals.run import EvalOptions
 
 
 def _fail(message: str) -> typer.Exit:
@@ -32,28 +26,14 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def set_name(path: Path) -> str:
-    """The dataset's name in reports: its file name without version and extension."""
-    return path.name.split(".")[0]
-
-
-def _load_cases(paths: list[Path]) -> list[EvalCase]:
-    cases: list[EvalCase] = []
-    seen: dict[str, Path] = {}
-    for path in paths:
-        for case in load_dataset(path):
-            if case.id in seen:
-                raise DatasetError(f"{path}: id: {case.id!r} is also in {seen[case.id]}")
-            seen[case.id] = path
-            cases.append(case.model_copy(update={"tags": [*case.tags, f"{SET_TAG_PREFIX}{set_name(path)}"]}))
-    return cases
-
-
-def _fingerprint(paths: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+@contextmanager
+def _progress_bar(total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar over `total` cases while open; yields what moves it one case on."""
+    with Progress(
+        TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("cases", total=total)
+        yield lambda: progress.advance(task)
 
 
 def _summary_table(report: dict[str, Any]) -> Table:
@@ -143,98 +123,46 @@ def eval_command(
     thresholds file or earlier report cannot be read.
     """
     # The agent's libraries load here, not for `carebot --help`.
-    from carebot.evals.evaluators import correctness_judge
-    from carebot.evals.runner import run_cases, sample_cases
-    from carebot.models.factory import ModelConfigError, build_chat_model
+    from carebot.evals.run import EvalOptions
+
+    options = EvalOptions(
+        datasets=dataset,
+        report_dir=report_dir,
+        compare=compare,
+        thresholds=thresholds_path,
+        concurrency=concurrency,
+        sample=sample,
+        seed=seed,
+        tags=tags,
+        langsmith=langsmith,
+    )
+    code = _run(options)
+    if code:
+        raise typer.Exit(code)
+
+
+def _run(options: EvalOptions) -> int:
+    """Prepare, run and report; the exit code."""
+    from carebot.evals import run as evals
 
     try:
-        every_case = _load_cases(dataset)
-        cases = sample_cases([c for c in every_case if not tags or set(tags) & set(c.tags)], sample, seed=seed)
-        thresholds = load_thresholds(thresholds_path)
-        previous = load_report(compare) if compare else None
-    except (DatasetError, ThresholdError, ReportError) as exc:
+        run = evals.prepare_run(options, get_settings())
+    except evals.EvalSetupError as exc:
         raise _fail(str(exc)) from None
-    if not cases:
-        raise _fail("No cases to run (check --tag).")
-    if langsmith and not (os.environ.get("LANGSMITH_API_KEY") or os.environ.get("LANGCHAIN_API_KEY")):
-        raise _fail("--langsmith needs LANGSMITH_API_KEY (and LANGSMITH_ENDPOINT for a self-hosted LangSmith).")
-    settings = get_settings()
-    judge_model = settings.judge_model
-    judge: AsyncEvaluator | None = None
-    if judge_model:
-        try:
-            judge = correctness_judge(build_chat_model(judge_model, settings))
-        except ModelConfigError as exc:
-            raise _fail(f"JUDGE_MODEL: {exc}") from None
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    run_id = uuid.uuid4().hex[:12]
 
-    async def run(components: Components) -> tuple[list[CaseResult], str]:
-        if langsmith:
-            from carebot.evals.langsmith_sync import run_experiment
+    async def in_agent(components: Components) -> evals.EvalOutcome:
+        return await evals.execute(
+            run, components.turns, model=components.models.description, progress=_progress_bar, note=say
+        )
 
-            name = await run_experiment(
-                components.turns,
-                every_case,
-                model=components.models.description,
-                dataset_name=_dataset_name(dataset),
-                run=[c.id for c in cases],
-                judge=judge,
-                concurrency=concurrency,
-            )
-            say(f"LangSmith experiment {name} done.")
-        with Progress(
-            TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-        ) as progress:
-            task = progress.add_task("cases", total=len(cases))
-            cpu_started = time.process_time()
-            results = await run_cases(
-                components.turns,
-                cases,
-                run_id=run_id,
-                concurrency=concurrency,
-                judge=judge,
-                on_result=lambda _: progress.advance(task),
-            )
-            cpu_seconds.append(time.process_time() - cpu_started)
-        return results, components.models.description
-
-    # This process's CPU over the run (the graph, the models, the database client; not the
-    # database server), per customer turn: what one more turn costs the machine.
-    cpu_seconds: list[float] = []
-    results, model = with_components(run)
-    turns = sum(len(c.inputs.messages) for c in cases)
-    about = {
-        "dataset": ", ".join(str(p) for p in dataset),
-        "dataset_fingerprint": _fingerprint(dataset),
-        "model": model,
-        "answer_scoring": f"correctness, judged by {judge_model}" if judge_model else "answer_overlap",
-        "started_at": started_at,
-        "run_id": run_id,
-        "seed": seed,
-        "sample": sample,
-        "tags": tags,
-        "concurrency": concurrency,
-        "cpu_ms_per_turn": round(sum(cpu_seconds) * 1000 / max(turns, 1), 1),
-    }
-    report = build_report(results, about=about, thresholds=thresholds, previous=previous)
+    report = evals.run_report(run, with_components(in_agent))
     console.print(_summary_table(report))
     console.print(_sets_table(report))
-    say(f"CPU per turn: {report['cpu_ms_per_turn']} ms ({turns} turns; this process, scoring included)")
+    say(f"CPU per turn: {report['cpu_ms_per_turn']} ms ({run.turns} turns; this process, scoring included)")
     _print_comparison(report)
-    if report_dir is not None:
-        json_path, html_path = write_report(report, report_dir)
-        say(f"Wrote {json_path} and {html_path}")
-    for failure in report["below_thresholds"]:
-        errors.print(
-            f"below threshold: {failure['group']}.{failure['metric']} = {failure['value']} < {failure['minimum']}",
-            markup=False,
-            soft_wrap=True,
-        )
-    if report["below_thresholds"]:
-        raise typer.Exit(1)
-
-
-def _dataset_name(paths: list[Path]) -> str:
-    """The LangSmith dataset name: `carebot-` and the file names (their version included)."""
-    return "carebot-" + "+".join(p.name.removesuffix(".jsonl") for p in paths)
+    written = evals.write_reports(run, report)
+    if written is not None:
+        say(f"Wrote {written[0]} and {written[1]}")
+    for failure in evals.threshold_failures(report):
+        errors.print(failure, markup=False, soft_wrap=True)
+    return evals.exit_code(report)

@@ -79,12 +79,11 @@ def worker_command(
     configure_logging(settings.log_level)
     exit_cleanly_on_sigterm()
 
-    from carebot.composition import open_components
-    from carebot.delivery.jobs import open_job_queue
+    from carebot.composition import open_components, open_delivery
 
     async def work() -> None:
-        async with open_components(settings) as components, open_job_queue(components) as jobs:
-            await jobs.run_workers(concurrency=concurrency or settings.worker_concurrency)
+        async with open_components(settings) as components, open_delivery(components) as delivery:
+            await delivery.jobs.run_workers(concurrency=concurrency or settings.worker_concurrency)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(work())

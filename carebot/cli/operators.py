@@ -61,7 +61,7 @@ def operators_list(as_json: JsonOption = False) -> None:
     """List operators (never their passwords)."""
     from carebot.desk.operators import OperatorAccounts
 
-    async def read(pool: Pool, settings: Settings) -> list[dict[str, str | int]]:
+    async def read(pool: Pool, settings: Settings) -> list[dict[str, str | int | None]]:
         return [
             {"id": a.id, "email": a.email, "name": a.name, "role": a.role, "created_at": a.created_at}
             for a in await OperatorAccounts(pool).list()

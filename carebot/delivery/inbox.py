@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal, get_args
 
 from psycopg.types.json import Jsonb
 
@@ -34,14 +35,53 @@ class InboundMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingMessage:
+    """A stored customer message waiting for its turn, with its conversation's status."""
+
+    id: int
+    channel: str
+    thread_id: str
+    sender: str
+    body: str
+    payload: dict[str, Any]
+    """The channel details the answer needs (see `InboundMessage.payload`)."""
+    attempts: int
+    """Turns that failed on it so far."""
+    received_at: datetime
+    conversation_status: str
+    """`bot`, or `waiting`/`human` while a person has the conversation."""
+
+
+@dataclass(frozen=True, slots=True)
 class Accepted:
     inbox_id: int | None
     """None when the message was a duplicate delivery (already stored)."""
     thread_id: str
 
 
-Outcome = dict[str, Any]
-"""A handled message's `status`, `answer` (a `TurnResult.as_json()`) and `error`, as the inbox row has them."""
+Unanswered = Literal["with_operator", "rate_limited", "opted_out", "no_trigger_word"]
+"""Why a message was stored and not answered: a person has the conversation, the sender writes
+too fast or opted out (STOP), or the message did not name the bot (`BOT_TRIGGER_WORDS`)."""
+_UNANSWERED: tuple[Unanswered, ...] = get_args(Unanswered)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of a handled message, as its inbox row records it."""
+
+    status: Literal["pending", "answered", "ignored", "failed"]
+    answer: dict[str, Any] | None = None
+    """A `TurnResult.as_json()`, when answered."""
+    unanswered: Unanswered | None = None
+    """Why an `ignored` message was not answered."""
+
+    error: str | None = None
+    """What went wrong, for a message that `failed` (the last try's error); else the reason as stored."""
+
+    @classmethod
+    def of_row(cls, row: dict[str, Any]) -> Outcome:
+        error = row["error"]
+        return cls(row["status"], row["answer"], error if error in _UNANSWERED else None, error)
 
 
 # Workers NOTIFY this with the inbox id when they answer a web message: a `/chat` waiting in
@@ -138,10 +178,11 @@ class Inbox:
         return Accepted(row["id"] if row else None, thread_id)
 
     async def answer_of(self, inbox_id: int) -> Outcome | None:
-        """The message's status, answer (a `TurnResult.as_json()`) and error."""
+        """What became of the message so far."""
         async with self._pool.connection() as conn:
             cur = await conn.execute("SELECT status, answer, error FROM inbox WHERE id = %s", (inbox_id,))
-            return await cur.fetchone()
+            row = await cur.fetchone()
+        return Outcome.of_row(row) if row is not None else None
 
     async def wait_for_answer(self, inbox_id: int, *, within: float) -> Outcome | None:
         """The outcome of a message just accepted (so still pending: the first look is after a
@@ -157,8 +198,8 @@ class Inbox:
                 waiter.woken.clear()  # before reading the row: a later poke wakes the next wait
                 if waiter.outcome is not None:
                     return waiter.outcome
-                if (row := await self.answer_of(inbox_id)) is None or row["status"] != "pending":
-                    return row
+                if (outcome := await self.answer_of(inbox_id)) is None or outcome.status != "pending":
+                    return outcome
 
     async def give_up(self, inbox_id: int, reason: str) -> None:
         """Mark a message failed so that no later sweep answers it behind its sender's back."""

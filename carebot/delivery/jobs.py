@@ -22,9 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from procrastinate import App, PsycopgConnector
@@ -35,7 +33,6 @@ from procrastinate.worker import Worker
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from carebot.composition import Components, warm_up_models
 from carebot.db.pool import CheckedWhenIdle, Pool
 from carebot.db.retention import (
     delete_expired_operator_sessions,
@@ -47,13 +44,8 @@ from carebot.db.retention import (
     prune_thread,
 )
 from carebot.delivery.acks import AckFirst
-from carebot.delivery.answering import PendingTurns, trigger_words
-from carebot.delivery.channels.senders import build_senders
-from carebot.delivery.consent import SenderControls
-from carebot.delivery.inbox import Outcome
+from carebot.delivery.answering import PendingTurns
 from carebot.delivery.outbox import Outbox, SendLater
-from carebot.desk.desk import OperatorDesk
-from carebot.desk.handover import HandoffWebhook
 from carebot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,7 +66,7 @@ async def wake_fetch_after_job(call_next: Callable[[], Awaitable[Any]], context:
     lock is free from then on.
     """
     task = asyncio.current_task()
-    new_job = getattr(worker, "_new_job_event", None)  # procrastinate 3.x's fetch trigger
+    new_job = getattr(worker, "_new_job_event", None)  # procrastinate 3.x's fetch trigger (see new_worker)
     if task is not None and new_job is not None:
         task.add_done_callback(lambda _: new_job.set())
     return await call_next()
@@ -88,6 +80,12 @@ class KeepsLateWakeups(asyncio.Event):
     users at once was most of their wait. Here `clear()` forgets only the notifications the fetch
     it follows could have seen (those before the worker woke up, or before the previous clear);
     one that came during the fetch keeps the event set, and the worker fetches once more.
+
+    It replaces the private `Worker._new_job_event`: procrastinate (3.10) has no public way to
+    wake a worker or to keep a notification across a fetch. The clear after every fetch came
+    with its single fetch loop (procrastinate-org/procrastinate#1114, "refactor worker", in
+    3.0); no upstream issue reports the lost wake-up yet. `new_worker` is the one place that
+    installs it; tests/test_job_queue.py shows the wake-up kept.
     """
 
     def __init__(self) -> None:
@@ -110,6 +108,14 @@ class KeepsLateWakeups(asyncio.Event):
         self._seen = self._notified
 
 
+def new_worker(app: App, **options: Any) -> Worker:
+    """A procrastinate worker of `app` (`options` as `Worker` takes them) that keeps a wake-up
+    arriving during a fetch (`KeepsLateWakeups`)."""
+    worker = Worker(app=app, **options)
+    worker._new_job_event = KeepsLateWakeups()  # private in procrastinate 3.x: see KeepsLateWakeups
+    return worker
+
+
 # A notification lost anyway (e.g. while the LISTEN connection reconnects) waits this long at most;
 # an idle worker pays about five small queries a second.
 _FETCH_POLL_SECONDS = 0.2
@@ -117,59 +123,6 @@ _FETCH_POLL_SECONDS = 0.2
 # A turn that failed (a model outage, a bug) is tried again after this pause; each message gives
 # up after MAX_TURN_ATTEMPTS failures, so a broken conversation does not spin.
 _TURN_RETRY_SECONDS = 5.0
-
-
-@asynccontextmanager
-async def open_job_queue(
-    components: Components,
-    *,
-    on_answered: Callable[[int, Outcome], None] = lambda inbox_id, outcome: None,
-    acks: AckFirst | None = None,
-) -> AsyncIterator[JobQueue]:
-    """The job queue over the composed app, with the channels' senders; closed on exit. With
-    `acks` (a process that also serves webhooks), its turns let acknowledgements go first."""
-    settings = components.settings
-    answering = PendingTurns(
-        components.pool,
-        components.turns,
-        triggers=trigger_words(settings.bot_trigger_words),
-        controls=SenderControls(components.pool, per_minute=settings.rate_limit_per_minute),
-        on_answered=on_answered,
-        webhook=handoff_webhook(settings),
-    )
-    outbox = Outbox(
-        components.pool,
-        build_senders(settings),
-        max_age=timedelta(hours=settings.send_max_age_hours),
-        backoff=settings.send_backoff,
-        backoff_max=settings.send_backoff_max,
-    )
-    queue = JobQueue(components.pool, answering, outbox, operator_desk(components), settings, acks=acks)
-    try:
-        async with queue.app.open_async():
-            yield queue
-    finally:
-        await outbox.aclose()
-
-
-def handoff_webhook(settings: Settings) -> HandoffWebhook | None:
-    """`HANDOFF_WEBHOOK_URL`, with links to the operator app."""
-    if not settings.handoff_webhook_url:
-        return None
-    base = (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-    return HandoffWebhook(url=settings.handoff_webhook_url, admin_url=f"{base}/admin")
-
-
-def operator_desk(components: Components) -> OperatorDesk:
-    settings = components.settings
-    return OperatorDesk(
-        components.pool,
-        orders=components.deps.orders,
-        verifier=components.verifier,
-        templates=settings.whatsapp_templates,
-        support_hours=settings.support_hours,
-        shop_name=settings.shop_name,
-    )
 
 
 async def _autocommit(conn: AsyncConnection[Any]) -> None:
@@ -188,17 +141,18 @@ class JobQueue:
         pool: Pool,
         answering: PendingTurns,
         outbox: Outbox,
-        desk: OperatorDesk,
         settings: Settings,
         *,
         acks: AckFirst | None = None,
+        timers: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._pool = pool
         self._acks = acks
         self._answering = answering
         self._outbox = outbox
-        self._desk = desk
         self._settings = settings
+        self.timers = timers
+        """The hand-over timers the sweep runs (the desk's, which wakes conversations through this queue)."""
         # The queue's own connections: its workers LISTEN for new jobs on one of them. Autocommit:
         # each of its queries is one call of a database function, atomic by itself, so the BEGIN
         # and COMMIT around it would only add two round trips to every defer, fetch and finish.
@@ -227,6 +181,9 @@ class JobQueue:
         self.app.periodic(cron=f"* * * * * */{settings.sweep_seconds}", periodic_id="sweep")(sweep)
         retention = self.app.task(name="retention", queue=MAINTENANCE)(self._retention_task)
         self.app.periodic(cron="17 * * * *", periodic_id="retention")(retention)
+        # Stopping is a request kept here, not only a cancellation: see stop_workers.
+        self._stopping = asyncio.Event()
+        self._running: set[Worker] = set()
 
     async def answer_soon(self, thread_id: str, *, priority: int = 0, after: float = 0) -> None:
         """Have the conversation's pending messages answered (by any worker, in order)."""
@@ -274,19 +231,31 @@ class JobQueue:
         await forget_expired_interaction_tokens(self._pool)
 
     async def run_handover_timers(self) -> None:
-        settings = self._settings
-        for thread_id in await self._desk.tell_long_waits(wait=timedelta(minutes=settings.handoff_wait_minutes)):
-            await self.send_soon(thread_id)
-        # Conversations back with the bot: their next job brings the system note into its state.
-        returned = await self._desk.return_idle(idle=timedelta(hours=settings.handoff_idle_hours))
-        returned += await self._desk.release()
-        for thread_id in returned:
-            await self.answer_soon(thread_id)
+        if self.timers is not None:
+            await self.timers()
+
+    def stop_workers(self) -> None:
+        """Have this process's workers stop for good: each finishes the jobs it is running (as on
+        a cancellation), and `run_workers` returns once both have.
+
+        Cancelling `run_workers` does this too. A cancellation alone could be lost: on Python
+        3.11, a task cancelled just as psycopg_pool hands it the connection it queued for gets the
+        connection and no CancelledError (asyncio.wait_for, python/cpython#86296, fixed only in
+        3.12; psycopg/psycopg#1345, #1413). A worker cancelled while registering (it queues for
+        one of the job queue's four connections) then ran on, and the task group waiting for it
+        hung the app's shutdown, 1 run in 10 of the knowledge admin tests. A request is state, read
+        where each worker (re)starts and by the worker's own loop (`Worker.stop`), so it holds
+        whenever it comes."""
+        self._stopping.set()
+        for worker in self._running:
+            worker.stop()  # type: ignore[no-untyped-call]  # procrastinate leaves it unannotated
 
     async def run_workers(self, *, concurrency: int) -> None:
-        """Run this process's workers until cancelled: turns and maintenance on `concurrency`
-        slots, sends on slots of their own. A database outage restarts them; only cancelling ends them."""
+        """Run this process's workers until cancelled or `stop_workers()`: turns and maintenance on
+        `concurrency` slots, sends on slots of their own. A database outage restarts them."""
         await self.sweep()
+        if self._stopping.is_set():  # asked to stop during the sweep (a cancellation may be lost there too)
+            return
         options: dict[str, Any] = {
             "install_signal_handlers": False,
             "delete_jobs": "successful",  # the inbox and outbox are the record; jobs are work
@@ -308,6 +277,11 @@ class JobQueue:
             workers.create_task(
                 self._supervised(queues=[SENDS], concurrency=_SEND_CONCURRENCY, name="sends", **options)
             )
+            try:
+                await self._stopping.wait()
+            except asyncio.CancelledError:
+                self.stop_workers()
+                raise
 
     async def _after_acks(self, call_next: Callable[[], Awaitable[Any]], context: JobContext, worker: Worker) -> Any:
         """Worker middleware: a turn starts once the webhooks being handled are acknowledged."""
@@ -317,18 +291,24 @@ class JobQueue:
 
     async def _supervised(self, **options: Any) -> None:
         # procrastinate stops a worker whose LISTEN connection fails (e.g. the database restarted);
-        # only cancellation (shutdown) ends ours.
-        while True:
+        # only a stop (shutdown) ends ours. Between registering a worker and its run() starting
+        # there is no await, so a stop_workers() always finds it in _running or finds it unborn.
+        while not self._stopping.is_set():
+            worker = new_worker(self.app, **options)
+            self._running.add(worker)
             try:
-                worker = Worker(app=self.app, **options)
-                worker._new_job_event = KeepsLateWakeups()  # procrastinate 3.x's fetch trigger
                 await worker.run()  # type: ignore[no-untyped-call]  # procrastinate leaves it unannotated
-                log.warning("worker_stopped", extra={"worker": options["name"]})
+                if not self._stopping.is_set():
+                    log.warning("worker_stopped", extra={"worker": options["name"]})
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("worker_failed", extra={"worker": options["name"]})
-            await asyncio.sleep(1.0)
+            finally:
+                self._running.discard(worker)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):  # a pause before a restart, cut short by a stop
+                    await self._stopping.wait()
 
     async def _defer(self, task: Any, thread_id: str, *, lock: str, priority: int = 0, after: float = 0) -> None:
         # A job already waiting reads every pending row when it runs: one is enough.
@@ -380,8 +360,8 @@ class EmbeddedWorkers:
     thread: the API is ready (accepting and storing messages) meanwhile.
     """
 
-    def __init__(self, components: Components, jobs: JobQueue, *, concurrency: int) -> None:
-        self._components = components
+    def __init__(self, warm_up: Callable[[], Awaitable[None]], jobs: JobQueue, *, concurrency: int) -> None:
+        self._warm_up = warm_up
         self._jobs = jobs
         self._concurrency = concurrency
         self._task: asyncio.Task[None] | None = None
@@ -397,7 +377,9 @@ class EmbeddedWorkers:
         self._task = asyncio.create_task(self._run(), name="carebot-workers")
 
     async def stop(self) -> None:
-        """Cancel the workers (running jobs are left to the queue to run again)."""
+        """Stop the workers: the jobs they are running finish first (procrastinate's graceful
+        stop); a start still warming the models up is cancelled."""
+        self._jobs.stop_workers()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -405,7 +387,7 @@ class EmbeddedWorkers:
 
     async def _run(self) -> None:
         try:
-            await warm_up_models(self._components.models, self._components.embedder)
+            await self._warm_up()
             await self._jobs.run_workers(concurrency=self._concurrency)
         except asyncio.CancelledError:
             raise

@@ -6,6 +6,7 @@ later with backoff, so parts and replies never overtake each other and nothing i
 a reply is older than `SEND_MAX_AGE` (past WhatsApp's 24-hour window free text fails anyway).
 A part whose outcome is unknown (the provider did not answer, or the process died mid-request)
 is reconciled with the provider before it is sent again, so a retry does not make a copy.
+A part whose recipient opted out (STOP) after it was queued is not sent (`consent`).
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg import AsyncConnection, sql
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, class_row
 from psycopg.types.json import Jsonb
 
 from carebot.db.pool import Pool
-from carebot.delivery.channels.senders import PermanentSendError, Sender, TransientSendError
+from carebot.delivery.channels.errors import PermanentSendError, TransientSendError
+from carebot.delivery.channels.registry import Channels
+from carebot.delivery.consent import OPTED_OUT, confirms_stop
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +63,45 @@ class SendLater(Exception):
         self.after = after
 
 
+@dataclass(frozen=True, slots=True)
+class QueuedPart:
+    """One part of a message waiting to go out, with what sending it needs to know."""
+
+    id: int
+    thread_id: str
+    part: int
+    channel: str
+    recipient: str
+    body: str
+    status: str
+    """`pending`, or `sending` when an earlier attempt's outcome is unknown."""
+    attempts: int
+    attempted_at: datetime | None
+    payload: dict[str, Any]
+    """The channel details: the part's own, else its inbox message's."""
+    in_reply_to: str | None
+    """The customer's message it answers (None for an operator's message or a notice)."""
+    opted_out: bool
+    """The customer has opted out (STOP)."""
+    received_at: datetime
+    age: timedelta
+
+
 class Outbox:
     """Sends what is queued for a thread, in order; the job queue runs one of these per thread."""
 
     def __init__(
         self,
         pool: Pool,
-        senders: dict[str, Sender],
+        channels: Channels,
         *,
         max_age: timedelta = timedelta(hours=24),
         backoff: float = 1.0,
         backoff_max: float = 300.0,
     ) -> None:
         self._pool = pool
-        self._senders = senders
+        self._channels = channels
+        self._senders = channels.senders()
         self._max_age = max_age
         self._backoff = backoff
         self._backoff_max = backoff_max
@@ -87,8 +116,11 @@ class Outbox:
         """Send the thread's unsent parts, oldest reply first, in part order. Raises `SendLater`
         at the first part that may go through later: the rest wait behind it."""
         async with self._pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT o.*, coalesce(o.payload, i.payload, '{}') AS payload,"
+            cur = await conn.cursor(row_factory=class_row(QueuedPart)).execute(
+                "SELECT o.id, o.thread_id, o.part, o.channel, o.recipient, o.body, o.status, o.attempts,"
+                " o.attempted_at, coalesce(o.payload, i.payload, '{}') AS payload, i.body AS in_reply_to,"
+                " EXISTS (SELECT 1 FROM sender_controls s WHERE s.thread_id = o.thread_id"
+                " AND s.opted_out_at IS NOT NULL) AS opted_out,"
                 " coalesce(i.received_at, o.created_at) AS received_at, now() - o.created_at AS age"
                 " FROM outbox o LEFT JOIN inbox i ON i.id = o.inbox_id"
                 " WHERE o.thread_id = %s AND o.status IN ('pending', 'sending') ORDER BY o.id",
@@ -102,40 +134,57 @@ class Outbox:
         for sender in self._senders.values():
             await sender.aclose()
 
-    async def _send(self, row: dict[str, Any]) -> None:
-        sender = self._senders.get(row["channel"])
-        context = {"thread_id": row["thread_id"], "channel": row["channel"], "part": row["part"]}
+    def _opted_out(self, row: QueuedPart) -> bool:
+        """The customer opted out (STOP) after this was queued: it is not sent, unless it is the
+        STOP's own confirmation. Read with the thread's parts, one query per send job."""
+        channel = self._channels.get(row.channel)
+        honours = channel is not None and channel.consent_words
+        return honours and row.opted_out and not confirms_stop(row.in_reply_to)
+
+    async def _send(self, row: QueuedPart) -> None:
+        sender = self._senders.get(row.channel)
+        context = {"thread_id": row.thread_id, "channel": row.channel, "part": row.part}
         if sender is None:
-            await self._record(row["id"], status="failed", error=f"no sender configured for {row['channel']}")
+            await self._record(row.id, status="failed", error=f"no sender configured for {row.channel}")
             log.error("send_not_configured", extra=context)
             return
-        message = {"recipient": row["recipient"], "body": row["body"], "part": row["part"], "payload": row["payload"]}
-        attempt = row["attempts"] + 1
+        message: dict[str, Any] = {
+            "recipient": row.recipient,
+            "body": row.body,
+            "part": row.part,
+            "payload": row.payload,
+        }
+        attempt = row.attempts + 1
         try:
-            if row["status"] == "sending" and row["attempted_at"] is not None:
-                found = await sender.find_sent(**message, since=row["attempted_at"])
+            if row.status == "sending" and row.attempted_at is not None:
+                found = await sender.find_sent(**message, since=row.attempted_at)
                 if found is not None:
-                    await self._mark_sent(row["id"], found)
-                    log.info("reply_reconciled", extra={**context, "attempts": row["attempts"]})
+                    await self._mark_sent(row.id, found)
+                    log.info("reply_reconciled", extra={**context, "attempts": row.attempts})
                     return
-            if row["age"] > self._max_age:
+            if self._opted_out(row):
+                await self._record(row.id, status="failed", error=OPTED_OUT)
+                log.info("send_skipped_opted_out", extra=context)
+                return
+            if row.age > self._max_age:
                 raise PermanentSendError(f"not sent within {self._max_age}; given up")
             # Marked before the request: if this process dies mid-request, the next try reconciles.
-            await self._record(row["id"], status="sending", attempts=attempt, attempted_at=sql.SQL("now()"))
+            await self._record(row.id, status="sending", attempts=attempt, attempted_at=sql.SQL("now()"))
             provider_id = await sender.send(**message)
         except TransientSendError as exc:
             status = "sending" if exc.outcome_unknown else "pending"
-            await self._record(row["id"], status=status, error=str(exc), error_code=exc.code)
+            await self._record(row.id, status=status, error=str(exc), error_code=exc.code)
             log.warning("send_retry_later", extra={**context, "attempts": attempt, "error": str(exc)})
             pause = min(self._backoff_max, self._backoff * 2 ** (attempt - 1))  # `attempt` counts from 1
             raise SendLater(str(exc), after=pause) from exc
         except PermanentSendError as exc:
-            await self._record(row["id"], status="failed", error=str(exc), error_code=exc.code)
-            event = "twilio_send_error" if row["channel"] == "whatsapp" else "send_error"
+            await self._record(row.id, status="failed", error=str(exc), error_code=exc.code)
+            channel = self._channels.get(row.channel)  # None: the team webhook
+            event = channel.send_error_event if channel is not None else "send_error"
             log.error(event, extra={**context, "error": str(exc), "error_code": exc.code})
             return
-        await self._mark_sent(row["id"], provider_id)
-        latency = (time.time() - row["received_at"].timestamp()) * 1000
+        await self._mark_sent(row.id, provider_id)
+        latency = (time.time() - row.received_at.timestamp()) * 1000
         log.info("reply_sent", extra={**context, "attempts": attempt, "latency_ms": round(latency, 1)})
 
     async def _mark_sent(self, outbox_id: int, provider_id: str | None) -> None:

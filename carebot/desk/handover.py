@@ -1,20 +1,22 @@
-"""Handing a conversation to the shop's people: the status change, the system line in the
-transcript, and the notification to the team's webhook (sent through the outbox, so it is
-retried like any outbound message and never holds up the customer's own replies)."""
+"""Handing a conversation to the shop's people: the reasons in the shop's words, and the
+notification to the team's webhook (sent through the outbox, so it is retried like any outbound
+message and never holds up the customer's own replies). The status change is `status.hand_over`."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import cast
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
+from carebot.delivery.channels.webhook import WEBHOOK_CHANNEL
 from carebot.delivery.outbox import enqueue
-from carebot.desk.transcript import add_message
+from carebot.domain import EscalationReason
 
 # What the inbox shows as the reason, in the shop's words.
-REASON_LABELS = {
+REASON_LABELS: dict[EscalationReason, str] = {
     "human_requested": "asked for a person",
     "negative_sentiment": "is upset",
     "low_relevance": "asked something the help centre does not answer",
@@ -27,11 +29,13 @@ REASON_LABELS = {
 # Notifications are sent as the outbox "thread" `handoff:<thread id>`: ordered among themselves,
 # apart from the customer's messages, so a team webhook that is down delays only itself.
 NOTIFICATION_PREFIX = "handoff:"
-WEBHOOK_CHANNEL = "webhook"
 
 
 def reason_label(reason: str | None) -> str:
-    return REASON_LABELS.get(reason or "", reason or "needs a person")
+    """The reason in the shop's words (an unknown one, from an older version, as it is)."""
+    if reason is None:
+        return "needs a person"
+    return REASON_LABELS.get(cast(EscalationReason, reason), reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,34 +69,3 @@ class HandoffWebhook:
             recipient=self.url,
             parts=[self.body(thread_id=thread_id, channel=channel, reason=reason, detail=detail)],
         )
-
-
-async def hand_over(
-    conn: AsyncConnection[DictRow],
-    *,
-    thread_id: str,
-    reason: str,
-    detail: str | None,
-    webhook: HandoffWebhook | None,
-) -> bool:
-    """Move a conversation the bot had to `waiting` (inside the caller's transaction): the reason
-    recorded, a system line in the transcript, the team notified. False if it was not the bot's."""
-    cur = await conn.execute(
-        "UPDATE conversations SET status = 'waiting', reason = %s, reason_detail = %s, waiting_since = now(),"
-        " waiting_notice_at = NULL, assignee_id = NULL, handovers = handovers + 1, unread = greatest(unread, 1)"
-        " WHERE thread_id = %s AND status = 'bot' RETURNING channel",
-        (reason, detail, thread_id),
-    )
-    row = await cur.fetchone()
-    if row is None:
-        return False
-    await add_message(
-        conn,
-        thread_id=thread_id,
-        role="system",
-        text=f"Handed over: the customer {reason_label(reason)}.",
-        meta={"event": "handover", "reason": reason, "detail": detail},
-    )
-    if webhook is not None:
-        await webhook.enqueue(conn, thread_id=thread_id, channel=row["channel"], reason=reason, detail=detail)
-    return True

@@ -3,7 +3,10 @@ resolved alone, hand-overs by reason, first-response times (bot and people), int
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
+
+from pydantic import BaseModel
 
 from carebot.db.pool import Pool
 from carebot.desk.handover import reason_label
@@ -62,16 +65,53 @@ GROUP BY 1 ORDER BY 1
 """
 
 
-def _percentiles(row: dict[str, Any] | None) -> dict[str, float | None]:
+class ResponseTimes(BaseModel):
+    p50_seconds: float | None
+    p95_seconds: float | None
+
+
+class FirstResponse(BaseModel):
+    bot: ResponseTimes
+    """From a customer message to the bot's reply."""
+    human: ResponseTimes
+    """From a hand-over to the first operator message."""
+
+
+class Day(BaseModel):
+    day: date
+    conversations: int
+    messages: int
+    handovers: int
+
+
+class InboxStats(BaseModel):
+    """How the bot did over the last `days` days."""
+
+    days: int
+    conversations: int
+    messages: int
+    messages_by_role: dict[str, int]
+    resolved_by_bot_share: float | None
+    """The share of conversations never handed over (None: no conversations)."""
+    handovers: int
+    handovers_by_reason: dict[str, int]
+    reason_labels: dict[str, str]
+    """Each reason in the inbox's plain words."""
+    first_response: FirstResponse
+    intents: dict[str, int]
+    per_day: list[Day]
+
+
+def _percentiles(row: dict[str, Any] | None) -> ResponseTimes:
     values = row["p"] if row and row["p"] else [None, None]
-    return {"p50_seconds": _round(values[0]), "p95_seconds": _round(values[1])}
+    return ResponseTimes(p50_seconds=_round(values[0]), p95_seconds=_round(values[1]))
 
 
 def _round(value: float | None) -> float | None:
     return round(float(value), 1) if value is not None else None
 
 
-async def inbox_stats(pool: Pool, *, days: int) -> dict[str, Any]:
+async def inbox_stats(pool: Pool, *, days: int) -> InboxStats:
     params = {"days": days}
     async with pool.connection() as conn:
         summary = await (await conn.execute(_SUMMARY, params)).fetchone() or {}
@@ -85,24 +125,16 @@ async def inbox_stats(pool: Pool, *, days: int) -> dict[str, Any]:
         per_day = await (await conn.execute(_PER_DAY, params)).fetchall()
     conversations = int(summary.get("conversations") or 0)
     handed_over = int(summary.get("handed_over") or 0)
-    return {
-        "days": days,
-        "conversations": conversations,
-        "messages": int(summary.get("messages") or 0),
-        "messages_by_role": by_role,
-        "resolved_by_bot_share": round(1 - handed_over / conversations, 3) if conversations else None,
-        "handovers": handed_over,
-        "handovers_by_reason": handovers,
-        "reason_labels": {reason: reason_label(reason) for reason in handovers},  # the inbox's plain words
-        "first_response": {"bot": _percentiles(bot), "human": _percentiles(human)},
-        "intents": intents,
-        "per_day": [
-            {
-                "day": r["day"].isoformat(),
-                "conversations": r["conversations"],
-                "messages": r["messages"],
-                "handovers": r["handovers"],
-            }
-            for r in per_day
-        ],
-    }
+    return InboxStats(
+        days=days,
+        conversations=conversations,
+        messages=int(summary.get("messages") or 0),
+        messages_by_role=by_role,
+        resolved_by_bot_share=round(1 - handed_over / conversations, 3) if conversations else None,
+        handovers=handed_over,
+        handovers_by_reason=handovers,
+        reason_labels={reason: reason_label(reason) for reason in handovers},
+        first_response=FirstResponse(bot=_percentiles(bot), human=_percentiles(human)),
+        intents=intents,
+        per_day=[Day.model_validate(r) for r in per_day],
+    )

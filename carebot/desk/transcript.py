@@ -8,11 +8,13 @@ independent of the graph's trimmed message window. Database triggers number ever
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
+from pydantic import BaseModel
 
 Status = Literal["bot", "waiting", "human"]
 Role = Literal["customer", "bot", "operator", "system"]
@@ -67,13 +69,27 @@ async def add_message(
     return row
 
 
-def message_json(row: dict[str, Any]) -> dict[str, Any]:
-    """A transcript message as the operator API shows it."""
-    return {
-        "id": row["id"],
-        "role": row["role"],
-        "text": row["text"],
-        "author": row["author"],
-        "at": row["at"].isoformat(),
-        "status": row["status"],
-    }
+class TemplateSent(BaseModel):
+    """An approved WhatsApp template an operator sent: its name and fill-ins."""
+
+    name: str
+    variables: dict[str, str]
+
+
+class Message(BaseModel):
+    """A transcript line as operators see it: the customer's, the bot's, an operator's or a system event."""
+
+    id: int
+    role: Role
+    text: str
+    author: str | None
+    at: datetime
+    status: str | None
+    """Delivery: pending, sent, delivered, read, failed…"""
+    template: TemplateSent | None = None
+    """Set for an approved template; `text` reads it out."""
+
+
+def message_of(row: dict[str, Any]) -> Message:
+    template = row["meta"].get("template")
+    return Message.model_validate({**row, "template": template if isinstance(template, dict) else None})

@@ -1,2 +1,3 @@
 """The evaluation suite: dataset format and validator, evaluators, the runner, metrics,
-reports, comparisons, thresholds and the LangSmith sync (`carebot eval`; see evals/README.md)."""
+reports, comparisons, thresholds, the LangSmith sync and one `carebot eval` run from options
+to exit code (`run.py`; see evals/README.md)."""

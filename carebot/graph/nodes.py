@@ -15,9 +15,9 @@ from pydantic import TypeAdapter
 
 from carebot.checks.guardrails import check_answer
 from carebot.checks.screening import MessageScreen
-from carebot.domain import EMAIL, ORDER_NUMBER, Intent, Language, OrderLookup, Passage, parse_email
+from carebot.domain import EMAIL, ORDER_NUMBER, EscalationReason, Intent, Language, OrderLookup, Passage, parse_email
 from carebot.graph.context import Context
-from carebot.graph.state import Escalation, EscalationReason, RetrievedDocument, State, Verification, new_turn
+from carebot.graph.state import Escalation, RetrievedDocument, State, Verification, new_turn
 from carebot.models.types import AnswerRequest, Classification, Classifier, GuardrailIntervened, Responder
 from carebot.phrases import format_order_lookup, phrase
 from carebot.shop.help_centre.search import KnowledgeBase

@@ -11,6 +11,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 
+from carebot.domain import EscalationReason
 from carebot.graph.nodes import latest_question
 
 
@@ -23,7 +24,7 @@ class TurnResult:
     intent: str | None
     language: str
     escalate: bool
-    escalation_reason: str | None = None
+    escalation_reason: EscalationReason | None = None
     escalation_detail: str | None = None
     """What went wrong, for the colleague taking over; never shown to the customer."""
     draft: str | None = None

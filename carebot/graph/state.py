@@ -13,17 +13,7 @@ from typing import Annotated, Any, Literal, NotRequired, TypedDict, cast
 from langchain_core.messages import AnyMessage
 from langgraph.graph import add_messages
 
-from carebot.domain import Intent, Language
-
-EscalationReason = Literal[
-    "human_requested",
-    "negative_sentiment",
-    "repeated_question",
-    "low_relevance",
-    "guardrail",
-    "order_unavailable",
-    "verification_failed",
-]
+from carebot.domain import EscalationReason, Intent, Language
 
 
 class RetrievedDocument(TypedDict):

@@ -41,6 +41,9 @@ class OrderSourceUnavailable(Exception):
     """The order source failed (timeout, 5xx, connection refused)."""
 
 
+# The customer column a channel's own sender id is: WhatsApp's number, Discord's user id. A web
+# sender is a signed identity's email or phone, or an anonymous session.
+_SENDER_COLUMNS = {"whatsapp": "phone", "discord": "discord_id"}
 # Web senders that are anonymous sessions (`session:<hash>`) name no customer.
 ANONYMOUS_PREFIX = "session:"
 
@@ -54,10 +57,8 @@ def sender_key(channel: str, sender: str) -> tuple[str, str] | None:
     """Which customer column identifies a sender on a channel, and the value to match; None for
     an anonymous web session, which is nobody until it proves otherwise."""
     sender = normalise_sender(channel, sender)
-    if channel == "whatsapp":
-        return "phone", sender
-    if channel == "discord":
-        return "discord_id", sender
+    if column := _SENDER_COLUMNS.get(channel):
+        return column, sender
     if sender.startswith(ANONYMOUS_PREFIX):
         return None
     # A signed web identity (or the trusted CLI) names the customer by email or phone.

@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from carebot.domain import PHONE
+
 CODE_LENGTH = 6
 # Six digits on their own ("123 456" and "123-456" too): never an order number, which has a letter.
 _CODE = re.compile(r"(?<!\d)(\d{3})[ -]?(\d{3})(?!\d)")
-# A phone number as customers write it: +, digits, spaces, dots, dashes, brackets.
-_PHONE = re.compile(r"(?<![\w+])\+?\d[\d\s().-]{6,18}\d(?!\w)")
 
 SendOutcome = Literal["sent", "throttled", "unavailable"]
 """`sent` also when the contact matched no account: the customer is told the same either way."""
@@ -51,7 +51,7 @@ def parse_code(text: str) -> str | None:
 
 def parse_phone(text: str) -> str | None:
     """A phone number the customer wrote, as +E.164 digits, or None."""
-    match = _PHONE.search(text[:500])
+    match = PHONE.search(text[:500])
     if not match:
         return None
     digits = re.sub(r"\D", "", match.group(0))

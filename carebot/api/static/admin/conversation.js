@@ -224,7 +224,7 @@ function bubble(message) {
   return h(
     "li",
     { class: `msg msg-${message.role}${failed ? " failed" : ""}`, "data-id": message.id },
-    h("p", { class: "msg-text" }, readable(message.text)),
+    h("p", { class: "msg-text" }, readable(message)),
     h(
       "span",
       { class: "msg-meta" },
@@ -236,17 +236,12 @@ function bubble(message) {
   );
 }
 
-// An approved WhatsApp message is recorded as `[template NAME] {"1": "…"}`; operators read its name and fill-ins.
-function readable(text) {
-  const template = /^\[template ([^\]]+)\] (\{.*\})$/s.exec(text);
-  if (!template) return text;
-  try {
-    const fills = Object.values(JSON.parse(template[2]));
-    const name = template[1].replaceAll("_", " ");
-    return `Approved message “${name}”${fills.length ? `: ${fills.join(", ")}` : ""}`;
-  } catch {
-    return text;
-  }
+// An approved WhatsApp template comes with its name and fill-ins; operators read those.
+function readable(message) {
+  if (!message.template) return message.text;
+  const fills = Object.values(message.template.variables);
+  const name = message.template.name.replaceAll("_", " ");
+  return `Approved message “${name}”${fills.length ? `: ${fills.join(", ")}` : ""}`;
 }
 
 function showCustomer(detail) {
@@ -291,10 +286,9 @@ function fact(label, value) {
   return [h("dt", {}, label), h("dd", {}, value || "—")];
 }
 
-// WhatsApp takes free text only within 24 hours of the customer's last message.
+// Until when the channel takes free text (the server says; null: no such limit).
 function windowLeft(detail) {
-  if (detail.channel !== "whatsapp") return null;
-  return detail.window_closes_at ? Date.parse(detail.window_closes_at) - Date.now() : 0;
+  return detail.window_closes_at ? Date.parse(detail.window_closes_at) - Date.now() : null;
 }
 
 function showComposer(detail) {

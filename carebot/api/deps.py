@@ -15,6 +15,7 @@ from carebot.composition import Components
 from carebot.delivery.acks import AckFirst
 from carebot.delivery.inbox import Inbox
 from carebot.delivery.jobs import JobQueue
+from carebot.desk.desk import Desk
 
 
 async def get_components(request: Request) -> Components:
@@ -46,3 +47,11 @@ async def acknowledging(request: Request) -> AsyncIterator[None]:
     acks: AckFirst = request.app.state.acks
     with acks.acknowledging():
         yield
+
+
+async def get_desk(request: Request) -> Desk:
+    desk: Desk = request.app.state.desk
+    return desk
+
+
+DeskDep = Annotated[Desk, Depends(get_desk)]
