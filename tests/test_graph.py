@@ -29,6 +29,7 @@ SCRIPT = {
     "where is my order?": reading("order_status"),
     "status of A2002?": reading("order_status", order_number="A2002"),
     "status of A1001?": reading("order_status", order_number="A1001"),
+    "A2002 arrived broken": reading("order_status", order_number="A2002"),
     "cancel A1001": reading("order_change", order_number="A1001"),
     "how long is shipping?": reading("shipping"),
     "¿cuánto tarda el envío?": reading("shipping", "es"),
@@ -228,11 +229,12 @@ async def test_history_stays_bounded_however_long_the_conversation() -> None:
 
 async def test_unsure_follow_up_keeps_the_previous_intent_and_language() -> None:
     graph, kb, _, _ = make_graph()
+    kb.finds_only_with = "envío"  # a help centre with nothing on "and to Bali?" alone
     await turn(graph, "¿cuánto tarda el envío?")
     state = await turn(graph, "and to Bali?")
     assert state["intent"] == "shipping" and state["language"] == "es"
-    # Searched with the previous question's topic: "and to Bali?" alone means nothing.
-    assert kb.queries[-1] == ("¿cuánto tarda el envío? and to Bali?", "es")
+    # Read with the conversation's topic, the follow-up is answered from the shipping article.
+    assert answer(state) == "shipping/es source:Shipping"
 
 
 async def test_per_turn_fields_are_reset_each_turn() -> None:
@@ -248,6 +250,16 @@ async def test_chat_model_responder_writes_the_published_answer() -> None:
     state = await turn(graph, "how long is shipping?")
     assert answer(state) == "Standard delivery takes 3 to 5 working days."
     assert state["turn"]["guardrail"] == {"passed": True, "issues": []}
+
+
+async def test_a_damaged_item_gets_the_policy_before_verification_and_a_plain_status_question_does_not() -> None:
+    damage = passage("Damaged items", "Send us a photo within 48 hours of delivery.")
+    graph, kb, _, _ = make_graph(passages=[damage])
+    broken = await turn(graph, "A2002 arrived broken", sender="+15550001")
+    assert broken["verification"] == {"order_number": "A2002"}
+    assert answer(broken) == "order_status/en order:not_found: source:Damaged items"
+    status = await turn(graph, "status of A2002?", sender="+15550001", thread="t2")
+    assert answer(status) == "order_status/en order:not_found:" and len(kb.queries) == 1
 
 
 def with_verifier() -> tuple[Any, FakeVerifier]:

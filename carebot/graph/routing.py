@@ -7,7 +7,9 @@ from typing import Literal
 
 from langchain_core.messages import AIMessage
 
+from carebot.graph.nodes import latest_question
 from carebot.graph.state import State
+from carebot.shop.help_centre.search import names_item_problem
 
 ORDER_INTENTS = frozenset({"order_status", "order_change"})
 
@@ -46,10 +48,13 @@ def route_after_lookup(state: State) -> Literal["retrieve", "generate", "escalat
         return "escalate"
     if isinstance(state.messages[-1], AIMessage):
         return "__end__"  # lookup_order has replied: what verification still needs
-    # Changing an order depends on the shop's policy as well as on the order itself; a customer
-    # who must verify first gets what the help centre says (a damaged or missing parcel, what a
-    # status means) together with the request to verify, not the request alone.
-    return "retrieve" if state.intent == "order_change" or state.verification is not None else "generate"
+    # Changing an order depends on the shop's policy as well as on the order itself. A customer who
+    # must verify first and says an item arrived damaged or never arrived gets the help centre's
+    # policy and next step with the request to verify; "where is my order?" gets the request alone.
+    if state.intent == "order_change":
+        return "retrieve"
+    pending = state.verification is not None
+    return "retrieve" if pending and names_item_problem(latest_question(state.messages), state.language) else "generate"
 
 
 def route_after_retrieve(state: State) -> Literal["generate", "escalate", "ask_to_rephrase"]:

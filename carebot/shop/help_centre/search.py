@@ -65,8 +65,10 @@ def topic_words(query: str, language: str) -> str:
 
 # Query expansion: customers name a problem or ask about a place in words a help centre rarely
 # uses ("smashed", "never got it", "to Bali", "how much"); each pattern adds the words the
-# help centre's own wording would use, for both searches.
-_EXPANSIONS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
+# help centre's own wording would use, for both searches. The first ones name a problem with an
+# item (damaged, or never received): the help centre's policy on it is worth saying even while
+# the order itself waits for the customer to verify (`names_item_problem`).
+_ITEM_PROBLEMS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
     "en": (
         (re.compile(r"\b(broke|broken|smashed|cracked|shattered|dented|crushed|torn|damage\w*)\b"), "damaged"),
         (
@@ -76,9 +78,6 @@ _EXPANSIONS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
             ),
             "parcel delivered not received missing",
         ),
-        (re.compile(r"\b(deliver|ship|send|post)\w*\s+(to|in)\s+(?!me\b|my\b|you\b)\w+"), "regions countries"),
-        (re.compile(r"\bhow much\b|\bprice\b|\bexpensive\b"), "costs"),
-        (re.compile(r"\b(log ?in|sign ?in|locked out)\b"), "password login"),
     ),
     "es": (
         (re.compile(r"\b(rot[oa]s?|quebrad[oa]s?|roto|estropead[oa]s?|dañad[oa]s?|golpead[oa]s?)\b"), "dañados"),
@@ -86,12 +85,26 @@ _EXPANSIONS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
             re.compile(r"\b(no (me )?(ha )?lleg\w*|nunca lleg\w*|perdid[oa]|extraviad[oa]|robad[oa])\b"),
             "paquete entregado no recibido",
         ),
-        (re.compile(r"\b(envi\w*|mand\w*|entreg\w*|lleg\w*)\s+a\s+(?!mi\b|casa\b)\w+"), "regiones países"),
-        (re.compile(r"\bcu[aá]nto (cuesta|vale|es|cobran)\b|\bprecio\b"), "costos"),
     ),
     "id": (
         (re.compile(r"\b(pecah|retak|penyok|hancur|rusak)\b"), "rusak"),
         (re.compile(r"\b(belum (sampai|datang|diterima|terima)|tidak (sampai|datang)|hilang)\b"), "paket hilang"),
+    ),
+}
+_EXPANSIONS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
+    "en": (
+        *_ITEM_PROBLEMS["en"],
+        (re.compile(r"\b(deliver|ship|send|post)\w*\s+(to|in)\s+(?!me\b|my\b|you\b)\w+"), "regions countries"),
+        (re.compile(r"\bhow much\b|\bprice\b|\bexpensive\b"), "costs"),
+        (re.compile(r"\b(log ?in|sign ?in|locked out)\b"), "password login"),
+    ),
+    "es": (
+        *_ITEM_PROBLEMS["es"],
+        (re.compile(r"\b(envi\w*|mand\w*|entreg\w*|lleg\w*)\s+a\s+(?!mi\b|casa\b)\w+"), "regiones países"),
+        (re.compile(r"\bcu[aá]nto (cuesta|vale|es|cobran)\b|\bprecio\b"), "costos"),
+    ),
+    "id": (
+        *_ITEM_PROBLEMS["id"],
         (re.compile(r"\b(kirim|antar)\w*\s+ke\s+\w+"), "wilayah"),
         (re.compile(r"\bberapa (ongkir|biaya|harga)\b"), "ongkos"),
     ),
@@ -103,6 +116,14 @@ def expand_query(query: str, language: str) -> str:
     lowered = query.lower()
     extra = [words for pattern, words in _EXPANSIONS.get(language, ()) if pattern.search(lowered)]
     return " ".join([query, *extra])
+
+
+def names_item_problem(text: str, language: str) -> bool:
+    """Whether the message says an item arrived damaged or never arrived ("my lamp came broken",
+    "me llegó rota", "paketnya hilang"), in `language` or in English."""
+    lowered = text.lower()
+    patterns = (*_ITEM_PROBLEMS.get(language, ()), *_ITEM_PROBLEMS["en"])
+    return any(pattern.search(lowered) for pattern, _ in patterns)
 
 
 class KnowledgeBase(Protocol):
