@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     )
     history_limit: int = Field(default=20, ge=2, description="Messages kept per thread.")
     relevance_threshold: float = Field(default=0.3, ge=0, le=1)
+    unsure_relevance_threshold: float = Field(
+        default=0.55, ge=0, le=1, description="The passage score that answers a message the classifier is unsure about."
+    )
 
     web_identity_secret: SecretStr | None = Field(
         default=None, description="HS256 key of the identity tokens a shop's site signs for its web chat."

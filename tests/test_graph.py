@@ -322,24 +322,33 @@ async def test_an_email_without_a_pending_verification_is_just_a_message() -> No
     assert verifier.sent == []
 
 
-async def test_an_unsure_reading_asks_which_topic_with_numbered_choices_and_a_number_picks_one() -> None:
-    graph, kb, orders, responder = make_graph()
+async def test_an_unsure_reading_with_nothing_clearly_relevant_asks_which_topic_and_a_number_picks_one() -> None:
+    graph, kb, orders, responder = make_graph(passages=[passage(score=0.4)])
     state = await turn(graph, "barangnya kok gitu sih")
-    # Neither declined nor answered: the likeliest topics and a person, numbered, in the customer's language.
+    # The help centre has nothing clearly relevant: neither declined nor answered, but the likeliest
+    # topics and a person, numbered, in the customer's language.
     assert state["turn"]["escalation"] is None and state["intent"] != "out_of_scope"
     assert "1. pembayaran\n2. retur dan refund\n3. pesanan Anda\n4. bicara dengan rekan kami" in answer(state)
-    assert kb.queries == [] and orders.asked == []
+    assert len(kb.queries) == 1 and orders.asked == []
     assert isinstance(responder, EchoResponder) and responder.requests == []
 
+    kb.passages = [passage()]
     state = await turn(graph, "2")
     assert state["intent"] == "returns_refunds" and state["language"] == "id"
     # Searched for the topic chosen, in the conversation's language.
-    assert len(kb.queries) == 1 and "retur dan refund" in kb.queries[0][0] and kb.queries[0][1] == "id"
+    assert "retur dan refund" in kb.queries[-1][0] and kb.queries[-1][1] == "id"
     assert answer(state) == "returns_refunds/id source:Shipping" and state["topic_choices"] == []
 
 
+async def test_an_unsure_reading_is_answered_when_the_help_centre_has_a_clearly_relevant_passage() -> None:
+    graph, _, _, _ = make_graph(passages=[passage("Payments", "We accept Visa and PayPal.", score=0.9)])
+    state = await turn(graph, "barangnya kok gitu sih")
+    assert answer(state) == "payment/id source:Payments"  # not a question back
+    assert state["topic_choices"] == [] and state["turn"]["escalation"] is None  # no list offered
+
+
 async def test_the_last_choice_of_an_unsure_reading_hands_over() -> None:
-    graph, _, _, _ = make_graph()
+    graph, _, _, _ = make_graph(passages=[passage(score=0.4)])
     await turn(graph, "barangnya kok gitu sih")
     state = await turn(graph, "4")
     assert state["turn"]["escalation"]["reason"] == "human_requested" and state["language"] == "id"

@@ -28,8 +28,9 @@ def build_graph(
 ) -> CompiledStateGraph[State, Context, InputState, State]:
     """The care graph: classify → retrieve and/or lookup_order → generate → check_guardrails → reply,
     or escalate; an email given when asked for goes through verify_customer first; out-of-scope
-    requests are declined, a message the classifier cannot place gets the topics to choose from
-    (ask_topic), and a first miss in the help centre asks to rephrase. Pass a
+    requests are declined, a message the classifier cannot place is answered from the help centre
+    when a passage is clearly relevant and otherwise gets the topics to choose from (ask_topic), and
+    a first miss in the help centre asks to rephrase. Pass a
     checkpointer to keep conversations between turns. With a message screen in `deps`, every
     turn starts at screen_message, which hands a blocked message straight to escalate."""
     nodes = CareNodes(deps)

@@ -221,12 +221,12 @@ class CareNodes:
         continuing = state.intent in _CONTINUABLE and reading.confidence < runtime.context.follow_up_confidence
         if continuing and state.intent is not None:
             intent = state.intent
-        ask_topic = reading.unsure and not continuing
+        unsure = reading.unsure and not continuing
         chosen = chosen_topic(question, state.topic_choices)
         if chosen is not None:
             # The customer picked a topic the bot offered: the question is the one asked before,
             # so the turn reads "2" with it (an unsure confidence joins it to the previous message).
-            intent, confidence, ask_topic = chosen, 0.0, False
+            intent, confidence, unsure = chosen, 0.0, False
         language = conversation_language(
             reading,
             question,
@@ -242,7 +242,7 @@ class CareNodes:
             code = parse_code(question)
             if contact or code:
                 # The customer is answering our request to verify: not a new topic.
-                intent, reason, ask_topic = "order_status", None, False
+                intent, reason, unsure = "order_status", None, False
         turn = new_turn(
             intent_confidence=confidence,
             sentiment=reading.sentiment,
@@ -251,14 +251,15 @@ class CareNodes:
             code=code,
             escalation=_escalation(reason) if reason else None,
             missed_before=state.offered_human,
-            ask_topic=ask_topic and reason is None,
+            unsure_reading=unsure and reason is None,
+            topics=list(reading.topics or _DEFAULT_TOPICS) if unsure else [],
             off_topic=reading.off_topic,
         )
         return {
             "intent": intent,
             "language": language,
             "offered_human": False,
-            "topic_choices": [*(reading.topics or _DEFAULT_TOPICS), "human_agent"] if turn["ask_topic"] else [],
+            "topic_choices": [],
             "turn": Overwrite(turn),
         }
 
@@ -319,6 +320,8 @@ class CareNodes:
         """Find help-centre passages; with nothing relevant enough (and no order to talk
         about) the turn goes to a human rather than to a made-up answer."""
         query = latest_question(state.messages)
+        if state.turn["unsure_reading"]:
+            return {"turn": await self._search_when_unsure(query, state.language, runtime.context)}
         if state.turn["intent_confidence"] < runtime.context.follow_up_confidence:
             # An unsure reading is a follow-up ("how much is it?", "kalau dana bisa?"): it means
             # something only with the conversation's topic. The topic's name, not the whole
@@ -340,6 +343,14 @@ class CareNodes:
                 turn["unsure"] = True
         return {"turn": turn}
 
+    async def _search_when_unsure(self, query: str, language: Language, context: Context) -> dict[str, Any]:
+        """A message the classifier cannot place is answered from the help centre when a passage is
+        clearly relevant ("do you do klarna" → payments); with none, the turn asks which topic."""
+        passages = await self.deps.knowledge.search(query, language=language)
+        if not passages or passages[0].score < context.unsure_relevance:
+            return {"documents": []}
+        return {"documents": [asdict(p) for p in passages]}
+
     async def ask_to_rephrase(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Nothing relevant found: ask the customer to put it another way, or to say yes to a person;
         an upset customer ("this is ridiculous") gets an apology and the offer, not "I didn't understand"."""
@@ -349,12 +360,13 @@ class CareNodes:
     async def ask_topic(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Unsure what the message is about: ask, with the likeliest topics (and a person) as a
         numbered list, rather than guess an answer or turn the customer away."""
+        offered: list[Intent] = [*state.turn["topics"], "human_agent"]
         choices = "\n".join(
             f"{number}. {phrase(state.language, f'topic_{topic}')}"
-            for number, topic in enumerate(state.topic_choices, start=1)
+            for number, topic in enumerate(offered, start=1)
         )
         text = phrase(state.language, "ask_topic", choices=choices)
-        return {"messages": bounded_append(state.messages, text, runtime.context)}
+        return {"topic_choices": offered, "messages": bounded_append(state.messages, text, runtime.context)}
 
     async def decline(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Out of scope: a polite no that says what the bot can help with (no hand-over)."""

@@ -20,13 +20,13 @@ def route_after_screen(state: State) -> Literal["classify", "escalate"]:
 
 def route_after_classify(
     state: State,
-) -> Literal["retrieve", "lookup_order", "verify_customer", "generate", "escalate", "decline", "ask_topic"]:
+) -> Literal["retrieve", "lookup_order", "verify_customer", "generate", "escalate", "decline"]:
     if state.turn["escalation"]:
         return "escalate"
     if state.verification is not None and (state.turn["contact"] or state.turn["code"]):
         return "verify_customer"
-    if state.turn["ask_topic"]:
-        return "ask_topic"
+    if state.turn["unsure_reading"]:
+        return "retrieve"  # search first; ask which topic only when nothing relevant is found
     if state.intent == "out_of_scope":
         return "decline"
     if state.intent in ORDER_INTENTS:
@@ -57,9 +57,11 @@ def route_after_lookup(state: State) -> Literal["retrieve", "generate", "escalat
     return "retrieve" if pending and names_item_problem(latest_question(state.messages), state.language) else "generate"
 
 
-def route_after_retrieve(state: State) -> Literal["generate", "escalate", "ask_to_rephrase"]:
+def route_after_retrieve(state: State) -> Literal["generate", "escalate", "ask_to_rephrase", "ask_topic"]:
     if state.turn["escalation"]:
         return "escalate"
+    if state.turn["unsure_reading"] and not state.turn["documents"]:
+        return "ask_topic"
     return "ask_to_rephrase" if state.turn["unsure"] else "generate"
 
 

@@ -84,9 +84,12 @@ class Turn(TypedDict):
     """The previous turn found nothing relevant and offered a person: a second miss hands over."""
     unsure: bool
     """Nothing relevant found, for the first time in a row: ask to rephrase (and offer a person)."""
-    ask_topic: bool
+    unsure_reading: bool
     """The classifier could tell neither a shop topic nor that the message is about something else:
-    ask which topic is meant, with choices, rather than answer or decline."""
+    the help centre is searched, and answers when a passage is clearly relevant; otherwise the bot
+    asks which topic is meant, with `topics` as choices, rather than guess or decline."""
+    topics: list[Intent]
+    """The likeliest shop topics of an unsure reading, best first: the choices if the bot asks."""
     off_topic: float | None
     """The classifier's evidence that the message is about something other than the shop (None: not given)."""
 
@@ -106,7 +109,8 @@ def new_turn(**values: Any) -> Turn:
         "escalation": None,
         "missed_before": False,
         "unsure": False,
-        "ask_topic": False,
+        "unsure_reading": False,
+        "topics": [],
         "off_topic": None,
     }
     return cast(Turn, {**turn, **values})
