@@ -362,8 +362,7 @@ class CareNodes:
         numbered list, rather than guess an answer or turn the customer away."""
         offered: list[Intent] = [*state.turn["topics"], "human_agent"]
         choices = "\n".join(
-            f"{number}. {phrase(state.language, f'topic_{topic}')}"
-            for number, topic in enumerate(offered, start=1)
+            f"{number}. {phrase(state.language, f'topic_{topic}')}" for number, topic in enumerate(offered, start=1)
         )
         text = phrase(state.language, "ask_topic", choices=choices)
         return {"topic_choices": offered, "messages": bounded_append(state.messages, text, runtime.context)}
