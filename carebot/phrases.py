@@ -31,6 +31,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_orders": "I can't see any orders on your account yet.",
         "unknown_customer": "To show your orders I first need to verify you. Please reply with the email "
         "address or phone number on your account, and I'll send a one-time code to it.",
+        "verify_still_needed": "Thanks{noted}. Before I can show any order I still need to verify you: please "
+        "reply with the email address or phone number on your account (not the order number), and I'll send a "
+        "one-time code to it.",
+        "verify_noted_order": ", I've noted order {number}",
         "code_sent": "If that matches an account, I've sent a 6-digit code to the email address or phone "
         "number on file. Please reply with the code (it is valid for 10 minutes).",
         "code_wrong": "That code isn't right. Please check it and reply with the 6-digit code again.",
@@ -48,6 +52,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "change_lead": "About changing or cancelling an order:",
         "text_only": "Thanks! I can only read text messages for now. Could you write your question in a message?",
         "complaint": "I'm sorry about this experience, and thank you for telling us.",
+        "complaint_offer_human": "I'm really sorry about this, and I understand it's frustrating. Would you "
+        'like me to pass you to a colleague? Reply "yes", or tell me what went wrong and I\'ll do what I can.',
         "no_answer": "I don't have a reliable answer to that in our help centre.",
         "also_asked": "You also asked about {topic}: send me that question on its own and I'll answer it too.",
         "topic_order_status": "your order",
@@ -57,6 +63,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "topic_payment": "payment",
         "topic_account": "your account",
         "topic_product": "our products",
+        "topic_human_agent": "talking to a person",
+        "ask_topic": "I want to be sure I help with the right thing. Is your question about:\n{choices}\n"
+        "Reply with the number, or tell me a bit more.",
         "escalate_human_requested": "Of course. I've passed this conversation to a colleague, who will reply "
         "here as soon as possible (Mon–Fri 8:00–20:00, Sat 9:00–14:00).",
         "declined": "Sorry, that's not something I can help with. I can answer questions about {shop}: your "
@@ -99,6 +108,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_orders": "Saya belum melihat pesanan apa pun di akun Anda.",
         "unknown_customer": "Untuk menampilkan pesanan Anda, saya perlu memverifikasi Anda dulu. Mohon balas "
         "dengan alamat email atau nomor telepon akun Anda, dan saya akan mengirim kode sekali pakai ke sana.",
+        "verify_still_needed": "Terima kasih{noted}. Sebelum saya bisa menampilkan pesanan, saya tetap perlu "
+        "memverifikasi Anda: mohon balas dengan email atau nomor telepon akun Anda (bukan nomor pesanan), dan "
+        "saya kirimkan kode sekali pakai ke sana.",
+        "verify_noted_order": ", nomor pesanan {number} sudah saya catat",
         "code_sent": "Jika cocok dengan sebuah akun, saya sudah mengirim kode 6 digit ke email atau nomor "
         "telepon yang terdaftar. Mohon balas dengan kode itu (berlaku 10 menit).",
         "code_wrong": "Kode itu tidak benar. Mohon periksa dan balas lagi dengan kode 6 digit.",
@@ -118,6 +131,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "text_only": "Terima kasih! Untuk saat ini saya hanya bisa membaca pesan teks. Bisa tuliskan "
         "pertanyaan Anda dalam pesan?",
         "complaint": "Mohon maaf atas pengalaman ini, dan terima kasih sudah memberi tahu kami.",
+        "complaint_offer_human": "Mohon maaf sekali, saya mengerti ini menjengkelkan. Mau saya teruskan ke "
+        'rekan kami? Balas "ya", atau ceritakan apa yang terjadi dan saya bantu sebisanya.',
         "no_answer": "Saya tidak punya jawaban yang pasti untuk itu di pusat bantuan kami.",
         "also_asked": "Anda juga bertanya soal {topic}: kirim pertanyaan itu dalam pesan terpisah, nanti saya "
         "jawab juga.",
@@ -128,6 +143,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "topic_payment": "pembayaran",
         "topic_account": "akun Anda",
         "topic_product": "produk kami",
+        "topic_human_agent": "bicara dengan rekan kami",
+        "ask_topic": "Supaya saya bisa bantu dengan tepat, pertanyaan Anda tentang:\n{choices}\n"
+        "Balas dengan nomornya, atau ceritakan sedikit lebih lengkap.",
         "escalate_human_requested": "Baik. Percakapan ini sudah saya teruskan ke rekan kami, yang akan "
         "membalas di sini secepatnya (Sen–Jum 08.00–20.00, Sab 09.00–14.00).",
         "declined": "Maaf, saya tidak bisa membantu soal itu. Saya bisa menjawab pertanyaan tentang {shop}: "
@@ -170,6 +188,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "no_orders": "Todavía no veo pedidos en tu cuenta.",
         "unknown_customer": "Para mostrarte tus pedidos primero tengo que verificarte. Responde con el correo "
         "o el teléfono de tu cuenta y te enviaré un código de un solo uso.",
+        "verify_still_needed": "Gracias{noted}. Antes de mostrarte un pedido todavía tengo que verificarte: "
+        "responde con el correo o el teléfono de tu cuenta (no el número de pedido) y te enviaré un código de "
+        "un solo uso.",
+        "verify_noted_order": ", anoté el pedido {number}",
         "code_sent": "Si coincide con una cuenta, envié un código de 6 dígitos al correo o teléfono "
         "registrado. Responde con el código (vale 10 minutos).",
         "code_wrong": "Ese código no es correcto. Revísalo y responde de nuevo con el código de 6 dígitos.",
@@ -188,6 +210,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "text_only": "¡Gracias! Por ahora solo puedo leer mensajes de texto. ¿Puedes escribir tu pregunta en "
         "un mensaje?",
         "complaint": "Lamento mucho esta experiencia, y gracias por contárnosla.",
+        "complaint_offer_human": "Lo siento mucho, entiendo que es frustrante. ¿Quieres que te pase con un "
+        'compañero? Responde "sí", o cuéntame qué pasó y haré lo que pueda.',
         "no_answer": "No tengo una respuesta fiable para eso en nuestro centro de ayuda.",
         "also_asked": "También preguntaste por {topic}: envíame esa pregunta en un mensaje aparte y también te la "
         "respondo.",
@@ -198,6 +222,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "topic_payment": "el pago",
         "topic_account": "tu cuenta",
         "topic_product": "nuestros productos",
+        "topic_human_agent": "hablar con una persona",
+        "ask_topic": "Quiero asegurarme de ayudarte con lo que necesitas. ¿Tu pregunta es sobre:\n{choices}\n"
+        "Responde con el número o cuéntame un poco más.",
         "escalate_human_requested": "Claro. Pasé esta conversación a un compañero, que te responderá aquí lo "
         "antes posible (lun–vie 8:00–20:00, sáb 9:00–14:00).",
         "declined": "Lo siento, con eso no puedo ayudarte. Puedo responder preguntas sobre {shop}: tus pedidos, "

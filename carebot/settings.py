@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from carebot.domain import Language
+
 
 class Settings(BaseSettings):
     """Everything the process needs from its environment; see `.env.example` for each one."""
@@ -64,6 +66,9 @@ class Settings(BaseSettings):
     orders_api_retries: int = Field(default=2, ge=0, description="Retries after a timeout, 429 or 5xx.")
 
     shop_name: str = "Lumen Home"
+    default_language: Language = Field(
+        default="en", description="The shop's language: a new conversation's first message too short to tell gets it."
+    )
     seed_demo_data: bool | None = Field(
         default=None,
         description="Load the demo shop into an empty database; unset means only the embedded database.",
@@ -74,6 +79,9 @@ class Settings(BaseSettings):
     )
     history_limit: int = Field(default=20, ge=2, description="Messages kept per thread.")
     relevance_threshold: float = Field(default=0.3, ge=0, le=1)
+    unsure_relevance_threshold: float = Field(
+        default=0.55, ge=0, le=1, description="The passage score that answers a message the classifier is unsure about."
+    )
 
     web_identity_secret: SecretStr | None = Field(
         default=None, description="HS256 key of the identity tokens a shop's site signs for its web chat."

@@ -12,11 +12,32 @@ import langsmith
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph.state import CompiledStateGraph
 
+from carebot.domain import Language
 from carebot.graph import GRAPH_NAME, Context
 from carebot.graph.outcome import TurnResult
 from carebot.settings import Settings
 from carebot.threads import thread_id_for
 from carebot.verification.codes import OneTimeCodes
+
+# Countries whose calling code makes a WhatsApp sender's language likely: Indonesia, Spain and Spanish-speaking
+# Latin America. A first message too short to tell ("status A1001") is answered in it.
+_CALLING_CODE_LANGUAGES: dict[str, Language] = {
+    "62": "id",
+    **dict.fromkeys(
+        ("34", "51", "52", "53", "54", "56", "57", "58", "502", "503", "504", "505", "506", "507", "591", "593", "595"),
+        "es",
+    ),
+}
+
+
+def sender_language(channel: str, sender: str) -> Language | None:
+    """The language a WhatsApp sender's country suggests; None elsewhere (a Discord id or a web session
+    says nothing)."""
+    number = sender.removeprefix("whatsapp:")
+    if channel != "whatsapp" or not number.startswith("+"):
+        return None
+    digits = number[1:]
+    return next((_CALLING_CODE_LANGUAGES[digits[:n]] for n in (3, 2) if digits[:n] in _CALLING_CODE_LANGUAGES), None)
 
 
 class TurnRunner:
@@ -47,8 +68,10 @@ class TurnRunner:
             sender=sender,
             turn_id=turn_id,
             shop_name=self._settings.shop_name,
+            default_language=sender_language(channel, sender) or self._settings.default_language,
             history_limit=self._settings.history_limit,
             relevance_threshold=self._settings.relevance_threshold,
+            unsure_relevance=self._settings.unsure_relevance_threshold,
         )
 
     async def chat(

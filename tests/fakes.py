@@ -69,9 +69,14 @@ class EchoResponder:
 class FakeKnowledgeBase:
     passages: list[Passage] = field(default_factory=list)
     queries: list[tuple[str, str]] = field(default_factory=list)
+    finds_only_with: str | None = None
+    """A word the query must contain for the passages to be found (a help centre that has nothing
+    on anything else); None: every query finds them."""
 
     async def search(self, query: str, *, language: str, k: int = 4) -> list[Passage]:
         self.queries.append((query, language))
+        if self.finds_only_with is not None and self.finds_only_with not in query.lower():
+            return []
         return self.passages[:k]
 
 

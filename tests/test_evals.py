@@ -25,10 +25,19 @@ from carebot.evals.evaluators import (
     source_hit,
     tool_calls_match,
 )
-from carebot.evals.metrics import CaseResult, group_metrics, metric_table, per_intent, set_language_metrics
+from carebot.evals.metrics import (
+    CaseResult,
+    group_metrics,
+    known_metrics,
+    metric_table,
+    per_intent,
+    scope_curves,
+    set_language_metrics,
+)
 from carebot.evals.runner import run_cases
 from carebot.evals.thresholds import ThresholdError, below_thresholds, load_thresholds
 from carebot.models.factory import build_chat_model
+from carebot.models.text_models import TRAINING_FILES
 from carebot.settings import Settings
 from tests.conftest import BIN, REPO
 from tests.fake_langsmith import FakeLangSmith
@@ -103,8 +112,13 @@ def _normalised(text: str) -> str:
 def test_held_out_cases_were_never_training_examples_of_the_offline_classifier() -> None:
     """Dev cases may share everyday phrases ("where is my order?") with the training data;
     a held-out case's scored message may not."""
-    training = REPO / "carebot" / "models" / "data" / "intent_examples.jsonl"
-    trained = {_normalised(json.loads(line)["text"]) for line in training.read_text().splitlines() if line.strip()}
+    data = REPO / "carebot" / "models" / "data"
+    trained = {
+        _normalised(json.loads(line)["text"])
+        for name in TRAINING_FILES
+        for line in (data / name).read_text().splitlines()
+        if line.strip()
+    }
     held_out = [case for path in DATASETS.glob("*.jsonl") for case in load_dataset(path) if "heldout" in case.tags]
     assert len(held_out) >= 60 + len(CUSTOMER_SETS) * 70
     assert [case.id for case in held_out if _normalised(case.inputs.messages[-1]) in trained] == []
@@ -211,36 +225,64 @@ def test_per_intent_precision_recall_f1_and_escalation_figures() -> None:
     assert table["escalation_precision"] == 0.5 and table["escalation_recall"] == 0.5
 
 
-def test_off_topic_declined_and_false_alarm_rates_per_dataset_and_language() -> None:
-    def case(case_id: str, expected: str, got: str, *, escalate: bool, language: str, dataset: str) -> CaseResult:
+def test_off_topic_declined_asked_and_false_alarm_rates_per_dataset_and_language() -> None:
+    def case(
+        case_id: str, expected: str, got: str, *, escalate: bool, language: str, dataset: str, asked: bool = False
+    ) -> CaseResult:
         return CaseResult(
             id=case_id,
             tags=[f"set:{dataset}"],
             inputs={},
             reference_outputs={"intent": expected, "language": language},
-            outputs={"intent": got, "escalate": escalate},
+            outputs={
+                "intent": got,
+                "escalate": escalate,
+                "steps": ["classify", "ask_topic" if asked else "generate"],
+                "off_topic": 0.9 if expected == "out_of_scope" else 0.2,
+            },
         )
 
     cases = [
         case("1", "out_of_scope", "out_of_scope", escalate=True, language="en", dataset="oos"),
         case("2", "out_of_scope", "shipping", escalate=True, language="en", dataset="oos"),  # handed over: declined
         case("3", "out_of_scope", "shipping", escalate=False, language="id", dataset="oos"),  # answered
+        case("3b", "out_of_scope", "payment", escalate=False, language="id", dataset="oos", asked=True),  # not answered
         case("4", "shipping", "out_of_scope", escalate=True, language="id", dataset="shop"),  # false alarm
         case("5", "payment", "payment", escalate=False, language="id", dataset="shop"),
+        case("6", "account", "payment", escalate=False, language="id", dataset="shop", asked=True),  # asked which topic
     ]
     table = metric_table(cases)
-    assert table["out_of_scope_declined"] == round(2 / 3, 4) and table["out_of_scope_false_alarm"] == 0.5
+    assert table["out_of_scope_declined"] == 0.75 and table["off_topic_asked"] == 0.25
+    assert table["out_of_scope_false_alarm"] == round(1 / 3, 4) and table["in_scope_not_declined"] == round(2 / 3, 4)
+    assert table["in_scope_asked"] == round(1 / 3, 4)
     groups = group_metrics(cases)
-    assert groups["set:oos"]["out_of_scope_false_alarm"] is None and groups["set:shop"]["cases"] == 2
+    assert groups["set:oos"]["out_of_scope_false_alarm"] is None and groups["set:shop"]["cases"] == 3
     sets = set_language_metrics(cases)
-    assert sets["oos"]["en"]["out_of_scope_declined"] == 1.0 and sets["oos"]["id"]["out_of_scope_declined"] == 0.0
+    assert sets["oos"]["en"]["out_of_scope_declined"] == 1.0 and sets["oos"]["id"]["out_of_scope_declined"] == 0.5
     assert sets["shop"]["id"] == {
-        "cases": 2,
+        "cases": 3,
         "intent_accuracy": None,  # no evaluator scores in this unit test
         "out_of_scope_declined": None,
-        "out_of_scope_false_alarm": 0.5,
+        "off_topic_asked": None,
+        "out_of_scope_false_alarm": round(1 / 3, 4),
+        "in_scope_asked": round(1 / 3, 4),
         "injection_false_alarm": None,  # no case of the injection measure
     }
+    # The trade-off of the decline threshold, on the classifier's evidence, per dataset and language.
+    curves = scope_curves(cases)
+    at = {point["threshold"]: point for point in curves["oos"]["all"]}
+    assert at[0.3]["off_topic_declined"] == 1.0 and at[0.95]["off_topic_declined"] == 0.0
+    assert at[0.3]["in_scope_declined"] is None  # no shop question in that set
+    assert {p["in_scope_declined"] for p in curves["shop"]["id"]} == {0.0}
+
+
+def test_every_thresholds_file_make_eval_uses_names_only_known_metrics() -> None:
+    paths = sorted((REPO / "evals").glob("thresholds*.toml"))
+    assert REPO / "evals" / "thresholds.blind.toml" in paths
+    makefile = (REPO / "Makefile").read_text()
+    for path in paths:
+        assert f"evals/{path.name}" in makefile or path.name == "thresholds.toml", path  # the default
+        assert all(set(minimums) <= known_metrics() for minimums in load_thresholds(path).values()), path
 
 
 def test_a_crashed_case_fails_every_metric_it_would_have_been_scored_on() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from carebot.graph import Context, GraphDeps, build_graph
 from carebot.models.llm import ChatResponder
 from carebot.models.types import Responder
+from carebot.turns import sender_language
 from tests.fakes import (
     EchoResponder,
     FakeKnowledgeBase,
@@ -27,6 +29,7 @@ SCRIPT = {
     "where is my order?": reading("order_status"),
     "status of A2002?": reading("order_status", order_number="A2002"),
     "status of A1001?": reading("order_status", order_number="A1001"),
+    "A2002 arrived broken": reading("order_status", order_number="A2002"),
     "cancel A1001": reading("order_change", order_number="A1001"),
     "how long is shipping?": reading("shipping"),
     "¿cuánto tarda el envío?": reading("shipping", "es"),
@@ -48,6 +51,17 @@ SCRIPT = {
     "what about the moon base": reading("shipping"),
     "How long is shipping??": reading("shipping"),
     "how long is shipping": reading("shipping"),
+    "barangnya kok gitu sih": replace(
+        reading("payment", "id", confidence=0.3),
+        unsure=True,
+        off_topic=0.4,
+        topics=("payment", "returns_refunds", "order_status"),
+    ),
+    "2": reading("greeting", "es", confidence=0.2, language_confidence=0.5),
+    "4": reading("greeting", "es", confidence=0.2, language_confidence=0.5),
+    "ok": reading("greeting", "es", language_confidence=0.8),
+    "A1042": reading("order_status", "en", language_confidence=0.5, order_number="A1042"),
+    "¿y cuánto cuesta el envío exprés a Valencia?": reading("shipping", "es", language_confidence=0.8),
 }
 
 
@@ -215,11 +229,12 @@ async def test_history_stays_bounded_however_long_the_conversation() -> None:
 
 async def test_unsure_follow_up_keeps_the_previous_intent_and_language() -> None:
     graph, kb, _, _ = make_graph()
+    kb.finds_only_with = "envío"  # a help centre with nothing on "and to Bali?" alone
     await turn(graph, "¿cuánto tarda el envío?")
     state = await turn(graph, "and to Bali?")
     assert state["intent"] == "shipping" and state["language"] == "es"
-    # Searched with the previous question's topic: "and to Bali?" alone means nothing.
-    assert kb.queries[-1] == ("¿cuánto tarda el envío? and to Bali?", "es")
+    # Read with the conversation's topic, the follow-up is answered from the shipping article.
+    assert answer(state) == "shipping/es source:Shipping"
 
 
 async def test_per_turn_fields_are_reset_each_turn() -> None:
@@ -235,6 +250,16 @@ async def test_chat_model_responder_writes_the_published_answer() -> None:
     state = await turn(graph, "how long is shipping?")
     assert answer(state) == "Standard delivery takes 3 to 5 working days."
     assert state["turn"]["guardrail"] == {"passed": True, "issues": []}
+
+
+async def test_a_damaged_item_gets_the_policy_before_verification_and_a_plain_status_question_does_not() -> None:
+    damage = passage("Damaged items", "Send us a photo within 48 hours of delivery.")
+    graph, kb, _, _ = make_graph(passages=[damage])
+    broken = await turn(graph, "A2002 arrived broken", sender="+15550001")
+    assert broken["verification"] == {"order_number": "A2002"}
+    assert answer(broken) == "order_status/en order:not_found: source:Damaged items"
+    status = await turn(graph, "status of A2002?", sender="+15550001", thread="t2")
+    assert answer(status) == "order_status/en order:not_found:" and len(kb.queries) == 1
 
 
 def with_verifier() -> tuple[Any, FakeVerifier]:
@@ -295,3 +320,62 @@ async def test_an_email_without_a_pending_verification_is_just_a_message() -> No
     state = await turn(graph, "it's bo@example.com", sender="+15550001")
     assert state["intent"] == "out_of_scope" and "not something I can help with" in answer(state)
     assert verifier.sent == []
+
+
+async def test_an_unsure_reading_with_nothing_clearly_relevant_asks_which_topic_and_a_number_picks_one() -> None:
+    graph, kb, orders, responder = make_graph(passages=[passage(score=0.4)])
+    state = await turn(graph, "barangnya kok gitu sih")
+    # The help centre has nothing clearly relevant: neither declined nor answered, but the likeliest
+    # topics and a person, numbered, in the customer's language.
+    assert state["turn"]["escalation"] is None and state["intent"] != "out_of_scope"
+    assert "1. pembayaran\n2. retur dan refund\n3. pesanan Anda\n4. bicara dengan rekan kami" in answer(state)
+    assert len(kb.queries) == 1 and orders.asked == []
+    assert isinstance(responder, EchoResponder) and responder.requests == []
+
+    kb.passages = [passage()]
+    state = await turn(graph, "2")
+    assert state["intent"] == "returns_refunds" and state["language"] == "id"
+    # Searched for the topic chosen, in the conversation's language.
+    assert "retur dan refund" in kb.queries[-1][0] and kb.queries[-1][1] == "id"
+    assert answer(state) == "returns_refunds/id source:Shipping" and state["topic_choices"] == []
+
+
+async def test_an_unsure_reading_is_answered_when_the_help_centre_has_a_clearly_relevant_passage() -> None:
+    graph, _, _, _ = make_graph(passages=[passage("Payments", "We accept Visa and PayPal.", score=0.9)])
+    state = await turn(graph, "barangnya kok gitu sih")
+    assert answer(state) == "payment/id source:Payments"  # not a question back
+    assert state["topic_choices"] == [] and state["turn"]["escalation"] is None  # no list offered
+
+
+async def test_the_last_choice_of_an_unsure_reading_hands_over() -> None:
+    graph, _, _, _ = make_graph(passages=[passage(score=0.4)])
+    await turn(graph, "barangnya kok gitu sih")
+    state = await turn(graph, "4")
+    assert state["turn"]["escalation"]["reason"] == "human_requested" and state["language"] == "id"
+
+
+async def test_a_short_message_does_not_switch_the_conversations_language_but_a_clear_one_does() -> None:
+    graph, _, _, _ = make_graph()
+    await turn(graph, "how long is shipping?")
+    assert (await turn(graph, "ok"))["language"] == "en"  # "ok" read as Spanish, a little unsure
+    assert (await turn(graph, "¿y cuánto cuesta el envío exprés a Valencia?"))["language"] == "es"
+
+
+async def test_an_email_address_or_order_number_says_nothing_of_the_language() -> None:
+    graph, _, _, _ = make_graph()
+    await turn(graph, "barangnya kok gitu sih")
+    assert (await turn(graph, "ann@example.com"))["language"] == "id"  # read as English, and sure of it
+
+
+async def test_a_first_message_too_short_to_tell_is_answered_in_the_channels_language() -> None:
+    graph, _, _, _ = make_graph()
+    state = await turn(graph, "A1042", default_language="id")
+    assert state["language"] == "id"
+
+
+def test_a_whatsapp_senders_calling_code_suggests_the_language() -> None:
+    assert sender_language("whatsapp", "+6281234500001") == "id"
+    assert sender_language("whatsapp", "whatsapp:+34600100001") == "es"
+    assert sender_language("whatsapp", "+5215512345678") == "es"
+    assert sender_language("whatsapp", "+14155550100") is None
+    assert sender_language("discord", "100000000000000001") is None

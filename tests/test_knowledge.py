@@ -286,18 +286,43 @@ async def test_spoken_indonesian_verbs_find_the_written_article(pool: Pool, work
     assert topic_words("saya ingin kirimin kemarin", "id") == "ingin kirimkan kemarin"  # "ingin" is no verb in -in
 
 
-def test_reciprocal_rank_fusion_prefers_what_both_searches_found() -> None:
+def test_fusion_ranks_by_meaning_with_the_words_as_a_bonus() -> None:
     def hit(name: str, score: float, language: str = "en") -> Passage:
         return Passage(title=name, source=name, heading="", text=name, language=language, score=score)
 
     lexical = [hit("only-words", 0.9), hit("both", 0.5)]
     semantic = [hit("only-meaning", 0.8), hit("both", 0.7)]
     fused = fuse(lexical, semantic, language="en", k=3)
-    assert [p.source for p in fused] == ["both", "only-words", "only-meaning"]
+    # Sharing many words with the question counts less than meaning the same thing.
+    assert [p.source for p in fused] == ["both", "only-meaning", "only-words"]
     assert fused[0].score == round(1 - 0.5 * 0.3, 4)
-    # Equal ranks: the customer's language first.
-    tie = fuse([hit("english", 0.5)], [hit("indonesian", 0.5, "id")], language="id", k=2)
+    # Equal standing: the customer's language first.
+    tie = fuse([hit("english", 1.0)], [hit("indonesian", 0.5, "id")], language="id", k=2)
     assert [p.source for p in tie] == ["indonesian", "english"]
+
+
+async def test_a_faq_row_is_found_by_its_question_when_the_answer_shares_no_word(
+    pool: Pool, workdir: Path, empty_database_url: str
+) -> None:
+    """A FAQ's answer rarely repeats the question ("who pays return postage" → "a $6.99 fee is
+    deducted"): the row's question is embedded apart, and a paraphrase of it finds the row."""
+    rows = [
+        ("Do I have to pay for return shipping?", "Free for defective items; otherwise a $6.99 fee is deducted."),
+        ("Can I exchange an item?", "We don't offer direct exchanges: return it and order the new one."),
+        ("How long does shipping take?", "Standard takes 5-7 business days, express 2-3."),
+        ("Do you offer gift wrapping?", "Yes, for $4.99 per item, with a personalised message."),
+    ]
+    (workdir / "faq.jsonl").write_text(
+        "".join(json.dumps({"title": q, "text": f"# {q}\n\n{a}", "language": "en"}) + "\n" for q, a in rows),
+        encoding="utf-8",
+    )
+    settings = settings_for(empty_database_url)
+    embedder = build_embedder(settings)
+    assert embedder is not None
+    await ingest_paths(pool, [workdir], detect_language=detect_language, embedder=embedder)
+    kb = await open_knowledge_base(settings, pool, embedder)
+    passages = await kb.search("who covers the postage when I send something back", language="en")
+    assert passages[0].title == "Do I have to pay for return shipping?", passages
 
 
 # --- Knowledge Bases for Amazon Bedrock ---------------------------------------------------------

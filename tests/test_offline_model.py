@@ -14,13 +14,13 @@ from langchain_core.messages import HumanMessage
 
 from carebot.domain import INTENTS, OrderLookup
 from carebot.models.offline import OfflineClassifier, OfflineResponder, relevant_sentences
+from carebot.models.scope import COSTS, ScopeReading, choose_thresholds, cost, decide
 from carebot.models.sentence_encoder import SentenceEncoder, local_sentence_encoder
 from carebot.models.sentiment import sentiment_score
 from carebot.models.text_models import (
     Example,
     ShopTerms,
     TextClassifier,
-    _closeness,
     _trained_offline,
     default_language_model,
     default_text_models,
@@ -29,6 +29,7 @@ from carebot.models.text_models import (
     load_examples,
     normalise,
     train_text_models,
+    validation_split,
 )
 from carebot.models.types import AnswerRequest
 from tests.fakes import order, passage
@@ -59,8 +60,17 @@ UNSEEN = [
 
 
 @pytest.fixture(scope="module")
-def classifier() -> OfflineClassifier:
-    return OfflineClassifier(train_text_models(load_examples()))
+def trained_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache dir the shipped models have been trained into."""
+    cache_dir = tmp_path_factory.mktemp("cache")
+    _trained_offline(cache_dir)
+    return cache_dir
+
+
+@pytest.fixture(scope="module")
+def classifier(trained_cache_dir: Path) -> OfflineClassifier:
+    """The shipped models, as a process that finds them in its cache dir uses them."""
+    return OfflineClassifier(default_text_models(trained_cache_dir))
 
 
 def test_examples_cover_every_intent_in_every_language() -> None:
@@ -107,10 +117,48 @@ def test_off_topic_requests_are_out_of_scope_and_shop_questions_with_off_topic_w
         assert classifier.classify_now(text).intent != "out_of_scope", text
 
 
+# Written for this test: shop questions as customers put them, with none of the shop's usual words.
+NO_SHOP_WORDS = [
+    "i wanna get reimbursed for the thing that came smashed",
+    "how do i sign up on ur site",
+    "can u swap the blue one for the green one i bought",
+    "what's the penalty if i back out of my purchase",
+    "mau daftar member gimana caranya",
+    "quiero que me devuelvan la plata de lo que compré",
+]
+
+
+def test_shop_questions_without_shop_words_are_not_declined(classifier: OfflineClassifier) -> None:
+    readings = {text: classifier.classify_now(text) for text in NO_SHOP_WORDS}
+    assert [t for t, r in readings.items() if r.intent == "out_of_scope"] == []
+
+
+def test_a_message_the_model_cannot_place_is_asked_about_not_declined(classifier: OfflineClassifier) -> None:
+    reading = classifier.classify_now("necesito ayuda con algo")
+    assert reading.intent != "out_of_scope" and reading.unsure
+    assert len(reading.topics) == 3 and "out_of_scope" not in reading.topics and "greeting" not in reading.topics
+
+
+def test_the_scope_thresholds_are_chosen_on_a_validation_split_at_least_cost() -> None:
+    examples = load_examples()
+    training, validation = validation_split(examples)
+    assert not set(training) & set(validation) and len(training) + len(validation) == len(examples)
+    for intent in INTENTS:
+        for language in ("en", "id", "es"):
+            held = [i for i in validation if (examples[i].intent, examples[i].language) == (intent, language)]
+            assert held, (intent, language)
+    # Declining a shop question costs more than asking about it, so the chosen threshold keeps it.
+    # A shop question the model reads as off-topic-ish and whose best intent is wrong.
+    shop = ScopeReading(expected="payment", best_intent="shipping", intent_probability=0.3, off_topic=0.6)
+    chosen = choose_thresholds([shop, ScopeReading("out_of_scope", "shipping", 0.1, 0.9)])
+    assert decide(shop, chosen) == "ask" and chosen.decline > 0.6
+    assert cost(shop, chosen) == COSTS.in_scope_asked < COSTS.in_scope_declined
+
+
 async def test_a_short_follow_up_is_read_with_the_previous_question(classifier: OfflineClassifier) -> None:
-    alone = await classifier.classify("and to Bali?")
-    followed = await classifier.classify("and to Bali?", history=[HumanMessage("do you ship to Java?")])
-    assert alone.intent == "out_of_scope"
+    alone = await classifier.classify("what about Bali?")
+    followed = await classifier.classify("what about Bali?", history=[HumanMessage("do you ship to Java?")])
+    assert alone.intent == "out_of_scope" or alone.unsure
     assert followed.intent == "shipping" and followed.confidence < 0.5  # unsure: the graph keeps the topic
 
 
@@ -139,14 +187,6 @@ def test_training_vectors_are_cached_by_the_examples_they_come_from(tmp_path: Pa
     assert len(list(tmp_path.glob("*.npy"))) == 2  # other examples, other vectors
 
 
-@pytest.fixture(scope="module")
-def trained_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache dir the shipped models have been trained into."""
-    cache_dir = tmp_path_factory.mktemp("cache")
-    _trained_offline(cache_dir)
-    return cache_dir
-
-
 def test_the_shipped_models_are_trained_once_and_read_back_by_the_next_process(trained_cache_dir: Path) -> None:
     saved = sorted(trained_cache_dir.glob("*-model-*.pickle"))
     assert [p.name.split("-model-")[0] for p in saved] == ["intent", "language"]
@@ -157,7 +197,7 @@ def test_the_shipped_models_are_trained_once_and_read_back_by_the_next_process(t
     assert [p.stat().st_mtime_ns for p in saved] == saved_at  # read, not trained and written again
     assert read_language is not language
     assert read_language.predict("¿dónde está mi pedido?") == language.predict("¿dónde está mi pedido?")
-    assert (read_intent.in_scope_vectors == intent.in_scope_vectors).all()
+    assert read_intent.thresholds == intent.thresholds
 
 
 @pytest.mark.slow
@@ -169,7 +209,7 @@ def test_a_process_with_trained_models_predicts_without_importing_scikit_learn(t
         "from carebot.models.text_models import default_text_models\n"
         f"models = default_text_models(Path({str(trained_cache_dir)!r}))\n"
         "reading = models.intent.predict('where is my order')\n"
-        "print(json.dumps({'reading': [reading.label, reading.confidence, reading.in_scope],\n"
+        "print(json.dumps({'reading': [reading.label, reading.confidence, reading.off_topic],\n"
         "    'language': models.language.predict('¿dónde está mi pedido?').label,\n"
         "    'sklearn': 'sklearn' in sys.modules}))\n"
     )
@@ -177,7 +217,7 @@ def test_a_process_with_trained_models_predicts_without_importing_scikit_learn(t
     answer = json.loads(done.stdout)
     assert answer["sklearn"] is False
     here = default_text_models(trained_cache_dir).intent.predict("where is my order")
-    assert answer["reading"] == [here.label, here.confidence, here.in_scope]
+    assert answer["reading"] == [here.label, here.confidence, here.off_topic]
     assert answer["language"] == "es"
 
 
@@ -204,11 +244,12 @@ def test_the_compiled_models_predict_what_scikit_learn_predicts(tmp_path: Path) 
     """The numpy copies of the fitted models against the scikit-learn estimators they come from,
     on every held-out eval message and training example (and a few edge cases)."""
     examples = load_examples()
+    fitted = examples[::2]  # every intent and language, half the training time
     encoder = local_sentence_encoder()
     shop_terms = ShopTerms.load()
-    estimators = fit_intent_estimators(examples, encoder, shop_terms, cache_dir=tmp_path)
+    estimators = fit_intent_estimators(fitted, encoder, shop_terms, cache_dir=tmp_path)
     compiled = estimators.compiled()
-    language_pipeline = fit_language_pipeline(examples)
+    language_pipeline = fit_language_pipeline(fitted)
     texts = [
         *_dataset_messages(),
         *(e.text for e in examples),
@@ -234,15 +275,6 @@ def test_the_compiled_models_predict_what_scikit_learn_predicts(tmp_path: Path) 
         compiled.semantic.predict_proba(vectors),
         list(compiled.semantic.labels),
     )
-    scope_features = np.column_stack(
-        [_closeness(vectors @ compiled.in_scope_vectors.T), [float(shop_terms.mentioned(t)) for t in texts]]
-    )
-    _assert_same_predictions(
-        estimators.scope.predict_proba(scope_features),
-        estimators.scope.predict(scope_features),
-        compiled.scope.predict_proba(scope_features),
-        list(compiled.scope.labels),
-    )
 
 
 def test_the_encoder_loads_from_its_cache_to_the_same_vectors(tmp_path: Path) -> None:
@@ -264,8 +296,9 @@ def test_the_encoder_loads_from_its_cache_to_the_same_vectors(tmp_path: Path) ->
 
 
 def test_training_is_deterministic() -> None:
-    first = train_text_models(load_examples()).intent.predict("where is my package")
-    second = train_text_models(load_examples()).intent.predict("where is my package")
+    examples = load_examples()[::4]  # every intent and language, a quarter of the training time
+    first = train_text_models(examples).intent.predict("where is my package")
+    second = train_text_models(examples).intent.predict("where is my package")
     assert first == second
 
 

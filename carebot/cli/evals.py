@@ -58,7 +58,9 @@ _SET_HEADINGS = {
     "cases": "cases",
     "intent_accuracy": "intent acc.",
     "out_of_scope_declined": "off-topic declined",
+    "off_topic_asked": "of them asked",
     "out_of_scope_false_alarm": "false alarms",
+    "in_scope_asked": "in-scope asked",
     "injection_resistance": "injection resisted",
     "injection_false_alarm": "injection false alarms",
 }

@@ -93,26 +93,44 @@ def escalation_counts(cases: Sequence[CaseResult]) -> dict[str, int]:
     return counts
 
 
+ASKED_TOPIC_STEP = "ask_topic"
+"""The graph node that asks an unsure customer which topic they mean."""
+
+
 def out_of_scope_counts(cases: Sequence[CaseResult]) -> dict[str, int]:
-    """Off-topic cases (reference intent `out_of_scope`) and how many the bot declined: read as
-    out of scope, handed to a person or asked to rephrase, anything but an answer; in-scope cases (any other
-    reference intent) and how many it wrongly read as out of scope."""
-    counts = {"off_topic": 0, "declined": 0, "in_scope": 0, "false_alarms": 0}
+    """Off-topic cases (reference intent `out_of_scope`), how many the bot did not answer (read as
+    out of scope, handed to a person, asked to rephrase or asked which topic: anything but an
+    answer) and how many of those it asked which topic; in-scope cases (any other reference intent),
+    how many it wrongly read as out of scope (declined) and how many it asked which topic."""
+    counts = {
+        "off_topic": 0,
+        "declined": 0,
+        "off_topic_asked": 0,
+        "in_scope": 0,
+        "false_alarms": 0,
+        "in_scope_asked": 0,
+    }
     for case in cases:
         expected = case.reference_outputs.get("intent")
         if not expected:
             continue
         got = case.outputs.get("intent") if case.error is None else None
+        steps = case.outputs.get("steps", ()) if case.error is None else ()
+        asked = ASKED_TOPIC_STEP in steps
         if expected == "out_of_scope":
             counts["off_topic"] += 1
+            counts["off_topic_asked"] += asked
             counts["declined"] += case.error is None and (
                 got == "out_of_scope"
                 or bool(case.outputs.get("escalate"))
-                # "Not sure I understood: rephrase, or shall I get a person?" does not answer it either.
-                or "ask_to_rephrase" in case.outputs.get("steps", ())
+                # "Not sure I understood: rephrase, or shall I get a person?" does not answer it either,
+                # nor does "is it about 1. shipping 2. …?".
+                or "ask_to_rephrase" in steps
+                or asked
             )
         else:
             counts["in_scope"] += 1
+            counts["in_scope_asked"] += asked
             counts["false_alarms"] += case.error is not None or got == "out_of_scope"
     return counts
 
@@ -137,7 +155,9 @@ def metric_table(cases: Sequence[CaseResult]) -> dict[str, float | int | None]:
         "escalation_precision": _ratio(escalation["tp"], escalation["tp"] + escalation["fp"]),
         "escalation_recall": _ratio(escalation["tp"], escalation["tp"] + escalation["fn"]),
         "out_of_scope_declined": _ratio(scope["declined"], scope["off_topic"]),
+        "off_topic_asked": _ratio(scope["off_topic_asked"], scope["off_topic"]),
         "out_of_scope_false_alarm": _ratio(scope["false_alarms"], scope["in_scope"]),
+        "in_scope_asked": _ratio(scope["in_scope_asked"], scope["in_scope"]),
     }
     # The remaining evaluator means in a fixed order, then any other key (a judge's) by name.
     for key in _ORDER:
@@ -147,6 +167,9 @@ def metric_table(cases: Sequence[CaseResult]) -> dict[str, float | int | None]:
     answered = table.get("injection_lookalike_answered")
     # Lower is better (thresholds are minimums, so `injection_lookalike_answered` is what they gate).
     table["injection_false_alarm"] = round(1 - answered, 4) if isinstance(answered, float) else None
+    false_alarm = table["out_of_scope_false_alarm"]
+    # Lower is better again: the gate is on its complement (thresholds are minimums).
+    table["in_scope_not_declined"] = round(1 - false_alarm, 4) if isinstance(false_alarm, float) else None
     table["latency_p50_ms"] = percentile(latencies, 50)
     table["latency_p95_ms"] = percentile(latencies, 95)
     return table
@@ -243,7 +266,9 @@ SET_LANGUAGE_METRICS = (
     "cases",
     "intent_accuracy",
     "out_of_scope_declined",
+    "off_topic_asked",
     "out_of_scope_false_alarm",
+    "in_scope_asked",
     "injection_resistance",
     "injection_false_alarm",
 )
@@ -266,6 +291,43 @@ def set_language_metrics(cases: Sequence[CaseResult]) -> dict[str, dict[str, dic
             if group
         }
     return report
+
+
+def scope_curves(cases: Sequence[CaseResult]) -> dict[str, dict[str, list[dict[str, float | None]]]]:
+    """Per dataset, per language (then `all`): for each decline threshold, the share of in-scope
+    messages the classifier's off-topic evidence would decline (false alarms) and the share of
+    off-topic ones. Only cases whose classifier gives that evidence (the offline model's) count;
+    the threshold the model uses was chosen on its training data, never here."""
+    from carebot.models.scope import trade_off_curve
+
+    curves: dict[str, dict[str, list[dict[str, float | None]]]] = {}
+    for name in case_sets(cases) or [f"{SET_TAG_PREFIX}all"]:
+        scored = [
+            c
+            for c in cases
+            if (name in c.tags or not case_sets(cases))
+            and c.error is None
+            and c.reference_outputs.get("intent")
+            and c.outputs.get("off_topic") is not None
+        ]
+        columns: dict[str, list[CaseResult]] = {
+            language: [c for c in scored if _in_language(language)(c)] for language in LANGUAGES
+        }
+        columns["all"] = scored
+        per_language: dict[str, list[dict[str, float | None]]] = {
+            column: [
+                asdict(point)
+                for point in trade_off_curve(
+                    [float(c.outputs["off_topic"]) for c in group],
+                    [c.reference_outputs["intent"] == "out_of_scope" for c in group],
+                )
+            ]
+            for column, group in columns.items()
+            if group
+        }
+        if per_language:
+            curves[name.removeprefix(SET_TAG_PREFIX)] = per_language
+    return curves
 
 
 def latency_summary(cases: Sequence[CaseResult]) -> dict[str, float]:

@@ -17,6 +17,7 @@ from carebot.evals.metrics import (
     group_metrics,
     latency_summary,
     per_intent,
+    scope_curves,
     score_passes,
     set_language_metrics,
 )
@@ -37,6 +38,7 @@ def build_report(
         **about,
         "groups": groups,
         "sets": set_language_metrics(cases),
+        "scope_curves": scope_curves(cases),
         "intents": per_intent(cases),
         "confusion": confusion_matrix(cases),
         "latency_ms": latency_summary(cases),
@@ -140,6 +142,28 @@ def _sets_table(report: dict[str, Any]) -> str:
         for language, values in languages.items()
     ]
     return f'<table><tr><th class="l">dataset</th><th class="l">language</th>{head}</tr>{"".join(rows)}</table>'
+
+
+def _curve_tables(report: dict[str, Any]) -> str:
+    """Per dataset: each decline threshold's false alarms and off-topic declines, per language."""
+    tables = []
+    for name, languages in report.get("scope_curves", {}).items():
+        head = "".join(f'<th colspan="2">{escape(language)}</th>' for language in languages)
+        sub = "<th>in-scope declined</th><th>off-topic declined</th>" * len(languages)
+        thresholds = [point["threshold"] for point in next(iter(languages.values()))]
+        rows = "".join(
+            f"<tr><td>{threshold:.2f}</td>"
+            + "".join(
+                f"<td>{_number(points[i]['in_scope_declined'])}</td><td>{_number(points[i]['off_topic_declined'])}</td>"
+                for points in languages.values()
+            )
+            + "</tr>"
+            for i, threshold in enumerate(thresholds)
+        )
+        tables.append(
+            f"<h3>{escape(name)}</h3><table><tr><th>threshold</th>{head}</tr><tr><th></th>{sub}</tr>{rows}</table>"
+        )
+    return "".join(tables) or "<p>No case carries the classifier's off-topic evidence (not the offline model).</p>"
 
 
 def _intent_table(report: dict[str, Any]) -> str:
@@ -291,9 +315,17 @@ offline classifier; <b>dev</b> is the rest.</p>
 {_metric_table(report)}
 {_comparison(report)}
 <h2>Per dataset and language</h2>
-<p class="meta"><b>out_of_scope_declined</b>: off-topic requests the bot did not answer (read as out of scope
-or handed over); <b>out_of_scope_false_alarm</b>: shop questions it read as out of scope.</p>
+<p class="meta"><b>out_of_scope_declined</b>: off-topic requests the bot did not answer (read as out of scope,
+handed over, or asked which topic), <b>off_topic_asked</b> the share of them asked which topic;
+<b>out_of_scope_false_alarm</b>: shop questions it declined as out of scope, <b>in_scope_asked</b> the share
+asked which topic.</p>
 {_sets_table(report)}
+<h2>Out-of-scope threshold: trade-off</h2>
+<p class="meta">For each decline threshold on the classifier's off-topic evidence: the share of shop questions
+it would decline (false alarms) and of off-topic requests (the rest are asked which topic, or answered). The
+threshold the model uses was chosen at training time on a validation split of its training examples, at least
+cost (<code>carebot/models/scope.py</code>), never on these sets.</p>
+{_curve_tables(report)}
 <h2>Intents</h2>
 {_intent_table(report)}
 <h2>Confusion matrix</h2>

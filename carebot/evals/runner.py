@@ -35,6 +35,7 @@ def outputs_of(turn: TurnResult) -> dict[str, Any]:
         tool_calls=list(turn.tool_calls),
         sources=list(turn.sources),
         steps=list(turn.steps),
+        off_topic=turn.off_topic,
     )
     return outputs
 

@@ -28,7 +28,9 @@ def build_graph(
 ) -> CompiledStateGraph[State, Context, InputState, State]:
     """The care graph: classify → retrieve and/or lookup_order → generate → check_guardrails → reply,
     or escalate; an email given when asked for goes through verify_customer first; out-of-scope
-    requests are declined, and a first miss in the help centre asks to rephrase. Pass a
+    requests are declined, a message the classifier cannot place is answered from the help centre
+    when a passage is clearly relevant and otherwise gets the topics to choose from (ask_topic), and
+    a first miss in the help centre asks to rephrase. Pass a
     checkpointer to keep conversations between turns. With a message screen in `deps`, every
     turn starts at screen_message, which hands a blocked message straight to escalate."""
     nodes = CareNodes(deps)
@@ -42,6 +44,7 @@ def build_graph(
     builder.add_node("escalate", nodes.escalate)
     builder.add_node("ask_to_rephrase", nodes.ask_to_rephrase)
     builder.add_node("decline", nodes.decline)
+    builder.add_node("ask_topic", nodes.ask_topic)
     if deps.screen is not None:
         # A configured screen (a Bedrock Guardrail) sees each message before any model does.
         builder.add_node("screen_message", nodes.screen_message)
@@ -58,4 +61,5 @@ def build_graph(
     builder.add_edge("escalate", "__end__")
     builder.add_edge("ask_to_rephrase", "__end__")
     builder.add_edge("decline", "__end__")
+    builder.add_edge("ask_topic", "__end__")
     return builder.compile(checkpointer=checkpointer, name=GRAPH_NAME)

@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 
 from carebot.checks.guardrails import check_answer
 from carebot.checks.screening import MessageScreen
-from carebot.domain import EscalationReason, OrderLookup, Passage, parse_email
+from carebot.domain import EMAIL, ORDER_NUMBER, EscalationReason, Intent, Language, OrderLookup, Passage, parse_email
 from carebot.graph.context import Context
 from carebot.graph.state import Escalation, RetrievedDocument, State, Verification, new_turn
 from carebot.models.types import AnswerRequest, Classification, Classifier, GuardrailIntervened, Responder
@@ -32,6 +32,19 @@ _CONTINUABLE = frozenset(
 )
 # How sure the language identifier must be before a message may switch the conversation's language.
 _LANGUAGE_SWITCH_CONFIDENCE = 0.75
+# A message of a few words ("ok thanks", "status A1001", "sí") is weak evidence of a language: it
+# sets or switches a conversation's language only when the identifier is this sure.
+_SHORT_MESSAGE_WORDS = 3
+_SHORT_MESSAGE_LANGUAGE_CONFIDENCE = 0.85
+# A longer first message sets a new conversation's language unless the identifier can barely tell;
+# then the channel's or the shop's holds.
+_FIRST_MESSAGE_LANGUAGE_CONFIDENCE = 0.6
+# What an unsure reading offers when its classifier names no likely topics (a model that does not rank them).
+_DEFAULT_TOPICS: tuple[Intent, ...] = ("order_status", "shipping", "returns_refunds")
+
+# What the help centre must score to be said alongside a request to verify ("my parcel never
+# came" → the missing-parcel policy); below it the request stands alone ("where is my order?").
+_BEFORE_VERIFICATION_RELEVANCE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +144,38 @@ def _hand_over_reason(reading: Classification, state: State, context: Context) -
     return None
 
 
+def _language_words(text: str) -> list[str]:
+    """The words that can say which language a message is in: not an email address, an order number or digits."""
+    return [w for w in _words(ORDER_NUMBER.sub(" ", EMAIL.sub(" ", text))) if not w.isdigit()]
+
+
+def conversation_language(
+    reading: Classification, text: str, *, current: Language | None, default: Language
+) -> Language:
+    """The language to answer in: the thread's (`current`), or for a new thread the channel's or
+    shop's (`default`), unless the message is clearly in another language, which one to three words
+    rarely are ("status A1001", "ok thanks") and an email address or an order number never is."""
+    words = _language_words(text)
+    if not words:
+        return current or default
+    if len(words) <= _SHORT_MESSAGE_WORDS:
+        clear = _SHORT_MESSAGE_LANGUAGE_CONFIDENCE
+    else:
+        clear = _LANGUAGE_SWITCH_CONFIDENCE if current else _FIRST_MESSAGE_LANGUAGE_CONFIDENCE
+    return reading.language if reading.language_confidence >= clear else (current or default)
+
+
+_CHOICE = re.compile(r"^\W*(?:\w+\s+)?(\d)\W*$")
+
+
+def chosen_topic(text: str, choices: list[Intent]) -> Intent | None:
+    """The topic a reply such as "2", "2.", "no. 2" or "la 2" picks from the numbered `choices`."""
+    match = _CHOICE.match(text.strip())
+    if match is None or not 1 <= int(match.group(1)) <= len(choices):
+        return None
+    return choices[int(match.group(1)) - 1]
+
+
 def _conversation() -> str:
     """The run's thread id: the keyed hash of (channel, sender) in production, so what the verifier
     keeps per conversation holds for the sender across threads (evaluations use a thread per case)."""
@@ -171,34 +216,52 @@ class CareNodes:
         question = latest_question(state.messages)
         reading = await self.deps.classifier.classify(question, history=state.messages[:-1])
         first_turn = state.intent is None
-        intent = reading.intent
-        if (
-            not first_turn
-            and reading.confidence < runtime.context.follow_up_confidence
-            and state.intent in _CONTINUABLE
-        ):
+        intent: Intent = reading.intent
+        confidence = reading.confidence
+        continuing = state.intent in _CONTINUABLE and reading.confidence < runtime.context.follow_up_confidence
+        if continuing and state.intent is not None:
             intent = state.intent
-        language = reading.language
-        if not first_turn and reading.language_confidence < _LANGUAGE_SWITCH_CONFIDENCE:
-            language = state.language
+        unsure = reading.unsure and not continuing
+        chosen = chosen_topic(question, state.topic_choices)
+        if chosen is not None:
+            # The customer picked a topic the bot offered: the question is the one asked before,
+            # so the turn reads "2" with it (an unsure confidence joins it to the previous message).
+            intent, confidence, unsure = chosen, 0.0, False
+        language = conversation_language(
+            reading,
+            question,
+            current=None if first_turn else state.language,
+            default=runtime.context.default_language,
+        )
         reason = _hand_over_reason(reading, state, runtime.context)
+        if chosen == "human_agent":
+            reason = "human_requested"
         contact = code = None
         if state.verification is not None:
             contact = parse_email(question) or parse_phone(question)
             code = parse_code(question)
             if contact or code:
                 # The customer is answering our request to verify: not a new topic.
-                intent, reason = "order_status", None
+                intent, reason, unsure = "order_status", None, False
         turn = new_turn(
-            intent_confidence=reading.confidence,
+            intent_confidence=confidence,
             sentiment=reading.sentiment,
             order_number=reading.order_number,
             contact=contact,
             code=code,
             escalation=_escalation(reason) if reason else None,
             missed_before=state.offered_human,
+            unsure_reading=unsure and reason is None,
+            topics=list(reading.topics or _DEFAULT_TOPICS) if unsure else [],
+            off_topic=reading.off_topic,
         )
-        return {"intent": intent, "language": language, "offered_human": False, "turn": Overwrite(turn)}
+        return {
+            "intent": intent,
+            "language": language,
+            "offered_human": False,
+            "topic_choices": [],
+            "turn": Overwrite(turn),
+        }
 
     async def lookup_order(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Look up the caller's order; identity comes from the run context (and a verified link
@@ -216,8 +279,16 @@ class CareNodes:
             turn["escalation"] = _escalation("order_unavailable", lookup.detail)
         elif lookup.kind in ("unknown_customer", "not_found"):
             # The answer asks the customer to name their account, to send them a code.
-            verification: Verification = {"order_number": lookup.requested_number}
+            asked_before = state.verification
+            number = lookup.requested_number or (asked_before["order_number"] if asked_before else None)
+            verification: Verification = {"order_number": number}
             update["verification"] = verification
+            if asked_before is not None and lookup.kind == "unknown_customer":
+                # Asked already, and the reply was not an email or phone (an order number, say):
+                # take what it gave and say what is still missing, not the same request again.
+                noted = phrase(state.language, "verify_noted_order", number=number) if number else ""
+                text = phrase(state.language, "verify_still_needed", noted=noted)
+                update["messages"] = bounded_append(state.messages, text, runtime.context)
         return update
 
     async def verify_customer(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -249,14 +320,21 @@ class CareNodes:
         """Find help-centre passages; with nothing relevant enough (and no order to talk
         about) the turn goes to a human rather than to a made-up answer."""
         query = latest_question(state.messages)
+        if state.turn["unsure_reading"]:
+            return {"turn": await self._search_when_unsure(query, state.language, runtime.context)}
         if state.turn["intent_confidence"] < runtime.context.follow_up_confidence:
-            # An unsure reading is a follow-up ("and express?", "kalau dana bisa?"): it means
-            # something only with the previous question's topic.
-            query = f"{previous_question(state.messages)} {query}".strip()
+            # An unsure reading is a follow-up ("how much is it?", "kalau dana bisa?"): it means
+            # something only with the conversation's topic. The topic's name, not the whole
+            # previous question, so "how much is it?" after "do you deliver to Bali?" looks for
+            # shipping costs rather than the regions again.
+            topic = phrase(state.language, f"topic_{state.intent}") if state.intent in _CONTINUABLE else ""
+            query = f"{query} {topic or previous_question(state.messages)}".strip()
         passages = await self.deps.knowledge.search(query, language=state.language)
         documents: list[RetrievedDocument] = [asdict(p) for p in passages]  # type: ignore[misc]
         turn: dict[str, Any] = {"documents": documents}
         best = passages[0].score if passages else 0.0
+        if best < _BEFORE_VERIFICATION_RELEVANCE and state.verification is not None:
+            turn["documents"] = []  # only the request to verify: nothing clearly relevant to add
         if best < runtime.context.relevance_threshold and state.turn["order"] is None:
             # A first miss may be the wording: ask again and offer a person; a second one hands over.
             if state.turn["missed_before"]:
@@ -265,10 +343,29 @@ class CareNodes:
                 turn["unsure"] = True
         return {"turn": turn}
 
+    async def _search_when_unsure(self, query: str, language: Language, context: Context) -> dict[str, Any]:
+        """A message the classifier cannot place is answered from the help centre when a passage is
+        clearly relevant ("do you do klarna" → payments); with none, the turn asks which topic."""
+        passages = await self.deps.knowledge.search(query, language=language)
+        if not passages or passages[0].score < context.unsure_relevance:
+            return {"documents": []}
+        return {"documents": [asdict(p) for p in passages]}
+
     async def ask_to_rephrase(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        """Nothing relevant found: ask the customer to put it another way, or to say yes to a person."""
-        text = phrase(state.language, "not_sure")
+        """Nothing relevant found: ask the customer to put it another way, or to say yes to a person;
+        an upset customer ("this is ridiculous") gets an apology and the offer, not "I didn't understand"."""
+        text = phrase(state.language, "complaint_offer_human" if state.intent == "complaint" else "not_sure")
         return {"offered_human": True, "messages": bounded_append(state.messages, text, runtime.context)}
+
+    async def ask_topic(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Unsure what the message is about: ask, with the likeliest topics (and a person) as a
+        numbered list, rather than guess an answer or turn the customer away."""
+        offered: list[Intent] = [*state.turn["topics"], "human_agent"]
+        choices = "\n".join(
+            f"{number}. {phrase(state.language, f'topic_{topic}')}" for number, topic in enumerate(offered, start=1)
+        )
+        text = phrase(state.language, "ask_topic", choices=choices)
+        return {"topic_choices": offered, "messages": bounded_append(state.messages, text, runtime.context)}
 
     async def decline(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Out of scope: a polite no that says what the bot can help with (no hand-over)."""

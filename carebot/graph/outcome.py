@@ -35,6 +35,8 @@ class TurnResult:
     """`{"name", "args"}` of each tool the turn used (order lookup, help-centre search, verification)."""
     sources: tuple[str, ...] = ()
     """Help-centre documents retrieved for the answer, best first."""
+    off_topic: float | None = None
+    """The classifier's evidence that the message was about something other than the shop (for evaluations)."""
 
     @classmethod
     def of_run(cls, thread_id: str, steps: Sequence[str], values: Mapping[str, Any]) -> TurnResult:
@@ -54,6 +56,7 @@ class TurnResult:
             steps=tuple(steps),
             tool_calls=tuple(tool_calls(steps, values)),
             sources=tuple(sources(values)),
+            off_topic=turn.get("off_topic"),
         )
 
     def as_json(self) -> dict[str, Any]:

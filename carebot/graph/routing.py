@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+from langchain_core.messages import AIMessage
+
+from carebot.graph.nodes import latest_question
 from carebot.graph.state import State
+from carebot.shop.help_centre.search import names_item_problem
 
 ORDER_INTENTS = frozenset({"order_status", "order_change"})
 
@@ -21,6 +25,8 @@ def route_after_classify(
         return "escalate"
     if state.verification is not None and (state.turn["contact"] or state.turn["code"]):
         return "verify_customer"
+    if state.turn["unsure_reading"]:
+        return "retrieve"  # search first; ask which topic only when nothing relevant is found
     if state.intent == "out_of_scope":
         return "decline"
     if state.intent in ORDER_INTENTS:
@@ -37,16 +43,25 @@ def route_after_verify(state: State) -> Literal["lookup_order", "escalate", "__e
     return "lookup_order" if state.verification is None else "__end__"
 
 
-def route_after_lookup(state: State) -> Literal["retrieve", "generate", "escalate"]:
+def route_after_lookup(state: State) -> Literal["retrieve", "generate", "escalate", "__end__"]:
     if state.turn["escalation"]:
         return "escalate"
-    # Changing an order depends on the shop's policy as well as on the order itself.
-    return "retrieve" if state.intent == "order_change" else "generate"
+    if isinstance(state.messages[-1], AIMessage):
+        return "__end__"  # lookup_order has replied: what verification still needs
+    # Changing an order depends on the shop's policy as well as on the order itself. A customer who
+    # must verify first and says an item arrived damaged or never arrived gets the help centre's
+    # policy and next step with the request to verify; "where is my order?" gets the request alone.
+    if state.intent == "order_change":
+        return "retrieve"
+    pending = state.verification is not None
+    return "retrieve" if pending and names_item_problem(latest_question(state.messages), state.language) else "generate"
 
 
-def route_after_retrieve(state: State) -> Literal["generate", "escalate", "ask_to_rephrase"]:
+def route_after_retrieve(state: State) -> Literal["generate", "escalate", "ask_to_rephrase", "ask_topic"]:
     if state.turn["escalation"]:
         return "escalate"
+    if state.turn["unsure_reading"] and not state.turn["documents"]:
+        return "ask_topic"
     return "ask_to_rephrase" if state.turn["unsure"] else "generate"
 
 

@@ -84,6 +84,14 @@ class Turn(TypedDict):
     """The previous turn found nothing relevant and offered a person: a second miss hands over."""
     unsure: bool
     """Nothing relevant found, for the first time in a row: ask to rephrase (and offer a person)."""
+    unsure_reading: bool
+    """The classifier could tell neither a shop topic nor that the message is about something else:
+    the help centre is searched, and answers when a passage is clearly relevant; otherwise the bot
+    asks which topic is meant, with `topics` as choices, rather than guess or decline."""
+    topics: list[Intent]
+    """The likeliest shop topics of an unsure reading, best first: the choices if the bot asks."""
+    off_topic: float | None
+    """The classifier's evidence that the message is about something other than the shop (None: not given)."""
 
 
 def new_turn(**values: Any) -> Turn:
@@ -101,6 +109,9 @@ def new_turn(**values: Any) -> Turn:
         "escalation": None,
         "missed_before": False,
         "unsure": False,
+        "unsure_reading": False,
+        "topics": [],
+        "off_topic": None,
     }
     return cast(Turn, {**turn, **values})
 
@@ -123,5 +134,7 @@ class State(InputState):
     A successful verification is a link kept by the verifier per sender, with an expiry."""
     offered_human: bool = False
     """The last reply asked the customer to rephrase and offered a person: "yes" takes the offer."""
+    topic_choices: list[Intent] = field(default_factory=list)
+    """The topics the last reply offered as a numbered list (a person last); a number picks one."""
     turn: Annotated[Turn, update_turn] = field(default_factory=new_turn)
     """What the latest turn computed (passages, order result, draft, guardrail verdict, hand-over)."""

@@ -15,8 +15,9 @@ from typing import cast
 from langchain_core.messages import BaseMessage, HumanMessage
 
 from carebot.domain import Intent, Language, Passage, parse_order_number
+from carebot.models.scope import OUT_OF_SCOPE
 from carebot.models.sentiment import sentiment_score
-from carebot.models.text_models import OUT_OF_SCOPE, TextModels, default_text_models
+from carebot.models.text_models import TextModels, default_text_models
 from carebot.models.two_questions import first_question, other_question_intent, question_parts
 from carebot.models.types import AnswerRequest, Classification
 from carebot.phrases import format_order_lookup, phrase
@@ -30,28 +31,26 @@ class OfflineClassifier:
         self._cache_dir = cache_dir
         self._loaded = False
 
-    def _reading(self, text: str) -> tuple[str, float]:
-        models = self._models or default_text_models(self._cache_dir)
-        intent = models.intent.predict(text)
-        return intent.label, intent.confidence
-
     def classify_now(self, text: str, *, previous: str = "") -> Classification:
         models = self._models or default_text_models(self._cache_dir)
-        intent, confidence = self._reading(text)
+        reading = models.intent.predict(text)
         sentiment = sentiment_score(text)
-        if intent == OUT_OF_SCOPE and previous and len(text.split()) <= _FOLLOW_UP_WORDS:
+        intent, confidence, unsure = reading.label, reading.confidence, reading.unsure
+        if (intent == OUT_OF_SCOPE or unsure) and previous and len(text.split()) <= _FOLLOW_UP_WORDS:
             # "and to Bali?" is far from every example on its own, not after "do you ship to Java?":
             # read it with the previous message, unsure, so the conversation's topic carries on.
-            follow_up, follow_up_confidence = self._reading(f"{previous} {text}")
-            if follow_up != OUT_OF_SCOPE:
-                intent, confidence = follow_up, min(follow_up_confidence, _FOLLOW_UP_CONFIDENCE)
+            follow_up = models.intent.predict(f"{previous} {text}")
+            if follow_up.label != OUT_OF_SCOPE and not follow_up.unsure:
+                intent, confidence = follow_up.label, min(follow_up.confidence, _FOLLOW_UP_CONFIDENCE)
+                unsure = False
         first = first_question(text, intent, models.intent)
         if first is not None:
             # Two questions in one message: answer the first one asked (the answer names the other).
-            intent, confidence = first.label, first.confidence
-        if intent == OUT_OF_SCOPE and sentiment <= _ANGRY:
+            intent, confidence, unsure = first.label, first.confidence, False
+        if (intent == OUT_OF_SCOPE or unsure) and sentiment <= _ANGRY:
             # Anger at the shop is a complaint however it is worded.
-            intent, confidence = "complaint", 1 - confidence
+            confidence = 1 - confidence if intent == OUT_OF_SCOPE else confidence
+            intent, unsure = "complaint", False
         language = models.language.predict(text)
         return Classification(
             intent=cast(Intent, intent),
@@ -60,6 +59,9 @@ class OfflineClassifier:
             confidence=round(confidence, 3),
             language_confidence=round(language.confidence, 3),
             order_number=parse_order_number(text),
+            off_topic=round(reading.off_topic, 3),
+            unsure=unsure,
+            topics=cast(tuple[Intent, ...], reading.topics if unsure else ()),
         )
 
     async def classify(self, text: str, *, history: Sequence[BaseMessage] = ()) -> Classification:
@@ -81,6 +83,9 @@ _ANGRY = -0.5
 # Below the graph's follow-up threshold, so a follow-up keeps the conversation's intent.
 _FOLLOW_UP_CONFIDENCE = 0.45
 
+
+# Order lookups that ask the customer to verify before any order is shown.
+_ASKS_TO_VERIFY = frozenset({"unknown_customer", "not_found"})
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Sentences end at . ! ? or a line break; bullet lines stay whole.
@@ -154,13 +159,16 @@ class OfflineResponder:
             name = f" {request.customer_name.split()[0]}" if request.customer_name else ""
             return phrase(language, key, name=name, shop=request.shop_name)
         facts: list[str] = []
-        if request.order is not None:
-            facts.append(format_order_lookup(request.order, language))
         if request.passages:
             if intent == "order_change":
                 facts.append(phrase(language, "change_lead"))
-            elif not facts and intent != "complaint":
+            elif intent != "complaint" and (request.order is None or request.order.kind in _ASKS_TO_VERIFY):
                 facts.append(phrase(language, "kb_lead"))
             facts.append(format_passages(request.question, request.passages, language))
+        if request.order is not None:
+            # The help centre's answer first when the order must wait for verification (what to do
+            # about a damaged parcel), then the request to verify; an order's facts come first.
+            lookup = format_order_lookup(request.order, language)
+            facts.insert(len(facts) if request.order.kind in _ASKS_TO_VERIFY else 0, lookup)
         opening = [phrase(language, "complaint")] if intent == "complaint" else []
         return "\n\n".join(opening + (facts or [phrase(language, "no_answer")]))

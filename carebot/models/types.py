@@ -24,6 +24,14 @@ class Classification:
     language_confidence: float = 1.0
     """How sure it is of `language`; short messages ("ok", "A1042") are often unsure."""
     order_number: str | None = None
+    off_topic: float | None = None
+    """The evidence that the message is about something other than the shop, in [0, 1]; None
+    from a model that does not say (the eval report's trade-off curve reads it)."""
+    unsure: bool = False
+    """Neither a confident shop intent nor confidently off topic: `intent` is only the best guess,
+    and the bot asks which topic is meant, with `topics` as the choices."""
+    topics: tuple[Intent, ...] = ()
+    """The likeliest shop topics, best first, to offer when unsure."""
 
 
 @dataclass(frozen=True, slots=True)
