@@ -167,3 +167,7 @@ class Passage:
     score: float
     """Relevance in [0, 1]: the share of the question's key terms the chunk contains, fused with
     the embedding similarity when embeddings are on."""
+    semantic: float | None = None
+    """The embedding relevance alone, in [0, 1], when `score` fuses it with `lexical` (None without embeddings)."""
+    lexical: float | None = None
+    """The share of the question's key terms the chunk contains, when `score` fuses it with `semantic`."""

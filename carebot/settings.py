@@ -79,8 +79,19 @@ class Settings(BaseSettings):
     )
     history_limit: int = Field(default=20, ge=2, description="Messages kept per thread.")
     relevance_threshold: float = Field(default=0.3, ge=0, le=1)
+    unsure_signal_floor: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="The semantic relevance and the lexical coverage a passage needs, each, to answer a message"
+        " the classifier is unsure about.",
+    )
     unsure_relevance_threshold: float = Field(
-        default=0.55, ge=0, le=1, description="The passage score that answers a message the classifier is unsure about."
+        default=0.55,
+        ge=0,
+        le=1,
+        description="With passages of one score only (Bedrock, no embeddings): the score that answers a message"
+        " the classifier is unsure about.",
     )
 
     web_identity_secret: SecretStr | None = Field(

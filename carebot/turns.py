@@ -71,6 +71,7 @@ class TurnRunner:
             default_language=sender_language(channel, sender) or self._settings.default_language,
             history_limit=self._settings.history_limit,
             relevance_threshold=self._settings.relevance_threshold,
+            unsure_signal_floor=self._settings.unsure_signal_floor,
             unsure_relevance=self._settings.unsure_relevance_threshold,
         )
 

@@ -57,6 +57,9 @@ SCRIPT = {
         off_topic=0.4,
         topics=("payment", "returns_refunds", "order_status"),
     ),
+    "when is the next full moon": replace(
+        reading("shipping", confidence=0.3), unsure=True, off_topic=0.5, topics=("shipping", "order_status")
+    ),
     "2": reading("greeting", "es", confidence=0.2, language_confidence=0.5),
     "4": reading("greeting", "es", confidence=0.2, language_confidence=0.5),
     "ok": reading("greeting", "es", language_confidence=0.8),
@@ -345,6 +348,22 @@ async def test_an_unsure_reading_is_answered_when_the_help_centre_has_a_clearly_
     state = await turn(graph, "barangnya kok gitu sih")
     assert answer(state) == "payment/id source:Payments"  # not a question back
     assert state["topic_choices"] == [] and state["turn"]["escalation"] is None  # no list offered
+
+
+async def test_an_off_topic_unsure_message_sharing_a_word_with_a_passage_is_not_answered_from_it() -> None:
+    # "next" is a third of the question's key words and in "…until the end of the next working
+    # day": lexical coverage alone (and the fused score, 0.67) would answer it; its meaning does not.
+    missing = passage("Shipping", "If your parcel shows delivered, wait until the end of the next working day.")
+    graph, kb, _, responder = make_graph(passages=[replace(missing, score=0.6667, semantic=0.0, lexical=0.6667)])
+    state = await turn(graph, "when is the next full moon")
+    assert len(kb.queries) == 1  # searched, then asked about rather than answered
+    assert "1. " in answer(state) and "source:" not in answer(state)
+    assert state["topic_choices"] == ["shipping", "order_status", "human_agent"]
+    assert isinstance(responder, EchoResponder) and responder.requests == []
+
+    # The same passage with meaning and words both matching is answered.
+    graph, _, _, _ = make_graph(passages=[replace(missing, score=0.8, semantic=0.6, lexical=0.5)])
+    assert answer(await turn(graph, "when is the next full moon")) == "shipping/en source:Shipping"
 
 
 async def test_the_last_choice_of_an_unsure_reading_hands_over() -> None:

@@ -345,9 +345,10 @@ class CareNodes:
 
     async def _search_when_unsure(self, query: str, language: Language, context: Context) -> dict[str, Any]:
         """A message the classifier cannot place is answered from the help centre when a passage is
-        clearly relevant ("do you do klarna" → payments); with none, the turn asks which topic."""
+        clearly relevant ("how do I leave a review" → reviews): its meaning and its words both match
+        (`Context.unsure_signal_floor`); with none, the turn asks which topic."""
         passages = await self.deps.knowledge.search(query, language=language)
-        if not passages or passages[0].score < context.unsure_relevance:
+        if not passages or not _clearly_relevant(passages[0], context):
             return {"documents": []}
         return {"documents": [asdict(p) for p in passages]}
 
@@ -426,3 +427,13 @@ class CareNodes:
             "turn": {"escalation": escalation},
             "messages": bounded_append(state.messages, text, runtime.context),
         }
+
+
+def _clearly_relevant(passage: Passage, context: Context) -> bool:
+    """Whether a passage answers a message the classifier is unsure about: semantic relevance and
+    lexical coverage each reach the floor; a passage with one score only (no embeddings, Bedrock)
+    needs `unsure_relevance`."""
+    if passage.semantic is None or passage.lexical is None:
+        return passage.score >= context.unsure_relevance
+    floor = context.unsure_signal_floor
+    return passage.semantic >= floor and passage.lexical >= floor

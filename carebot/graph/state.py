@@ -25,6 +25,8 @@ class RetrievedDocument(TypedDict):
     text: str
     language: str
     score: float
+    semantic: float | None
+    lexical: float | None
 
 
 class GuardrailVerdict(TypedDict):

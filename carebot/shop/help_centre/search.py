@@ -287,7 +287,7 @@ def fuse(lexical: list[Passage], semantic: list[Passage], *, language: str, k: i
         base, lexical_score, _ = fused.get(_key(p), (p, 0.0, 0.0))
         fused[_key(p)] = (base, lexical_score, p.score)
     ranked = sorted(fused.values(), key=lambda row: (-(LEXICAL_WEIGHT * row[1] + row[2]), row[0].language != language))
-    return [replace(p, score=round(1 - (1 - a) * (1 - b), 4)) for p, a, b in ranked[:k]]
+    return [replace(p, score=round(1 - (1 - a) * (1 - b), 4), lexical=a, semantic=b) for p, a, b in ranked[:k]]
 
 
 def _passage(row: dict[str, Any], score: float) -> Passage:
