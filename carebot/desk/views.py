@@ -25,6 +25,7 @@ from carebot.verification.types import IdentityVerifier
 log = logging.getLogger(__name__)
 
 _TRANSCRIPT_LIMIT = 500
+_LOOKUPS_AT_ONCE = 4
 
 
 @dataclass(slots=True)
@@ -157,9 +158,17 @@ class ConversationViews:
         outage leaves them unnamed in this listing, and is logged."""
         if not rows:
             return
+        # A few at a time: each lookup takes a pooled connection (and may call the shop's API),
+        # and a long unnamed list must not take every connection the API's requests need.
+        slots = asyncio.Semaphore(_LOOKUPS_AT_ONCE)
+
+        async def find(row: ConversationRow) -> Customer | None:
+            async with slots:
+                return await self._find_customer(row)
+
         try:
             async with asyncio.timeout(self.lookup_timeout):
-                found = await asyncio.gather(*(self._find_customer(r) for r in rows), return_exceptions=True)
+                found = await asyncio.gather(*(find(r) for r in rows), return_exceptions=True)
         except TimeoutError:
             log.warning("inbox_customer_lookup_timed_out", extra={"conversations": len(rows)})
             return
