@@ -12,8 +12,8 @@ languages). Out of scope is a class it learns from a large, varied set of off-to
 (everyday requests, banking, travel, trivia, chit-chat, abuse), so a decline rests on evidence
 that the message is about something else, not on the absence of shop words; a message that names
 the shop's things (`data/shop_terms.txt`) or an order is never declined. Between a confident
-intent and a confident decline the bot asks which topic is meant (`scope.py` holds the costs and
-how the thresholds are chosen).
+intent and a confident decline the bot searches the help centre and, with nothing clearly
+relevant, asks which topic is meant (`scope.py` holds the costs and how the thresholds are chosen).
 
 The examples: `data/intent_examples.jsonl`, written by the team, and
 `data/customer_examples.jsonl`, written by helper sessions briefed to imitate customers (synonyms,
@@ -189,7 +189,7 @@ class IntentReading:
     or an order (however the rest reads, it is never declined)."""
     unsure: bool = False
     """Neither a confident shop intent nor confidently off topic: `label` is the best guess, and
-    the bot asks which topic the customer means rather than answer or decline."""
+    the graph searches the help centre, then asks which topic is meant, rather than decline."""
     topics: tuple[str, ...] = ()
     """The shop topics a customer can be asked to choose from, likeliest first."""
 

@@ -29,7 +29,7 @@ class Classification:
     from a model that does not say (the eval report's trade-off curve reads it)."""
     unsure: bool = False
     """Neither a confident shop intent nor confidently off topic: `intent` is only the best guess,
-    and the bot asks which topic is meant, with `topics` as the choices."""
+    and the graph searches the help centre, then asks with `topics` as the choices."""
     topics: tuple[Intent, ...] = ()
     """The likeliest shop topics, best first, to offer when unsure."""
 
