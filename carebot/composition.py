@@ -42,6 +42,7 @@ from carebot.graph import GraphDeps, build_graph
 from carebot.models.factory import Models, build_embedder, build_models
 from carebot.models.sentence_encoder import LOCAL_EMBEDDINGS_NAME
 from carebot.settings import Settings
+from carebot.shop.actions import ShopActions
 from carebot.shop.help_centre.search import (
     Embedder,
     KnowledgeBase,
@@ -52,6 +53,8 @@ from carebot.shop.help_centre.search import (
 )
 from carebot.shop.order_api import HttpOrderSource
 from carebot.shop.orders import OrderSource, PostgresOrderSource
+from carebot.shop.policy import demo_policy_path, load_policy
+from carebot.shop.store import ShopStore
 from carebot.turns import TurnRunner
 from carebot.verification.codes import OneTimeCodes
 from carebot.verification.delivery import DevMailbox, Mailer, SmtpMailer, TwilioVerify
@@ -113,6 +116,12 @@ async def open_order_source(settings: Settings, pool: Pool) -> AsyncIterator[Ord
         yield source
     finally:
         await source.aclose()
+
+
+def shop_actions(settings: Settings, pool: Pool) -> ShopActions:
+    """What can be done to orders, under the shop's policy file (POLICY_FILE, else the demo's)."""
+    policy = load_policy(settings.policy_file or demo_policy_path())
+    return ShopStore(pool, policy)
 
 
 async def open_knowledge_base(settings: Settings, pool: Pool, embedder: Embedder | None) -> KnowledgeBase:
@@ -200,6 +209,7 @@ async def open_components(settings: Settings, *, warm_up: bool = True) -> AsyncI
                 orders=orders,
                 verifier=verifier,
                 screen=models.screen,
+                shop=shop_actions(settings, pool),
             )
             graph = build_graph(deps, checkpointer=AsyncPostgresSaver(pool))  # type: ignore[arg-type]
             if warm_up:

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     orders_api_token: SecretStr | None = Field(default=None, description="Bearer token for the order API.")
     orders_api_timeout: float = Field(default=5.0, gt=0, description="Seconds per order API request.")
     orders_api_retries: int = Field(default=2, ge=0, description="Retries after a timeout, 429 or 5xx.")
+    policy_file: Path | None = Field(
+        default=None,
+        description="The shop's rules for actions (TOML, README 'The policy file'); unset means the demo shop's.",
+    )
 
     shop_name: str = "Lumen Home"
     default_language: Language = Field(

@@ -20,6 +20,7 @@ from carebot.graph.context import Context
 from carebot.graph.state import Escalation, RetrievedDocument, State, Verification, new_turn
 from carebot.models.types import AnswerRequest, Classification, Classifier, GuardrailIntervened, Responder
 from carebot.phrases import format_order_lookup, phrase
+from carebot.shop.actions import ShopActions
 from carebot.shop.help_centre.search import KnowledgeBase
 from carebot.shop.orders import OrderSource, lookup_order
 from carebot.verification.types import IdentityVerifier, parse_code, parse_phone
@@ -58,6 +59,8 @@ class GraphDeps:
     verifier: IdentityVerifier
     screen: MessageScreen | None = None
     """Checks each customer message before any model reads it (a Bedrock Guardrail); None: no check."""
+    shop: ShopActions | None = None
+    """What can be done to orders (cancel, change, return, exchange); None: the bot only explains."""
 
 
 def latest_question(messages: list[AnyMessage]) -> str:
