@@ -50,7 +50,9 @@ their language (`phrases`: `escalate_<reason>`), the inbox shows it in the shop'
 ESCALATION_REASONS: tuple[EscalationReason, ...] = get_args(EscalationReason)
 
 
-OrderStatus = Literal["pending", "processing", "shipped", "delivered", "cancelled", "returned"]
+OrderStatus = Literal[
+    "pending", "processing", "shipped", "delivered", "cancelled", "returned", "return_requested", "exchange_requested"
+]
 ACTIVE_STATUSES = frozenset({"pending", "processing", "shipped"})
 
 # Order numbers look like A1042; customers write "#a1042", "A 1042", "a-1042".

@@ -256,6 +256,8 @@ ORDER_STATUS_WORDS: dict[str, dict[str, str]] = {
         "delivered": "delivered",
         "cancelled": "cancelled",
         "returned": "returned",
+        "return_requested": "return requested",
+        "exchange_requested": "exchange requested",
     },
     "id": {
         "pending": "menunggu pembayaran",
@@ -264,6 +266,8 @@ ORDER_STATUS_WORDS: dict[str, dict[str, str]] = {
         "delivered": "sudah diterima",
         "cancelled": "dibatalkan",
         "returned": "dikembalikan",
+        "return_requested": "pengembalian diajukan",
+        "exchange_requested": "penukaran diajukan",
     },
     "es": {
         "pending": "pendiente de pago",
@@ -272,6 +276,8 @@ ORDER_STATUS_WORDS: dict[str, dict[str, str]] = {
         "delivered": "entregado",
         "cancelled": "cancelado",
         "returned": "devuelto",
+        "return_requested": "devolución solicitada",
+        "exchange_requested": "cambio solicitado",
     },
 }
 
