@@ -37,6 +37,8 @@ class TurnResult:
     """Help-centre documents retrieved for the answer, best first."""
     off_topic: float | None = None
     """The classifier's evidence that the message was about something other than the shop (for evaluations)."""
+    action: Mapping[str, Any] | None = None
+    """What the turn did about an action on an order (`graph.state.ActionOutcome`), or None."""
 
     @classmethod
     def of_run(cls, thread_id: str, steps: Sequence[str], values: Mapping[str, Any]) -> TurnResult:
@@ -57,6 +59,7 @@ class TurnResult:
             tool_calls=tuple(tool_calls(steps, values)),
             sources=tuple(sources(values)),
             off_topic=turn.get("off_topic"),
+            action=turn.get("action"),
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -68,6 +71,7 @@ class TurnResult:
             "language": self.language,
             "escalate": self.escalate,
             "escalation_reason": self.escalation_reason,
+            "action": dict(self.action) if self.action else None,
         }
 
 

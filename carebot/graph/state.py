@@ -41,6 +41,17 @@ class Escalation(TypedDict):
     """What went wrong, for the colleague taking over (e.g. "order API timed out"); never shown to the customer."""
 
 
+class ActionOutcome(TypedDict):
+    """What a turn did about an action: `asking` (a detail it needs), `proposed` (the exact change,
+    waiting for the customer's yes), `done`, `declined` (the customer did not say yes), `refused`
+    (the policy or the order does not allow it; `code` says why), `rejected` (the shop's own API refused)."""
+
+    kind: str
+    state: Literal["asking", "proposed", "done", "declined", "refused", "rejected"]
+    order_number: str | None
+    code: NotRequired[str]
+
+
 class Verification(TypedDict):
     """A verification the bot asked for, still open: the customer is to name their account (email
     or phone on file) and send back the one-time code it gets. Tries are counted by the verifier,
@@ -94,6 +105,8 @@ class Turn(TypedDict):
     """The likeliest shop topics of an unsure reading, best first: the choices if the bot asks."""
     off_topic: float | None
     """The classifier's evidence that the message is about something other than the shop (None: not given)."""
+    action: ActionOutcome | None
+    """What this turn did about an action on an order (asked for a detail, proposed it, did it, …)."""
 
 
 def new_turn(**values: Any) -> Turn:
@@ -114,6 +127,7 @@ def new_turn(**values: Any) -> Turn:
         "unsure_reading": False,
         "topics": [],
         "off_topic": None,
+        "action": None,
     }
     return cast(Turn, {**turn, **values})
 
