@@ -137,8 +137,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "{past} any more. Would you like me to pass you to a colleague? Reply “yes”.",
         "action_refused_once": "Sorry, the items on order {number} have already been changed once, and they can "
         "only be changed once. Would you like me to pass you to a colleague? Reply “yes”.",
-        "action_refused_unavailable": "Sorry, there is nothing available to change {item} to right now. Would you "
-        "like me to pass you to a colleague? Reply “yes”.",
+        "action_refused_unavailable": "Sorry, {item} in {wanted} isn't available right now, so I can't change it on "
+        "order {number}. Would you like me to pass you to a colleague? Reply “yes”.",
+        "action_another_option": "another option",
         "action_refused_gift_card_balance": "Sorry, your gift card's balance doesn't cover the difference of "
         "{amount}. Would you like me to pass you to a colleague? Reply “yes”.",
         "action_refused_not_found": "I can't find order {number} on your account, so I can't change it. Please "
@@ -284,8 +285,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "bisa {past}. Mau saya sambungkan ke rekan kami? Balas “ya”.",
         "action_refused_once": "Maaf, barang pada pesanan {number} sudah pernah diubah, dan hanya bisa diubah sekali. "
         "Mau saya sambungkan ke rekan kami? Balas “ya”.",
-        "action_refused_unavailable": "Maaf, saat ini tidak ada pilihan lain yang tersedia untuk {item}. Mau saya "
-        "sambungkan ke rekan kami? Balas “ya”.",
+        "action_refused_unavailable": "Maaf, {item} dengan pilihan {wanted} sedang tidak tersedia, jadi tidak bisa "
+        "saya ubah pada pesanan {number}. Mau saya sambungkan ke rekan kami? Balas “ya”.",
+        "action_another_option": "lain",
         "action_refused_gift_card_balance": "Maaf, saldo kartu hadiah Anda tidak cukup untuk selisih {amount}. "
         "Mau saya sambungkan ke rekan kami? Balas “ya”.",
         "action_refused_not_found": "Saya tidak menemukan pesanan {number} di akun Anda, jadi tidak bisa "
@@ -428,8 +430,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "puede ser {past}. ¿Quieres que te pase con un compañero? Responde “sí”.",
         "action_refused_once": "Lo siento, los artículos del pedido {number} ya se cambiaron una vez, y solo se "
         "pueden cambiar una vez. ¿Quieres que te pase con un compañero? Responde “sí”.",
-        "action_refused_unavailable": "Lo siento, ahora mismo no hay otra opción disponible para {item}. ¿Quieres "
-        "que te pase con un compañero? Responde “sí”.",
+        "action_refused_unavailable": "Lo siento, {item} en {wanted} no está disponible ahora mismo, así que no "
+        "puedo cambiarlo en el pedido {number}. ¿Quieres que te pase con un compañero? Responde “sí”.",
+        "action_another_option": "otra opción",
         "action_refused_gift_card_balance": "Lo siento, el saldo de tu tarjeta regalo no cubre la diferencia de "
         "{amount}. ¿Quieres que te pase con un compañero? Responde “sí”.",
         "action_refused_not_found": "No encuentro el pedido {number} en tu cuenta, así que no puedo cambiarlo. "

@@ -22,6 +22,7 @@ from carebot.graph.action_words import (
     matching_choices,
     parse_address,
     refund_preference,
+    says_all,
 )
 from carebot.phrases import ORDER_STATUS_WORDS, phrase
 from carebot.shop.actions import (
@@ -116,7 +117,7 @@ class ShopView:
     language: str
 
 
-def take_answer(pending: PendingAction, text: str, named_order: str | None) -> bool:
+def take_answer(pending: PendingAction, text: str, named_order: str | None, shop: ShopView) -> bool:
     """Fill the detail the last reply asked for from the customer's answer; False when it says none."""
     slot, choices = pending["asking"], pending["choices"]
     if slot is None:
@@ -129,13 +130,15 @@ def take_answer(pending: PendingAction, text: str, named_order: str | None) -> b
     if slot == "order" and named_order:
         pending["order_number"] = named_order
         return True
-    picked = chosen_numbers(text, len(choices)) or matching_choices(text, pending["labels"])
-    if slot == "reason" and not picked:
-        reason = cancel_reason(text, choices)
-        picked = [choices.index(reason) + 1] if reason else []
-    if slot == "items" and picked:
+    if slot == "items":
+        picked = picked_items(text, pending["labels"])
         pending["item_ids"] = [choices[n - 1] for n in picked]
-        return True
+        return bool(picked)
+    reason = cancel_reason(text, choices) if slot == "reason" else None
+    picked = [choices.index(reason) + 1] if reason else chosen_numbers(text, len(choices))
+    picked = picked or matching_choices(text, pending["labels"])
+    if not picked and slot in ("refund", "payment"):
+        picked = _method_by_preference(text, pending, shop)
     if len(picked) != 1:
         return False
     value = choices[picked[0] - 1]
@@ -148,6 +151,37 @@ def take_answer(pending: PendingAction, text: str, named_order: str | None) -> b
     else:  # refund, payment
         pending["payment_method_id"] = value
     return True
+
+
+def _method_by_preference(text: str, pending: PendingAction, shop: ShopView) -> list[int]:
+    """A refund or payment choice named by kind: "gift card", "my card", "the original way"."""
+    preference = refund_preference(text)
+    offered = [shop.customer.payment_method(c) for c in pending["choices"]]
+    order = find_order(shop.orders, pending["order_number"] or "")
+    original = order.original_payment_method_id if order else None
+    for n, method in enumerate(offered, start=1):
+        if method is None:
+            continue
+        if preference == "gift_card" and method.kind == "gift_card":
+            return [n]
+        if preference == "original" and method.id == original:
+            return [n]
+    cards = [n for n, m in enumerate(offered, start=1) if m is not None and m.kind == "card"]
+    return cards if preference == "original" and len(cards) == 1 else []
+
+
+def picked_items(text: str, labels: list[str]) -> list[int]:
+    """The items a reply names: by number, by name ("the lamp"; "both mugs" when two lines are the same
+    product), or all of them ("everything", "semua", "todo")."""
+    numbers = chosen_numbers(text, len(labels))
+    if numbers and not says_all(text):
+        return numbers
+    named = matching_choices(text, labels)
+    if named:
+        same = {labels[n - 1] for n in named}
+        # Identical lines ("2× mug"): all of them when the reply says both, else the first.
+        return named if says_all(text) or len(same) > 1 else named[:1]
+    return list(range(1, len(labels) + 1)) if says_all(text) else []
 
 
 def advance(pending: PendingAction, text: str, named_order: str | None, shop: ShopView) -> Ask | Refuse | Propose:
@@ -181,6 +215,11 @@ def _resolve_order(pending: PendingAction, shop: ShopView) -> OrderRecord | Ask 
             return Refuse("not_found", phrase(shop.language, "action_refused_not_found", number=number), number)
         return order
     candidates = [o for o in shop.orders if _could_apply(pending["kind"], o, shop)]
+    if pending["kind"] in ("change_items", "exchange"):
+        # "a different size" means an item change before shipping, an exchange after delivery: the orders
+        # of the kind the customer's words name first ("exchange the shirt I received").
+        preferred = [o for o in candidates if o.status in shop.policy.statuses(pending["kind"])]
+        candidates = preferred or candidates
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
@@ -192,8 +231,7 @@ def _resolve_order(pending: PendingAction, shop: ShopView) -> OrderRecord | Ask 
 
 
 def _could_apply(kind: ActionKind, order: OrderRecord, shop: ShopView) -> bool:
-    kinds: tuple[ActionKind, ...] = ("change_items", "exchange") if kind in ("change_items", "exchange") else (kind,)
-    for candidate in kinds:
+    for candidate in _kinds_meant(kind):
         if order.status not in shop.policy.statuses(candidate):
             continue
         if candidate in ("return", "exchange"):
@@ -202,6 +240,10 @@ def _could_apply(kind: ActionKind, order: OrderRecord, shop: ShopView) -> bool:
                 continue
         return True
     return False
+
+
+def _kinds_meant(kind: ActionKind) -> tuple[ActionKind, ...]:
+    return ("change_items", "exchange") if kind in ("change_items", "exchange") else (kind,)
 
 
 def _kind_for(kind: ActionKind, order: OrderRecord, policy: Policy) -> ActionKind:
@@ -237,17 +279,14 @@ def _refuse_early(kind: ActionKind, order: OrderRecord, shop: ShopView) -> Refus
 
 
 def _items_named(pending: PendingAction, text: str, order: OrderRecord) -> list[str]:
-    """The order's only item, or the items the request or the latest message names ("the lamp")."""
+    """The order's only item, or the items the request or the latest message names ("the lamp", "everything")."""
     if len(order.items) == 1:
         return [order.items[0].id]
     labels = [i.describe() for i in order.items]
     for said in (text, pending["request_text"]):
-        picked = matching_choices(said, labels)
-        if picked and len(picked) < len(labels):
-            # Two identical lines ("2× mug") both match: one of them is meant.
-            named = {labels[n - 1] for n in picked}
-            if len(named) == 1:
-                return [order.items[picked[0] - 1].id]
+        picked = [n for n in picked_items(said, labels) if not chosen_numbers(said, len(labels)) or says_all(said)]
+        if picked:
+            return [order.items[n - 1].id for n in picked]
     return []
 
 
@@ -278,13 +317,17 @@ def _variant_details(pending: PendingAction, text: str, order: OrderRecord, shop
         siblings = _siblings(item, shop.products, same_product=rule.same_product)
         named = _variant_named(item, siblings, text) or _variant_named(item, siblings, pending["request_text"])
         if named is not None and not named.available:
-            return Refuse("unavailable", _refusal_text("unavailable", order, shop, item=item.describe()), order.number)
+            wanted = named.describe()
+            return Refuse("unavailable", _refusal_text("unavailable", order, shop, item=item.name, wanted=wanted),
+                          order.number)  # fmt: skip
         if named is not None:
             pending["new_variant_ids"].append(named.id)
             continue
         available = [v for v in siblings if v.available]
         if not available:
-            return Refuse("unavailable", _refusal_text("unavailable", order, shop, item=item.describe()), order.number)
+            wanted = phrase(shop.language, "action_another_option")
+            return Refuse("unavailable", _refusal_text("unavailable", order, shop, item=item.name, wanted=wanted),
+                          order.number)  # fmt: skip
         choices = [(v.id, f"{v.describe()} — {_price_of(item, v, shop)} {order.currency}") for v in available]
         return _ask(pending, "variant", choices, shop.language, item=item.describe())
     return _payment_details(pending, text, order, shop)
@@ -299,9 +342,8 @@ def _payment_details(pending: PendingAction, text: str, order: OrderRecord, shop
     if not isinstance(probe, Refusal) or probe.code != "payment_method":
         return None  # no difference to pay, or a refusal `_propose` reports
     difference = _difference(pending, order, shop)
-    named = _method_named(shop.customer.payment_methods, text) or _method_named(
-        shop.customer.payment_methods, pending["request_text"]
-    )
+    methods, original = shop.customer.payment_methods, order.original_payment_method_id
+    named = _method_named(methods, text, original) or _method_named(methods, pending["request_text"], original)
     if named is not None:
         pending["payment_method_id"] = named.id
         return None
@@ -437,8 +479,9 @@ def _refusal(refusal: Refusal, order: OrderRecord, shop: ShopView, difference: D
         amount = f"{abs(difference)} {order.currency}"
         return Refuse(refusal.code, _refusal_text("gift_card_balance", order, shop, amount=amount), order.number)
     if refusal.code in ("nothing_to_change", "not_found", "unavailable"):
-        item = order.items[0].describe() if order.items else ""
-        return Refuse(refusal.code, _refusal_text(refusal.code, order, shop, item=item), order.number)
+        item = order.items[0].name if order.items else ""
+        wanted = phrase(shop.language, "action_another_option")
+        return Refuse(refusal.code, _refusal_text(refusal.code, order, shop, item=item, wanted=wanted), order.number)
     return Refuse(refusal.code, _refusal_text("policy", order, shop), order.number)
 
 
@@ -487,12 +530,18 @@ def _variant_named(item: Item, siblings: list[Variant], text: str) -> Variant | 
     return winners[0] if len(winners) == 1 else None
 
 
-def _method_named(methods: list[PaymentMethod], text: str) -> PaymentMethod | None:
+def _method_named(methods: list[PaymentMethod], text: str, original: str | None) -> PaymentMethod | None:
+    """The payment method a message names: by its label ("my amex", "PayPal"), "gift card", or "the same
+    card" (the order's original method)."""
+    picked = matching_choices(text, [m.label for m in methods])
+    if len(picked) == 1:
+        return methods[picked[0] - 1]
     preference = refund_preference(text)
     if preference == "gift_card":
         return next((m for m in methods if m.kind == "gift_card"), None)
-    picked = matching_choices(text, [m.label for m in methods])
-    return methods[picked[0] - 1] if len(picked) == 1 else None
+    if preference == "original":
+        return next((m for m in methods if m.id == original), None)
+    return None
 
 
 def _method_label(method: PaymentMethod, order: OrderRecord, language: str) -> str:

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from carebot.domain import ORDER_NUMBER
 from carebot.shop.records import ActionKind, Address
 
 
@@ -25,76 +26,63 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", _plain(text))
 
 
-# Verbs of each action (accents stripped). A variant change on a delivered order becomes an exchange,
-# an exchange asked for on an order not yet shipped a change of items: the order's status decides.
-_ACTION_PATTERNS: tuple[tuple[ActionKind, re.Pattern[str]], ...] = (
-    (
-        "change_address",
-        re.compile(
-            r"\b(address|adress|addres|alamat|direccion|domicilio)\b.*\b(change|update|wrong|new|correct|fix|edit|"
-            r"ganti|ubah|salah|baru|ganti|perbarui|cambiar|cambia|cambio|actualizar|corregir|modificar|equivo(?:c|qu)\w*|"
-            r"nueva)\b|\b(change|update|wrong|new|correct|fix|edit|ganti|ubah|salah|baru|perbarui|cambiar|cambia|"
-            r"cambio|actualizar|corregir|modificar|nueva|equivo(?:c|qu)\w*)\b.*\b(address|adress|addres|alamat|direccion|"
-            r"domicilio)\b|\b(ship|send|deliver) (it|them|my order|the order) to\b|\bkirim(kan)? ke\b|"
-            r"\b(envia|enviad|mandad)\w* a\b"
-        ),
-    ),
-    (
-        "exchange",
-        re.compile(
-            r"\b(exchange|swap (it|this|them) for|tukar\w*|penukaran|cambiarl[oa]s? por|cambio por|"
-            r"intercambi\w*)\b"
-        ),
-    ),
-    (
-        "change_items",
-        re.compile(
-            r"\b(size|sizes|colou?r|ukuran|ukurannya|warna|warnanya|talla|tamano|color|variant|model)\b|"
-            r"\b(smaller|bigger|larger)\b|\b(different|another|other) (one|size|colou?r)\b"
-        ),
-    ),
-    (
-        "return",
-        re.compile(
-            r"\b(return|returning|send (it|this|them) back|send back|refund|money back|retur|kembalikan|"
-            r"balikin|pengembalian|kembaliin|devolver|devuelvo|devolverlo|devolverla|devolucion|devolverlos|"
-            r"reembolso|reembolsar)\b"
-        ),
-    ),
-    (
-        "cancel",
-        re.compile(
-            r"\b(cancel|cancell?ed|cancelling|cancelation|cancellation|batal|batalkan|batalin|dibatalkan|"
-            r"pembatalan|cancelar|cancela|cancelalo|cancelarlo|cancelen|anular|anula|anulen)\b"
-        ),
-    ),
+# Verbs and cues of each action (accents stripped). A variant change on a delivered order becomes an
+# exchange, an exchange asked for on an order not yet shipped a change of items: the order's status decides.
+_CANCEL = re.compile(r"\b(cancel\w*|batal\w*|dibatalkan|pembatalan|cancela\w*|anula\w*|anulen)\b")
+_RETURN = re.compile(
+    r"\b(return|returning|returned|send (it|this|them) back|send back|money back|retur\w*|dikembalikan|"
+    r"kembalikan|kembaliin|balikin|dibalikin|pengembalian|devolver\w*|devuelv\w*|devoluci\w*|reembols\w*|refund)\b"
+)
+_EXCHANGE = re.compile(r"\b(exchange|exchanging|tukar\w*|tuker\w*|ditukar|penukaran|intercambi\w*|"
+                       r"cambiarl[oa]s? por|cambio por)\b")  # fmt: skip
+_CHANGE = re.compile(
+    r"\b(change|changing|switch|swap|replace|ganti\w*|diganti|ubah|diubah|cambi\w*|modific\w*|get (it|one|the \w+|"
+    r"an? \w+) in)\b"
+)
+_ADDRESS = re.compile(
+    r"\b(address|adress|addres|alamat|direcci\w*|domicilio|ship(s|ped|ping)? (it )?to|deliver(ed|y)? (it )?to|"
+    r"(send|ship|deliver)\w* (it|them|order \w+|my order|the order|my package|my parcel) to|new (place|home)|"
+    r"where .{0,20}(ships|goes|is going)|kirim\w* ke|(mand|envi)\w*( \w+)? a|moved|moving|pindah|mudanza|"
+    r"me mud\w*)\b"
+)
+# Something to change an item into: an option word, a size, "instead", "to a …", "jadi", "yang …".
+_VARIANT_CUE = re.compile(
+    r"\b(size|sizes|colou?r|ukuran\w*|warna\w*|talla|tamano|model|instead|en vez|en lugar|smaller|bigger|larger|"
+    r"medium|small|large|mediana|grande|pequen\w*|xs|s|m|l|xl|xxl|jadi|yang|to an?|for an?|in \w+|a (la|una|un) \w+|"
+    r"por (la|una|un) \w+|ke \w+|to the \w+|the \w+ one)\b"
 )
 # Questions about the rules, not requests: the help centre answers them.
 _QUESTION = re.compile(
-    r"\b(how (do|does|can|long|much)|what (is|s|are)|whats|policy|policies|is it possible|do you (allow|accept|"
-    r"offer)|when (will|do)|where is my refund|bagaimana|gimana cara|caranya|berapa lama|kebijakan|apakah bisa|"
-    r"como (puedo|se|funciona|hago)|cuanto tiempo|cuantos dias|politica|se puede|es posible)\b"
+    r"\b(how (do|does|can|long|much)|what (is|s|are)|whats|policy|policies|when (will|do|does)|bagaimana|"
+    r"gimana cara|caranya|berapa lama|kebijakan|como (puedo|se|funciona|hago)|cuanto (tiempo|tarda)|"
+    r"cuantos dias|politica)\b"
 )
-# Words that say "mine": a request about the customer's own order ("can I return this lamp?").
-_OWN = re.compile(r"\b(my|this|it|these|them|order|pesanan|pesananku|orderan|saya|aku|mi|mis|este|esta|pedido|lo|la)\b")
+_WANT = re.compile(r"\b(i want|i need|i d like|i would like|quiero|necesito|mau|ingin|pengen|pingin|tolong|please)\b")
+_ASKS_ABOUT = re.compile(r"\b(where|when|status|kapan|mana|donde|cuando|sudah sampai)\b")
 
 
 def requested_action(text: str) -> ActionKind | None:
     """The action a message asks for, or None (no action verb, or a question about the rules)."""
-    plain = _plain(text)
-    if _QUESTION.search(plain) and not re.search(r"\b(i want|i need|i d like|quiero|mau|ingin|pengen)\b", plain):
+    plain = " ".join(_words(text))
+    if _QUESTION.search(plain) and not _WANT.search(plain):
         return None
-    for kind, pattern in _ACTION_PATTERNS:
-        if pattern.search(plain):
-            if kind == "change_items" and not re.search(
-                r"\b(change|switch|swap|different|another|other|smaller|bigger|larger|instead|ganti|ubah|tukar|"
-                r"cambiar|cambia|cambio|otra|otro|diferente|en vez|mas grande|mas pequen\w*)\b",
-                plain,
-            ):
-                continue  # "what colours does the lamp come in?" names a colour, asks for nothing
-            if kind == "return" and re.search(r"\b(where|when|status|kapan|mana|donde|cuando)\b", plain):
-                continue  # "where is my refund?" asks about one
-            return kind
+    if _ADDRESS.search(plain) and (_CHANGE.search(plain) or re.search(r"\b(to|ke|a|new|baru|nueva)\b", plain)):
+        return "change_address"
+    if _CANCEL.search(plain):
+        return "cancel"
+    if _EXCHANGE.search(plain):
+        return "exchange"
+    if _RETURN.search(plain) and not _ASKS_ABOUT.search(plain):
+        return "return"  # "where is my refund?" asks about one
+    if _CHANGE.search(plain) and _VARIANT_CUE.search(plain):
+        return "change_items"
+    if re.search(r"\b(instead|en vez|en lugar)\b", plain):
+        return "change_items"  # "could I get the lamp in sage instead"
+    if ORDER_NUMBER.search(text) and (
+        re.search(r"\b(size|colou?r|ukuran|warna|talla|tamano)\b", plain)
+        or (_CHANGE.search(plain) and re.search(r"\b(to|ke|jadi|a) \w+", plain))
+    ):
+        return "change_items"  # "#E2032 the hoodie in navy, size M?", "e2010 - swap lamp to sage"
     return None
 
 
@@ -147,7 +135,7 @@ def chosen_numbers(text: str, count: int) -> list[int]:
 def matching_choices(text: str, labels: Sequence[str]) -> list[int]:
     """The 1-based choices whose label words the reply names ("the white one", "talla L", "king"):
     the choices sharing the most distinctive words with it; [] when none or a tie across all."""
-    said = set(_words(text))
+    said = set(_words(_expand(text)))
     scores = []
     for label in labels:
         distinctive = set(_words(label)) - _COMMON
@@ -159,20 +147,67 @@ def matching_choices(text: str, labels: Sequence[str]) -> list[int]:
     return winners if len(winners) < len(labels) or len(labels) == 1 else []
 
 
-# Words every label may share ("size", currency codes, prices): they tell choices apart from nothing.
-_COMMON = frozenset({"size", "colour", "color", "the", "one", "usd", "idr", "eur", "order", "a", "in", "de", "el",
-                     "la", "yang", "warna", "ukuran", "talla"})  # fmt: skip
+def says_all(text: str) -> bool:
+    """ "all of it", "both", "semuanya", "todo": every choice."""
+    return any(w in _ALL for w in _words(text))
+
+
+def _stem(word: str) -> str:
+    """Indonesian possessive and definite endings off ("lampunya" → "lampu", "kaosku" → "kaos")."""
+    for suffix in ("nya", "ku", "mu"):
+        if word.endswith(suffix) and len(word) > len(suffix) + 3:
+            return word[: -len(suffix)]
+    return word
+
+
+# What customers call a payment method, as its label says it.
+_ALIASES = {"amex": "american express", "mc": "mastercard", "master": "mastercard", "pp": "paypal",
+            "tf": "transfer", "transferencia": "transfer bank", "rekening": "bank"}  # fmt: skip
+# Indonesian and Spanish words for the options and everyday goods a shop's catalogue names in English
+# ("kaos hitam" is the black tee, "la sudadera talla M" the hoodie in M): a customer picks a line or a
+# variant in their own words. A shop whose catalogue speaks their language needs none of this.
+_GLOSSARY = {
+    **dict.fromkeys(("hitam", "negro", "negra"), "black"), **dict.fromkeys(("putih", "blanco", "blanca"), "white"),
+    **dict.fromkeys(("abu", "abu2", "gris"), "grey"), "gray": "grey", **dict.fromkeys(("biru", "azul"), "blue"),
+    **dict.fromkeys(("merah", "rojo", "roja"), "red"), **dict.fromkeys(("hijau", "verde"), "green"),
+    **dict.fromkeys(("kuning", "amarillo", "amarilla"), "yellow"), **dict.fromkeys(("coklat", "marron"), "brown"),
+    **dict.fromkeys(("krem", "crema"), "cream"), **dict.fromkeys(("dongker", "marino"), "navy"),
+    **dict.fromkeys(("emas", "dorado", "kuningan", "laton"), "brass"),
+    **dict.fromkeys(("kulit", "cuero", "piel"), "leather"),
+    **dict.fromkeys(("jaring", "malla"), "mesh"), **dict.fromkeys(("medium", "sedang", "mediana", "mediano"), "m"),
+    **dict.fromkeys(("small", "kecil", "pequena", "pequeno", "chica"), "s"),
+    **dict.fromkeys(("large", "besar", "grande"), "l"),
+    **dict.fromkeys(("lampu", "lampara"), "lamp"),
+    **dict.fromkeys(("kaos", "camiseta", "playera", "tshirt", "shirt"), "tee"),
+    **dict.fromkeys(("sudadera", "jaket", "hoodienya"), "hoodie"), **dict.fromkeys(("kursi", "silla"), "chair"),
+    **dict.fromkeys(("taza", "cangkir", "gelas"), "mug"), **dict.fromkeys(("selimut", "manta"), "blanket"),
+    **dict.fromkeys(("sarung", "funda"), "cover"), **dict.fromkeys(("botol", "botella"), "bottle"),
+    **dict.fromkeys(("meja", "escritorio"), "desk"), **dict.fromkeys(("sprei", "sabana", "sabanas"), "sheet"),
+    **dict.fromkeys(("karpet", "alfombra"), "rug"), **dict.fromkeys(("lilin", "vela"), "candle"),
+    **dict.fromkeys(("handuk", "toalla", "toallas"), "towel"), **dict.fromkeys(("ketel", "hervidor"), "kettle"),
+}  # fmt: skip
+
+
+def _expand(text: str) -> str:
+    return " ".join(_GLOSSARY.get(w, _ALIASES.get(w, w)) for w in (_stem(w) for w in _words(text)))
+
+
+# Words every label may share, or any message has: they tell choices apart from nothing.
+_COMMON = frozenset(
+    """size colour color the one usd idr eur order a an in of to and my it de el la los las del en y un una yang
+    warna ukuran talla tidak saya aku ini itu dan di ke dari untuk ya no si yes""".split()
+)
 
 # Everyday ways of giving each of the demo policy's reasons; a shop's own reasons are matched by their words.
 _REASON_WORDS = {
     "ordered by mistake": re.compile(
         r"\b(mistake|mistakenly|accident\w*|by error|wrong|salah|keliru|ga sengaja|gak sengaja|tidak sengaja|"
-        r"kepencet|error|equivo(?:c|qu)\w*|sin querer|por error)\b"
+        r"nggak sengaja|kepencet|kepesen|error|equivo(?:c|qu)\w*|sin querer|por error)\b"
     ),
     "no longer needed": re.compile(
-        r"\b(no longer|not needed|don t need|dont need|do not need|changed my mind|found (it )?cheaper|"
-        r"tidak perlu|gak perlu|ga perlu|nggak perlu|tidak butuh|gak butuh|ga butuh|ga jadi|gak jadi|"
-        r"berubah pikiran|ya no|no lo necesito|no la necesito|ya no lo quiero|cambie de opinion|no me hace falta)\b"
+        r"\b(no longer|not needed|(don t|dont|do not|not) (really |even )?need|need it anymore|changed my mind|"
+        r"found (it )?cheaper|(tidak|tdk|gak|ga|nggak|gk) (jadi|perlu|butuh|usah|mau)|berubah pikiran|ya no|"
+        r"no (lo|la|los|las) necesito|no (lo|la) quiero|cambie de opinion|no me hace falta|ya no me sirve)\b"
     ),
 }
 
@@ -206,33 +241,37 @@ def refund_preference(text: str) -> str | None:
 
 
 _ZIP = re.compile(r"^[A-Za-z]{0,2}\s?\d[\dA-Za-z -]{2,9}$")
+# Polite words customers end a message with ("…, Spain pls", "…, México xfa").
+_TRAILING = re.compile(r"(\s+(pls|plz|please|thanks|thank you|thx|ty|xfa|porfa|por favor|gracias|ya|kak|makasih|"
+                       r"terima kasih|ok|okay))+\W*$", re.IGNORECASE)  # fmt: skip
+# Where the address starts in a sentence that leads to it ("… to 31 Orchard Rd", "… ke Jl. …", "… a: Calle …").
+_LEADS_TO = re.compile(r"^.*(?:\s(?:to|ke|a|al|en)\s*:?|:)\s+(?=\S)", re.IGNORECASE)
+# An apartment, unit or floor line ("Apt 4", "Unit 12", "4º Izquierda", "Apartemen …", "Depto 5").
+_APARTMENT = re.compile(r"\b(apt|apartment|unit|suite|ste|floor|fl|piso|depto|dpto|departamento|apartemen\w*|lantai|"
+                        r"blok|tower|torre|puerta|bloque)\b|\d\s*[ºª°]|#\s?\d", re.IGNORECASE)  # fmt: skip
 
 
 def parse_address(text: str) -> Address | None:
     """An address written on one line, "street and number, [apartment,] city, [state,] postcode, country"
-    (the bot asks for it so); None when it cannot be read as one. The customer sees it back in the
-    confirmation, so a misread is caught before anything changes."""
+    (the bot asks for it so), possibly after words leading to it ("please send it to …"); None when it
+    cannot be read as one. The customer sees it back in the confirmation, so a misread is caught
+    before anything changes."""
     parts = [p.strip(" .") for p in re.split(r"[,\n;]+", text.strip()) if p.strip(" .")]
     if len(parts) < 4:
         return None
+    parts[-1] = _TRAILING.sub("", parts[-1]).strip(" .") or parts[-1]
     zip_at = next((i for i in range(len(parts) - 1, 1, -1) if _ZIP.match(parts[i])), None)
-    if zip_at is None:
+    if zip_at is None or zip_at + 1 >= len(parts) or not re.search(r"[^\W\d]", parts[zip_at + 1]):
         return None
-    country = parts[zip_at + 1] if zip_at + 1 < len(parts) else None
-    if country is None or not re.search(r"[^\W\d]", country):
-        return None
-    before = parts[:zip_at]  # street, [apartment], city, [state]
-    street, rest = before[0], before[1:]
-    if not re.search(r"\d", street) and rest and re.search(r"\d", rest[0]):
-        street, rest = f"{street} {rest[0]}", rest[1:]
+    street_at = next((i for i in range(zip_at) if re.search(r"\d", parts[i])), 0)
+    street = _LEADS_TO.sub("", parts[street_at]).strip() or parts[street_at]
+    rest = parts[street_at + 1 : zip_at]  # [apartment], city, [state]
     if not rest:
         return None
     if len(rest) == 1:
         line2, city, state = None, rest[0], None
     elif len(rest) == 2:
-        # "Apt 4, Austin" or "Austin, TX": a short second part reads as a state.
-        short = len(rest[1]) <= 3 or rest[1].isupper()
-        line2, city, state = (None, rest[0], rest[1]) if short else (rest[0], rest[1], None)
+        line2, city, state = (rest[0], rest[1], None) if _APARTMENT.search(rest[0]) else (None, rest[0], rest[1])
     else:
         line2, city, state = ", ".join(rest[:-2]), rest[-2], rest[-1]
-    return Address(line1=street, line2=line2, city=city, state=state, zip=parts[zip_at], country=country)
+    return Address(line1=street, line2=line2, city=city, state=state, zip=parts[zip_at], country=parts[zip_at + 1])

@@ -481,18 +481,16 @@ class CareNodes:
             return {"turn": {"escalation": _escalation("order_unavailable", str(exc))}}
         if view is None:
             return {"action": pending, "turn": {"needs_identity": True}}
-        if pending["asking"] is not None and not take_answer(pending, text, state.turn["order_number"]):
+        if pending["asking"] is not None and not take_answer(pending, text, state.turn["order_number"], view):
             return self._not_understood(pending, state, runtime.context)
         pending["tries"] = 0
         step = advance(pending, text, state.turn["order_number"], view)
         return self._after_step(pending, step, state, runtime.context, view)
 
     def _not_understood(self, pending: PendingAction, state: State, context: Context) -> dict[str, Any]:
-        """An answer that is not one of the choices: another question leaves the action; otherwise ask
-        again once, then let it go and offer a person."""
-        text = latest_question(state.messages)
-        if requested_action(text) is None and state.turn["intent_confidence"] >= _OTHER_TOPIC_CONFIDENCE:
-            return {"action": None, "turn": {"action_dropped": True}}
+        """An answer that is not one of the choices: ask again once, then let the action go and offer a
+        person. (Whether it was another question cannot be told from the classifier: "pakai kartu kredit"
+        answers "how will you pay?" and reads as a payment question.)"""
         if pending["tries"] >= 1:
             reply = phrase(state.language, "action_gave_up", number=pending["order_number"] or "")
             outcome = _outcome(pending, "refused", code="not_understood")
@@ -580,10 +578,6 @@ class CareNodes:
             return None
         return ShopView(customer=customer, orders=orders, products=products, policy=shop.policy,
                         now=datetime.now(UTC), language=language)  # fmt: skip
-
-
-# An answer to the bot's question that the classifier reads this surely as another topic leaves the action.
-_OTHER_TOPIC_CONFIDENCE = 0.6
 
 
 def _outcome(pending: PendingAction, state: str, *, code: str | None = None) -> ActionOutcome:

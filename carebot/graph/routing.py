@@ -52,15 +52,11 @@ def route_after_verify(state: State) -> Literal["lookup_order", "gather_action",
     return "gather_action" if state.action is not None else "lookup_order"
 
 
-def route_after_gather(
-    state: State,
-) -> Literal["confirm_action", "lookup_order", "escalate", "retrieve", "generate", "decline", "__end__"]:
+def route_after_gather(state: State) -> Literal["confirm_action", "lookup_order", "escalate", "__end__"]:
     if state.turn["escalation"]:
         return "escalate"
     if state.turn["needs_identity"]:
         return "lookup_order"  # asks the customer to verify; the action waits in the state
-    if state.turn["action_dropped"]:
-        return route_by_reading(state)
     action = state.turn["action"]
     return "confirm_action" if action is not None and action["state"] == "proposed" else "__end__"
 

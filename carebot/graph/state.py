@@ -113,8 +113,6 @@ class Turn(TypedDict):
     """The action the latest message asks for ("cancel my order" → cancel), read by rules; None: none."""
     needs_identity: bool
     """An action was asked for by someone not yet verified: the turn asks them to verify first."""
-    action_dropped: bool
-    """The customer left the action being gathered for another question: the turn answers that instead."""
 
 
 def new_turn(**values: Any) -> Turn:
@@ -138,7 +136,6 @@ def new_turn(**values: Any) -> Turn:
         "action": None,
         "requested_action": None,
         "needs_identity": False,
-        "action_dropped": False,
     }
     return cast(Turn, {**turn, **values})
 
