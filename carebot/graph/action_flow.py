@@ -20,7 +20,9 @@ from carebot.graph.action_words import (
     cancel_reason,
     chosen_numbers,
     matching_choices,
+    matching_words,
     parse_address,
+    quantity,
     refund_preference,
     says_all,
 )
@@ -178,9 +180,10 @@ def picked_items(text: str, labels: list[str]) -> list[int]:
         return numbers
     named = matching_choices(text, labels)
     if named:
-        same = {labels[n - 1] for n in named}
-        # Identical lines ("2× mug"): all of them when the reply says both, else the first.
-        return named if says_all(text) or len(same) > 1 else named[:1]
+        if len({labels[n - 1] for n in named}) > 1 or says_all(text):
+            return named
+        # Identical lines ("2× mug"): as many as the reply says ("2 mugs", "dua mug"), else one.
+        return named[: quantity(text) or 1]
     return list(range(1, len(labels) + 1)) if says_all(text) else []
 
 
@@ -284,7 +287,7 @@ def _items_named(pending: PendingAction, text: str, order: OrderRecord) -> list[
         return [order.items[0].id]
     labels = [i.describe() for i in order.items]
     for said in (text, pending["request_text"]):
-        picked = [n for n in picked_items(said, labels) if not chosen_numbers(said, len(labels)) or says_all(said)]
+        picked = picked_items(said, labels) if matching_choices(said, labels) or says_all(said) else []
         if picked:
             return [order.items[n - 1].id for n in picked]
     return []
@@ -516,18 +519,26 @@ def _siblings(item: Item, products: dict[str, Product], *, same_product: bool) -
 
 
 def _variant_named(item: Item, siblings: list[Variant], text: str) -> Variant | None:
-    """The sibling variant a message names by its option words ("size L", "in white"): the one naming
-    the most of them, ties broken by keeping the item's other options; None when unclear."""
-    if not siblings:
-        return None
-    picked = matching_choices(text, [v.describe() for v in siblings])
-    if not picked:
-        return None
-    candidates = [siblings[n - 1] for n in picked]
-    kept = [sum(v.options.get(k) == value for k, value in item.options.items()) for v in candidates]
-    best = max(kept)
-    winners = [v for v, k in zip(candidates, kept, strict=True) if k == best]
-    return winners[0] if len(winners) == 1 else None
+    """The sibling variant a message names ("size L", "in white", "the M"): the one whose differences from
+    the item the message names most, with the fewest it does not name; None when unclear."""
+    said = set(_option_words(text))
+    best: tuple[int, int] | None = None
+    found: list[Variant] = []
+    for variant in siblings:
+        changed = [value for key, value in variant.options.items() if item.options.get(key) != value]
+        named = sum(1 for value in changed if set(_option_words(value)) <= said)
+        if named == 0:
+            continue
+        score = (named, -(len(changed) - named))
+        if best is None or score > best:
+            best, found = score, [variant]
+        elif score == best:
+            found.append(variant)
+    return found[0] if len(found) == 1 else None
+
+
+def _option_words(text: str) -> list[str]:
+    return matching_words(text)
 
 
 def _method_named(methods: list[PaymentMethod], text: str, original: str | None) -> PaymentMethod | None:

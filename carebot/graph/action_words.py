@@ -28,16 +28,17 @@ def _words(text: str) -> list[str]:
 
 # Verbs and cues of each action (accents stripped). A variant change on a delivered order becomes an
 # exchange, an exchange asked for on an order not yet shipped a change of items: the order's status decides.
-_CANCEL = re.compile(r"\b(cancel\w*|batal\w*|dibatalkan|pembatalan|cancela\w*|anula\w*|anulen)\b")
+_CANCEL = re.compile(r"\b(cancel\w*|\w*batal\w*|cancela\w*|anula\w*|anulen)\b")
 _RETURN = re.compile(
     r"\b(return|returning|returned|send (it|this|them) back|send back|money back|retur\w*|dikembalikan|"
-    r"kembalikan|kembaliin|balikin|dibalikin|pengembalian|devolver\w*|devuelv\w*|devoluci\w*|reembols\w*|refund)\b"
+    r"kembalikan|kembaliin|mengembalikan|ngembaliin|ngembalikan|balikin|dibalikin|pengembalian|devolver\w*|"
+    r"devuelv\w*|devoluci\w*|reembols\w*|refund)\b"
 )
-_EXCHANGE = re.compile(r"\b(exchange|exchanging|tukar\w*|tuker\w*|ditukar|penukaran|intercambi\w*|"
+_EXCHANGE = re.compile(r"\b(exchange|exchanging|tukar\w*|tuker\w*|ditukar|menukar\w*|nukar\w*|penukaran|intercambi\w*|"
                        r"cambiarl[oa]s? por|cambio por)\b")  # fmt: skip
 _CHANGE = re.compile(
-    r"\b(change|changing|switch|swap|replace|ganti\w*|diganti|ubah|diubah|cambi\w*|modific\w*|get (it|one|the \w+|"
-    r"an? \w+) in)\b"
+    r"\b(change|changing|switch|swap|replace|update|edit|correct|fix|modify|ganti\w*|diganti|ubah|diubah|mengubah|"
+    r"perbarui|cambi\w*|modific\w*|actualiz\w*|corregir|get (it|one|the \w+|an? \w+) in)\b"
 )
 _ADDRESS = re.compile(
     r"\b(address|adress|addres|alamat|direcci\w*|domicilio|ship(s|ped|ping)? (it )?to|deliver(ed|y)? (it )?to|"
@@ -47,8 +48,9 @@ _ADDRESS = re.compile(
 )
 # Something to change an item into: an option word, a size, "instead", "to a …", "jadi", "yang …".
 _VARIANT_CUE = re.compile(
-    r"\b(size|sizes|colou?r|ukuran\w*|warna\w*|talla|tamano|model|instead|en vez|en lugar|smaller|bigger|larger|"
-    r"medium|small|large|mediana|grande|pequen\w*|xs|s|m|l|xl|xxl|jadi|yang|to an?|for an?|in \w+|a (la|una|un) \w+|"
+    r"\b(size|sizes|colou?r|ukuran\w*|warna\w*|talla|tamano|model|varian\w*|variant|tipe|type|version|versi|"
+    r"instead|en vez|en lugar|smaller|bigger|larger|tight|loose|medium|small|large|mediana|grande|pequen\w*|chic[ao]|"
+    r"kecil|besar|kekecilan|kebesaran|sempit|xs|s|m|l|xl|xxl|jadi|yang|to an?|for an?|in \w+|a (la|una|un) \w+|"
     r"por (la|una|un) \w+|ke \w+|to the \w+|the \w+ one)\b"
 )
 # Questions about the rules, not requests: the help centre answers them.
@@ -115,8 +117,8 @@ _ORDINALS = {
     4: ("fourth", "4th", "keempat", "cuarto", "cuarta", "four", "empat", "cuatro"),
     5: ("fifth", "5th", "kelima", "quinto", "quinta", "five", "cinco"),
 }
-_ALL = frozenset({"all", "both", "everything", "semua", "semuanya", "dua2nya", "keduanya", "todos", "todas", "ambos",
-                  "ambas", "todo"})  # fmt: skip
+_ALL = frozenset({"all", "both", "everything", "whole", "semua", "semuanya", "dua2nya", "duanya", "keduanya",
+                  "todos", "todas", "ambos", "ambas", "todo", "completo", "completa", "entero", "entera"})  # fmt: skip
 
 
 def chosen_numbers(text: str, count: int) -> list[int]:
@@ -135,7 +137,7 @@ def chosen_numbers(text: str, count: int) -> list[int]:
 def matching_choices(text: str, labels: Sequence[str]) -> list[int]:
     """The 1-based choices whose label words the reply names ("the white one", "talla L", "king"):
     the choices sharing the most distinctive words with it; [] when none or a tie across all."""
-    said = set(_words(_expand(text)))
+    said = set(_wanted_words(_expand(text)))
     scores = []
     for label in labels:
         distinctive = set(_words(label)) - _COMMON
@@ -145,6 +147,36 @@ def matching_choices(text: str, labels: Sequence[str]) -> list[int]:
         return []
     winners = [i + 1 for i, s in enumerate(scores) if s == best]
     return winners if len(winners) < len(labels) or len(labels) == 1 else []
+
+
+# Words that exclude what they stand next to: "not the blanket", "selimut engga", "sin la manta", "kecuali …".
+_EXCLUDING_AFTER = frozenset({"not", "except", "kecuali", "sin", "menos", "excepto", "bukan"})
+_EXCLUDING_BEFORE = frozenset({"engga", "enggak", "nggak", "gak", "ga", "tidak", "no", "jangan"})
+
+
+def _wanted_words(text: str) -> list[str]:
+    """The words of a reply but those it excludes ("the mugs, not the blanket" → mugs)."""
+    words = text.split()
+    dropped: set[int] = set()
+    for i, word in enumerate(words):
+        if word in _EXCLUDING_AFTER:
+            dropped.update(range(i + 1, min(i + 3, len(words))))
+        elif word in _EXCLUDING_BEFORE and i > 0:
+            dropped.add(i - 1)
+    return [w for i, w in enumerate(words) if i not in dropped]
+
+
+_QUANTITIES = {"2": 2, "two": 2, "dua": 2, "dos": 2, "3": 3, "three": 3, "tiga": 3, "tres": 3}
+
+
+def quantity(text: str) -> int | None:
+    """How many of a thing a reply names ("2 mugs", "dua mug", "las dos tazas"), if it says."""
+    return next((_QUANTITIES[w] for w in _words(text) if w in _QUANTITIES), None)
+
+
+def matching_words(text: str) -> list[str]:
+    """A text's words as choices are matched on: in English where the glossary knows them, minus excluded ones."""
+    return _wanted_words(_expand(text))
 
 
 def says_all(text: str) -> bool:
@@ -174,9 +206,9 @@ _GLOSSARY = {
     **dict.fromkeys(("krem", "crema"), "cream"), **dict.fromkeys(("dongker", "marino"), "navy"),
     **dict.fromkeys(("emas", "dorado", "kuningan", "laton"), "brass"),
     **dict.fromkeys(("kulit", "cuero", "piel"), "leather"),
-    **dict.fromkeys(("jaring", "malla"), "mesh"), **dict.fromkeys(("medium", "sedang", "mediana", "mediano"), "m"),
-    **dict.fromkeys(("small", "kecil", "pequena", "pequeno", "chica"), "s"),
-    **dict.fromkeys(("large", "besar", "grande"), "l"),
+    **dict.fromkeys(("jaring", "malla"), "mesh"),
+    # "a medium" names a size; "too small", "me queda chica", "kebesaran" say what is wrong with the one they have.
+    **dict.fromkeys(("medium", "sedang", "mediana", "mediano"), "m"),
     **dict.fromkeys(("lampu", "lampara"), "lamp"),
     **dict.fromkeys(("kaos", "camiseta", "playera", "tshirt", "shirt"), "tee"),
     **dict.fromkeys(("sudadera", "jaket", "hoodienya"), "hoodie"), **dict.fromkeys(("kursi", "silla"), "chair"),
@@ -195,7 +227,8 @@ def _expand(text: str) -> str:
 # Words every label may share, or any message has: they tell choices apart from nothing.
 _COMMON = frozenset(
     """size colour color the one usd idr eur order a an in of to and my it de el la los las del en y un una yang
-    warna ukuran talla tidak saya aku ini itu dan di ke dari untuk ya no si yes""".split()
+    warna ukuran talla tidak saya aku ini itu dan di ke dari untuk ya no si yes card kartu tarjeta ending
+    terminada""".split()
 )
 
 # Everyday ways of giving each of the demo policy's reasons; a shop's own reasons are matched by their words.
@@ -223,8 +256,8 @@ def cancel_reason(text: str, reasons: Sequence[str]) -> str | None:
     return reasons[matched[0] - 1] if len(matched) == 1 else None
 
 
-_GIFT_CARD = re.compile(r"\b(gift ?card|giftcard|voucher|store credit|credit|kartu hadiah|saldo|tarjeta (de )?regalo|"
-                        r"vale|credito|cheque regalo)\b")  # fmt: skip
+_GIFT_CARD = re.compile(r"\b(gift ?card|giftcard|voucher|store credit|kartu hadiah|saldo|tarjeta (de )?regalo|"
+                        r"vale|cheque regalo)\b")  # fmt: skip
 _ORIGINAL = re.compile(r"\b(original|same (card|method|way)|my card|back to (my|the) (card|account|paypal)|card|paypal|"
                        r"bank|transfer|rekening|kartu kredit|metode (asli|awal|yang sama)|tarjeta|cuenta|mismo metodo|"
                        r"metodo original)\b")  # fmt: skip
