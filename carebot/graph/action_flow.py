@@ -175,6 +175,8 @@ def _method_by_preference(text: str, pending: PendingAction, shop: ShopView) -> 
 def picked_items(text: str, labels: list[str]) -> list[int]:
     """The items a reply names: by number, by name ("the lamp"; "both mugs" when two lines are the same
     product), or all of them ("everything", "semua", "todo")."""
+    if (says_all(text) and not matching_choices(text, labels)) or quantity(text) == len(labels):
+        return list(range(1, len(labels) + 1))  # "both", "las dos", "semua"
     numbers = chosen_numbers(text, len(labels))
     if numbers and not says_all(text):
         return numbers

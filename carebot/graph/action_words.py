@@ -50,6 +50,7 @@ _ADDRESS = re.compile(
 _VARIANT_CUE = re.compile(
     r"\b(size|sizes|colou?r|ukuran\w*|warna\w*|talla|tamano|model|varian\w*|variant|tipe|type|version|versi|"
     r"instead|en vez|en lugar|smaller|bigger|larger|tight|loose|medium|small|large|mediana|grande|pequen\w*|chic[ao]|"
+    r"medida|otro|otra|another|other|lain|"
     r"kecil|besar|kekecilan|kebesaran|sempit|xs|s|m|l|xl|xxl|jadi|yang|to an?|for an?|in \w+|a (la|una|un) \w+|"
     r"por (la|una|un) \w+|ke \w+|to the \w+|the \w+ one)\b"
 )
@@ -59,6 +60,9 @@ _QUESTION = re.compile(
     r"gimana cara|caranya|berapa lama|kebijakan|como (puedo|se|funciona|hago)|cuanto (tiempo|tarda)|"
     r"cuantos dias|politica)\b"
 )
+_WRONG_OR_NEW = re.compile(r"\b(to|ke|a|new|baru|nueva|nuevo|wrong|salah|keliru|incorrect\w*|equivo(?:c|qu)\w*|"
+                           r"mal)\b")  # fmt: skip
+_RECEIVED = re.compile(r"\b(received|got it|arrived|came|recibi\w*|me llego|llego|diterima|sampai|nyampe|datang)\b")
 _WANT = re.compile(r"\b(i want|i need|i d like|i would like|quiero|necesito|mau|ingin|pengen|pingin|tolong|please)\b")
 _ASKS_ABOUT = re.compile(r"\b(where|when|status|kapan|mana|donde|cuando|sudah sampai)\b")
 
@@ -68,24 +72,35 @@ def requested_action(text: str) -> ActionKind | None:
     plain = " ".join(_words(text))
     if _QUESTION.search(plain) and not _WANT.search(plain):
         return None
-    if _ADDRESS.search(plain) and (_CHANGE.search(plain) or re.search(r"\b(to|ke|a|new|baru|nueva)\b", plain)):
+    if _ADDRESS.search(plain) and (_CHANGE.search(plain) or _WRONG_OR_NEW.search(plain)):
         return "change_address"
     if _CANCEL.search(plain):
         return "cancel"
     if _EXCHANGE.search(plain):
         return "exchange"
-    if _RETURN.search(plain) and not _ASKS_ABOUT.search(plain):
-        return "return"  # "where is my refund?" asks about one
-    if _CHANGE.search(plain) and _VARIANT_CUE.search(plain):
-        return "change_items"
-    if re.search(r"\b(instead|en vez|en lugar)\b", plain):
-        return "change_items"  # "could I get the lamp in sage instead"
-    if ORDER_NUMBER.search(text) and (
-        re.search(r"\b(size|colou?r|ukuran|warna|talla|tamano)\b", plain)
-        or (_CHANGE.search(plain) and re.search(r"\b(to|ke|jadi|a) \w+", plain))
-    ):
-        return "change_items"  # "#E2032 the hoodie in navy, size M?", "e2010 - swap lamp to sage"
+    variant_change = _variant_change(text, plain)
+    # "where is my refund?" asks about one; "refund the difference to my bank" in a colour change is about
+    # the difference, not a return.
+    only_refund = not _RETURN.search(re.sub(r"\b(refund|reembols\w*)\b", "", plain))
+    if _RETURN.search(plain) and not _ASKS_ABOUT.search(plain) and not (variant_change and only_refund):
+        return "return"
+    if variant_change:
+        # A different size for something that came ("que recibí", "sudah sampai") is an exchange.
+        return "exchange" if _RECEIVED.search(plain) else "change_items"
     return None
+
+
+def _variant_change(text: str, plain: str) -> bool:
+    """Whether a message asks for another variant: a change verb with something to change to, "instead",
+    or an order number with a size or colour ("#E2032 sudadera en XL porfa")."""
+    if _CHANGE.search(plain) and _VARIANT_CUE.search(plain):
+        return True
+    if re.search(r"\b(instead|en vez|en lugar)\b", plain):
+        return True  # "could I get the lamp in sage instead"
+    return bool(ORDER_NUMBER.search(text)) and bool(
+        re.search(r"\b(size|colou?r|ukuran|warna|talla|tamano|medida|xs|s|m|l|xl|xxl)\b", plain)
+        or (_CHANGE.search(plain) and re.search(r"\b(to|ke|jadi|a) \w+", plain))
+    )
 
 
 _YES = frozenset(
@@ -112,10 +127,10 @@ def says_yes(text: str) -> bool:
 
 _ORDINALS = {
     1: ("first", "1st", "pertama", "primero", "primera"),
-    2: ("second", "2nd", "kedua", "segundo", "segunda", "two", "dua", "dos"),
-    3: ("third", "3rd", "ketiga", "tercero", "tercera", "three", "tiga", "tres"),
-    4: ("fourth", "4th", "keempat", "cuarto", "cuarta", "four", "empat", "cuatro"),
-    5: ("fifth", "5th", "kelima", "quinto", "quinta", "five", "cinco"),
+    2: ("second", "2nd", "kedua", "segundo", "segunda"),
+    3: ("third", "3rd", "ketiga", "tercero", "tercera"),
+    4: ("fourth", "4th", "keempat", "cuarto", "cuarta"),
+    5: ("fifth", "5th", "kelima", "quinto", "quinta"),
 }
 _ALL = frozenset({"all", "both", "everything", "whole", "semua", "semuanya", "dua2nya", "duanya", "keduanya",
                   "todos", "todas", "ambos", "ambas", "todo", "completo", "completa", "entero", "entera"})  # fmt: skip
@@ -221,7 +236,15 @@ _GLOSSARY = {
 
 
 def _expand(text: str) -> str:
-    return " ".join(_GLOSSARY.get(w, _ALIASES.get(w, w)) for w in (_stem(w) for w in _words(text)))
+    return " ".join(_english(_stem(w)) for w in _words(text))
+
+
+def _english(word: str) -> str:
+    """A customer's word as the catalogue would say it ("camisetas" → "tee"), or the word itself."""
+    for form in (word, word[:-1] if word.endswith("s") else word, word[:-2] if word.endswith("es") else word):
+        if form in _GLOSSARY or form in _ALIASES:
+            return _GLOSSARY.get(form) or _ALIASES[form]
+    return word
 
 
 # Words every label may share, or any message has: they tell choices apart from nothing.
@@ -239,7 +262,8 @@ _REASON_WORDS = {
     ),
     "no longer needed": re.compile(
         r"\b(no longer|not needed|(don t|dont|do not|not) (really |even )?need|need it anymore|changed my mind|"
-        r"found (it )?cheaper|(tidak|tdk|gak|ga|nggak|gk) (jadi|perlu|butuh|usah|mau)|berubah pikiran|ya no|"
+        r"found (it )?cheaper|(tidak|tdk|gak|ga|nggak|gk|udah gak|sudah tidak) (\w+ )?(jadi|perlu|butuh\w*|usah|mau)|"
+        r"berubah pikiran|ya no|"
         r"no (lo|la|los|las) necesito|no (lo|la) quiero|cambie de opinion|no me hace falta|ya no me sirve)\b"
     ),
 }
@@ -258,9 +282,9 @@ def cancel_reason(text: str, reasons: Sequence[str]) -> str | None:
 
 _GIFT_CARD = re.compile(r"\b(gift ?card|giftcard|voucher|store credit|kartu hadiah|saldo|tarjeta (de )?regalo|"
                         r"vale|cheque regalo)\b")  # fmt: skip
-_ORIGINAL = re.compile(r"\b(original|same (card|method|way)|my card|back to (my|the) (card|account|paypal)|card|paypal|"
-                       r"bank|transfer|rekening|kartu kredit|metode (asli|awal|yang sama)|tarjeta|cuenta|mismo metodo|"
-                       r"metodo original)\b")  # fmt: skip
+_ORIGINAL = re.compile(r"\b(original|same (card|method|way)|my card|back to (my|the) (card|account|paypal)|card|"
+                       r"kartu|kartu kredit|metode (asli|awal|yang sama)|pembayaran awal|tarjeta|tarjeta de credito|"
+                       r"mismo metodo|metodo original|pago original)\b")  # fmt: skip
 
 
 def refund_preference(text: str) -> str | None:
@@ -298,6 +322,7 @@ def parse_address(text: str) -> Address | None:
         return None
     street_at = next((i for i in range(zip_at) if re.search(r"\d", parts[i])), 0)
     street = _LEADS_TO.sub("", parts[street_at]).strip() or parts[street_at]
+    street = re.split(r"[?!:]\s+", street)[-1]  # "… to my new place instead? 77 Beacon St"
     rest = parts[street_at + 1 : zip_at]  # [apartment], city, [state]
     if not rest:
         return None
