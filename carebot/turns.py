@@ -75,6 +75,7 @@ class TurnRunner:
             sender=sender,
             turn_id=turn_id,
             shop_name=self._settings.shop_name,
+            currency=self._settings.shop_currency,
             default_language=sender_language(channel, sender) or self._settings.default_language,
             history_limit=self._settings.history_limit,
             relevance_threshold=self._settings.relevance_threshold,

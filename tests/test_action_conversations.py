@@ -127,3 +127,13 @@ async def _customer_id(components: Components, email: str) -> int:
         row = await cur.fetchone()
     assert row is not None
     return int(row["id"])
+
+
+async def test_a_question_about_a_products_variants_is_answered_from_the_catalogue(shop: Components) -> None:
+    (asked,) = await converse(shop, MEI, "do you have the water bottle in black?")
+    assert "black" in asked.answer and "54.85 USD" in asked.answer and asked.answer.startswith("Yes")
+    (sold_out,) = await converse(shop, MEI, "¿tienen la botella de agua en rojo?")
+    # The red one exists but is not available: said so, with what is in stock instead.
+    assert "agotado" in sold_out.answer and "47.84 USD" in sold_out.answer and "49.72" not in sold_out.answer
+    (care,) = await converse(shop, MEI, "how do I clean the water bottle?")
+    assert "54.85" not in care.answer  # not a catalogue question: the help centre's

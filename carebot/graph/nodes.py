@@ -33,6 +33,7 @@ from carebot.graph.action_flow import (
     take_answer,
 )
 from carebot.graph.action_words import requested_action, says_yes
+from carebot.graph.catalogue_answers import asks_catalogue, catalogue_answer, products_named
 from carebot.graph.context import Context
 from carebot.graph.state import ActionOutcome, Escalation, RetrievedDocument, State, Turn, Verification, new_turn
 from carebot.models.types import AnswerRequest, Classification, Classifier, GuardrailIntervened, Responder
@@ -275,7 +276,8 @@ class CareNodes:
             unsure_reading=unsure and reason is None,
             topics=list(reading.topics or _DEFAULT_TOPICS) if unsure else [],
             off_topic=reading.off_topic,
-            requested_action=self._requested_action(question, reading, contact or code),
+            requested_action=(requested := self._requested_action(question, reading, contact or code)),
+            catalogue_question=self.deps.shop is not None and requested is None and asks_catalogue(question),
         )
         return {
             "intent": intent,
@@ -291,6 +293,20 @@ class CareNodes:
         if self.deps.shop is None or verifying or (reading.intent == "out_of_scope" and not reading.unsure):
             return None
         return requested_action(question)
+
+    async def lookup_product(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Answer which variants of a product are in stock and what they cost, from the catalogue; a
+        message naming no product of the catalogue (or a catalogue out of reach) goes to the help centre."""
+        assert self.deps.shop is not None  # routed here only with a shop
+        question = latest_question(state.messages)
+        try:
+            found = products_named(question, await self.deps.shop.products())
+        except OrderSourceUnavailable:
+            return {}
+        if not found:
+            return {}
+        text = catalogue_answer(question, found, language=state.language, currency=runtime.context.currency)
+        return {"messages": bounded_append(state.messages, text, runtime.context)}
 
     async def lookup_order(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Look up the caller's order; identity comes from the run context (and a verified link
