@@ -216,6 +216,7 @@ async def open_components(settings: Settings, *, warm_up: bool = True) -> AsyncI
                 orders=orders,
                 verifier=verifier,
                 screen=models.screen,
+                action_reader=models.action_reader,
                 shop=shop_actions(settings, pool, orders),
             )
             graph = build_graph(deps, checkpointer=AsyncPostgresSaver(pool))  # type: ignore[arg-type]
