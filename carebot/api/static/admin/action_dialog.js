@@ -17,81 +17,98 @@ const ADDRESS_FIELDS = [
 // Opens the dialog for one action (`option`, as the customer card lists it) on `order`;
 // `onDone(result)` gets the server's answer once the action is done.
 export function openActionDialog({ conversationId, order, option, onDone }) {
-  const key = newKey();
-  const fields = h("div", { class: "action-fields" });
-  const preview = h("div", { class: "action-preview", "aria-live": "polite" });
-  const error = h("p", { class: "action-error", role: "alert", hidden: true });
-  const check = h("button", { type: "submit", class: "secondary", "data-step": "check" }, "Check the change");
-  const confirm = h("button", { type: "button", class: "primary", "data-step": "confirm", disabled: true }, "Confirm");
-  const form = h("form", { method: "dialog", class: "action-form" }, fields, preview, error);
-  const dialog = h(
+  const ui = layout(order, option);
+  const state = {
+    path: `${conversationPath(conversationId)}/actions`,
+    key: newKey(),
+    read: build(option, ui.fields),
+    checked: null, // the request the preview shown is for
+  };
+  const invalidate = () => {
+    state.checked = null;
+    ui.confirm.disabled = true;
+    replace(ui.preview);
+  };
+  ui.form.addEventListener("input", invalidate);
+  ui.form.addEventListener("change", invalidate);
+  ui.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    checkChange(ui, state, { kind: option.kind, order_number: order.number });
+  });
+  ui.confirm.addEventListener("click", () => confirmChange(ui, state, onDone));
+  ui.dialog.addEventListener("close", () => ui.dialog.remove());
+  document.body.append(ui.dialog);
+  ui.dialog.showModal();
+}
+
+function layout(order, option) {
+  const ui = {
+    fields: h("div", { class: "action-fields" }),
+    preview: h("div", { class: "action-preview", "aria-live": "polite" }),
+    error: h("p", { class: "action-error", role: "alert", hidden: true }),
+    check: h("button", { type: "submit", class: "secondary", "data-step": "check" }, "Check the change"),
+    confirm: h("button", { type: "button", class: "primary", "data-step": "confirm", disabled: true }, "Confirm"),
+  };
+  const close = h("button", { type: "button", class: "link", onclick: () => ui.dialog.close() }, "Close");
+  ui.form = h(
+    "form",
+    { method: "dialog", class: "action-form" },
+    ui.fields,
+    ui.preview,
+    ui.error,
+    h("div", { class: "dialog-foot" }, close, ui.check, ui.confirm),
+  );
+  ui.dialog = h(
     "dialog",
     { class: "action-dialog", "aria-labelledby": "action-title" },
     h("h2", { id: "action-title" }, `${option.label} · order ${order.number}`),
-    h("p", { class: "muted" }, `${order.summary} · ${order.total} · ${order.status.replaceAll("_", " ")}`),
-    form,
+    h("p", { class: "muted" }, `${order.summary} · ${order.total} · ${words(order.status)}`),
+    ui.form,
   );
-  let checked = null; // the request the shown preview is for
+  return ui;
+}
 
-  const read = build(option, fields);
-  const showError = (text) => {
-    error.textContent = text;
-    error.hidden = !text;
-  };
-  const invalidate = () => {
-    checked = null;
-    confirm.disabled = true;
-    replace(preview);
-  };
-  form.addEventListener("input", invalidate);
-  form.addEventListener("change", invalidate);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    showError("");
-    if (!form.reportValidity()) return;
-    const body = { kind: option.kind, order_number: order.number, ...read() };
-    check.disabled = true;
-    try {
-      const planned = await request(`${conversationPath(conversationId)}/actions/preview`, { method: "POST", body });
-      checked = planned.request;
-      showPreview(preview, planned);
-      confirm.disabled = false;
-      confirm.focus();
-    } catch (failure) {
-      showError(failure.message || "The change could not be checked. Try again.");
-    } finally {
-      check.disabled = false;
-    }
-  });
-  confirm.addEventListener("click", async () => {
-    if (!checked) return;
-    confirm.disabled = true;
-    showError("");
-    try {
-      const done = await request(`${conversationPath(conversationId)}/actions`, {
-        method: "POST",
-        body: checked,
-        headers: { "Idempotency-Key": key },
-      });
-      dialog.close();
-      onDone(done);
-    } catch (failure) {
-      showError(refusedWords(failure));
-      if (failure instanceof ApiError && failure.status >= 500) confirm.disabled = false; // safe to retry: same key
-    }
-  });
-  form.append(
-    h(
-      "div",
-      { class: "dialog-foot" },
-      h("button", { type: "button", class: "link", onclick: () => dialog.close() }, "Close"),
-      check,
-      confirm,
-    ),
-  );
-  dialog.addEventListener("close", () => dialog.remove());
-  document.body.append(dialog);
-  dialog.showModal();
+function showError(ui, text) {
+  ui.error.textContent = text;
+  ui.error.hidden = !text;
+}
+
+// The server's preview of the request as the form now says it.
+async function checkChange(ui, state, target) {
+  showError(ui, "");
+  if (!ui.form.reportValidity()) return;
+  ui.check.disabled = true;
+  try {
+    const body = { ...target, ...state.read() };
+    const planned = await request(`${state.path}/preview`, { method: "POST", body });
+    state.checked = planned.request;
+    showPreview(ui.preview, planned);
+    ui.confirm.disabled = false;
+    ui.confirm.focus();
+  } catch (failure) {
+    showError(ui, failure.message || "The change could not be checked. Try again.");
+  } finally {
+    ui.check.disabled = false;
+  }
+}
+
+async function confirmChange(ui, state, onDone) {
+  if (!state.checked) return;
+  ui.confirm.disabled = true;
+  showError(ui, "");
+  try {
+    const done = await request(state.path, {
+      method: "POST",
+      body: state.checked,
+      headers: { "Idempotency-Key": state.key },
+    });
+    ui.dialog.close();
+    onDone(done);
+  } catch (failure) {
+    showError(ui, refusedWords(failure));
+    // Safe to try again: the same key cannot do it twice.
+    if (!(failure instanceof ApiError) || failure.status >= 500) ui.confirm.disabled = false;
+  }
 }
 
 function refusedWords(failure) {
@@ -130,8 +147,8 @@ function cancelFields(option, fields) {
 }
 
 function addressFields(option, fields) {
-  const inputs = ADDRESS_FIELDS.map(([name, label, required]) =>
-    h("input", { name, required, value: option.address?.[name] ?? "", autocomplete: "off", "aria-label": label }),
+  const inputs = ADDRESS_FIELDS.map(([name, , required]) =>
+    h("input", { name, required, value: option.address?.[name] ?? "", autocomplete: "off" }),
   );
   replace(
     fields,
@@ -151,7 +168,8 @@ function itemBoxes(items, extra = () => null) {
   return items.map((item) => {
     const box = h("input", { type: "checkbox", name: "item", value: item.id });
     const more = extra(item, box);
-    return { item, box, more, row: h("div", { class: "item-row" }, h("label", {}, box, ` ${item.label} · ${item.price}`), more?.label) };
+    const row = h("div", { class: "item-row" }, h("label", {}, box, ` ${item.label} · ${item.price}`), more?.label);
+    return { item, box, more, row };
   });
 }
 
@@ -211,4 +229,6 @@ function showPreview(preview, planned) {
   );
 }
 
-const words = (status) => status.replaceAll("_", " ");
+function words(status) {
+  return status.replaceAll("_", " ");
+}
