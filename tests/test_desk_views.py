@@ -92,14 +92,14 @@ async def test_a_slow_order_source_is_waited_for_only_within_the_bound(
     assert any(r.message == "inbox_customer_lookup_timed_out" for r in caplog.records)
 
 
-async def test_the_transcript_places_actions_at_their_time_and_stays_bounded(postgres_url: str) -> None:
+async def test_the_transcript_places_actions_at_their_time_and_stays_bounded(empty_database_url: str) -> None:
     """Actions on orders (here the bot's, on the customer's yes) show as lines among the messages,
     at their time, as far back as the messages shown go; the whole stays within the limit."""
     tiny = TinyShop()
-    await tiny.load(postgres_url)
+    await tiny.load(empty_database_url)
     thread = f"whatsapp:views-{uuid.uuid4().hex[:12]}"
     start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-    pool = await open_pool(postgres_url)
+    pool = await open_pool(empty_database_url)
     try:
         async with pool.connection() as conn:
             await conn.execute(
@@ -114,7 +114,7 @@ async def test_the_transcript_places_actions_at_their_time_and_stays_bounded(pos
             cur = await conn.execute("SELECT id FROM customers WHERE phone = %s", (tiny.phone,))
             customer = (await cur.fetchone() or {})["id"]
         store = ShopStore(pool, load_policy(demo_policy_path()))
-        bot = Actor(by="bot", conversation=thread, confirming_message="yes")
+        bot = Actor(by="bot", conversation=thread, confirming_message="yes  please,\n go ahead")
         requests = [
             ActionRequest(kind="cancel", order_number=tiny.pending, reason="no longer needed"),
             ActionRequest(kind="cancel", order_number=tiny.lamp, reason="ordered by mistake"),
@@ -148,9 +148,9 @@ async def test_the_transcript_places_actions_at_their_time_and_stays_bounded(pos
     assert texts[middle - 1] == "m100"
     assert texts[middle] == (
         f"Order {tiny.lamp} cancelled (ordered by mistake) — refund 49.00 USD to Visa ending 4242"
-        " · by the bot, on the customer's “yes”"
+        " · by the bot, on the customer's “yes please, go ahead”"
     )
     assert texts[-1] == (
         f"Return requested for order {tiny.delivered}: Oak desk lamp (white) — refund 49.00 USD to Visa ending 4242"
-        " once the items are back · by the bot, on the customer's “yes”"
+        " once the items are back · by the bot, on the customer's “yes please, go ahead”"
     )

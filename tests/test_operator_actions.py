@@ -3,8 +3,8 @@ offers what the policy allows, a preview says exactly what will change, the acti
 per Idempotency-Key, refusals change nothing, another customer's order stays hidden, the
 transcript and other operators' live views show the action line, and /admin/actions counts it.
 
-Each test imports a tiny shop of its own (unique ids) into the shared database, so the demo
-shop's orders, which other tests rely on, are left alone."""
+Each test imports a tiny shop into a database of its own, so the demo shop, which other tests
+count on, is left alone."""
 
 from __future__ import annotations
 
@@ -42,8 +42,10 @@ class TinyShop:
         tag = uuid.uuid4().hex[:8]
         self.phone = new_phone()
         self.card, self.gift = f"card-{tag}", f"gift-{tag}"
-        self.pending, self.shipped, self.delivered, self.lamp = (f"T{tag}-{n}" for n in (1, 2, 3, 4))
-        self.others = f"T{tag}-9"
+        # Numbers as shops write them ("#W2378156"), unique to this shop.
+        serial = str(uuid.uuid4().int)[:6]
+        self.pending, self.shipped, self.delivered, self.lamp = (f"#W{serial}{n}" for n in (1, 2, 3, 4))
+        self.others = f"#W{serial}9"
         self.white, self.black, self.kettle = f"lamp-white-{tag}", f"lamp-black-{tag}", f"kettle-{tag}"
         now = datetime.now(UTC)
         lamp = Product(
@@ -137,10 +139,10 @@ def cancel(number: str) -> dict[str, Any]:
     return {"kind": "cancel", "order_number": number, "reason": "no longer needed"}
 
 
-async def test_an_operator_previews_and_cancels_a_pending_order_once(postgres_url: str) -> None:
+async def test_an_operator_previews_and_cancels_a_pending_order_once(empty_database_url: str) -> None:
     tiny = TinyShop()
-    await tiny.load(postgres_url)
-    async with shop(postgres_url, admin_token="automation-token") as (client, twilio, settings):
+    await tiny.load(empty_database_url)
+    async with shop(empty_database_url, admin_token="automation-token") as (client, twilio, settings):
         email = await add_operator(settings, name="Ana")
         thread = await conversation_with(client, settings, tiny, 9601)
         await wait_for(lambda: len(twilio.sent) == 1)  # the bot's word that a person will answer
@@ -167,7 +169,7 @@ async def test_an_operator_previews_and_cancels_a_pending_order_once(postgres_ur
         )
         assert (planned["status_before"], planned["status_after"]) == ("pending", "cancelled")
         assert planned["money"] == [{"kind": "refund", "amount": "39.00 USD", "method": "Visa ending 4242"}]
-        assert (await order_state(postgres_url, tiny.pending))["status"] == "pending"  # a preview changes nothing
+        assert (await order_state(empty_database_url, tiny.pending))["status"] == "pending"  # a preview changes nothing
 
         missing_key = await client.post(base, json=cancel(tiny.pending), headers=headers)
         assert missing_key.status_code == 422 and "Idempotency-Key" in missing_key.text
@@ -184,7 +186,7 @@ async def test_an_operator_previews_and_cancels_a_pending_order_once(postgres_ur
         assert done["status"] == "cancelled" and done["order_number"] == tiny.pending
         line = f"Order {tiny.pending} cancelled (no longer needed) — refund 39.00 USD to Visa ending 4242 · by {email}"
         assert done["line"]["text"] == line and done["line"]["role"] == "system"
-        state = await order_state(postgres_url, tiny.pending)
+        state = await order_state(empty_database_url, tiny.pending)
         assert (state["status"], state["cancel_reason"], state["payments"], state["actions"]) == (
             "cancelled", "no longer needed", 2, 1,
         )  # fmt: skip
@@ -209,10 +211,10 @@ async def test_an_operator_previews_and_cancels_a_pending_order_once(postgres_ur
         assert len(twilio.sent) == 1  # the customer is not messaged: the operator replies as usual
 
 
-async def test_refusals_change_nothing_and_another_customers_order_stays_hidden(postgres_url: str) -> None:
+async def test_refusals_change_nothing_and_another_customers_order_stays_hidden(empty_database_url: str) -> None:
     tiny = TinyShop()
-    await tiny.load(postgres_url)
-    async with shop(postgres_url) as (client, _twilio, settings):
+    await tiny.load(empty_database_url)
+    async with shop(empty_database_url) as (client, _twilio, settings):
         email = await add_operator(settings, name="Budi")
         thread = await conversation_with(client, settings, tiny, 9611)
         headers = {**await sign_in(client, email), "Idempotency-Key": uuid.uuid4().hex}
@@ -227,18 +229,18 @@ async def test_refusals_change_nothing_and_another_customers_order_stays_hidden(
                 "The shop's policy allows “cancel the order” only for orders that are pending or processing;"
                 " this one is shipped."
             )
-        assert await order_state(postgres_url, tiny.shipped) == {
+        assert await order_state(empty_database_url, tiny.shipped) == {
             "status": "shipped", "cancel_reason": None, "payments": 1, "actions": 0,
         }  # fmt: skip
 
         # Lee's order, asked for in Sam's conversation, reads exactly like one that does not exist.
         theirs = await client.post(base, json=cancel(tiny.others), headers=headers)
-        nobody = await client.post(base, json=cancel("T0000000-0"), headers=headers)
+        nobody = await client.post(base, json=cancel("#W0000000"), headers=headers)
         assert theirs.status_code == nobody.status_code == 404
         assert theirs.json()["detail"]["message"].replace(tiny.others, "N") == nobody.json()["detail"][
             "message"
-        ].replace("T0000000-0", "N")
-        assert (await order_state(postgres_url, tiny.others))["status"] == "pending"
+        ].replace("#W0000000", "N")
+        assert (await order_state(empty_database_url, tiny.others))["status"] == "pending"
 
         # A reason the policy does not list, a second item change, a refund to a method not allowed.
         wrong_reason = {**cancel(tiny.pending), "reason": "found it cheaper"}
@@ -268,10 +270,10 @@ async def test_refusals_change_nothing_and_another_customers_order_stays_hidden(
         assert unknown.status_code == 404
 
 
-async def test_item_changes_returns_and_exchanges_read_as_they_were_done(postgres_url: str) -> None:
+async def test_item_changes_returns_and_exchanges_read_as_they_were_done(empty_database_url: str) -> None:
     tiny = TinyShop()
-    await tiny.load(postgres_url)
-    async with shop(postgres_url, admin_token="automation-token") as (client, _twilio, settings):
+    await tiny.load(empty_database_url)
+    async with shop(empty_database_url, admin_token="automation-token") as (client, _twilio, settings):
         thread = await conversation_with(client, settings, tiny, 9621)
         automation = {"Authorization": "Bearer automation-token"}
         base = f"/admin/conversations/{thread}/actions"
@@ -320,10 +322,10 @@ async def test_item_changes_returns_and_exchanges_read_as_they_were_done(postgre
         assert [m["text"] for m in detail["messages"] if "action" in m] == said
 
 
-async def test_other_operators_see_the_action_line_live(postgres_url: str) -> None:
+async def test_other_operators_see_the_action_line_live(empty_database_url: str) -> None:
     tiny = TinyShop()
-    await tiny.load(postgres_url)
-    async with shop(postgres_url, admin_token="automation-token") as (client, _twilio, settings):
+    await tiny.load(empty_database_url)
+    async with shop(empty_database_url, admin_token="automation-token") as (client, _twilio, settings):
         email = await add_operator(settings, name="Citra")
         thread = await conversation_with(client, settings, tiny, 9631)
         headers = {**await sign_in(client, email), "Idempotency-Key": uuid.uuid4().hex}
@@ -337,3 +339,30 @@ async def test_other_operators_see_the_action_line_live(postgres_url: str) -> No
         event = seen[-1]
         assert event["event"] == "message" and event["data"]["conversation"] == thread
         assert event["data"]["id"] == done.json()["line"]["id"] and event["data"]["role"] == "system"
+
+
+async def test_the_bots_action_shows_in_the_operators_transcript(empty_database_url: str) -> None:
+    """The bot cancels on the customer's yes; an operator opening the conversation reads what it did."""
+    tiny = TinyShop()
+    await tiny.load(empty_database_url)
+    async with shop(empty_database_url) as (client, twilio, settings):
+        email = await add_operator(settings, name="Eko")
+        said = f"please cancel my order {tiny.pending}, I no longer need it"
+        await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(9641), tiny.phone, said))
+        await wait_for(lambda: len(twilio.sent) == 1)
+        assert "39.00 USD" in twilio.bodies()[0], twilio.bodies()
+        await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(9642), tiny.phone, "yes"))
+        await wait_for(lambda: len(twilio.sent) == 2)
+        await sign_in(client, email)
+        thread = whatsapp_thread(settings, tiny.phone)
+        lines = (await client.get(f"/admin/conversations/{thread}")).json()["messages"]
+    texts = [m["text"] for m in lines]
+    done = (
+        f"Order {tiny.pending} cancelled (no longer needed) — refund 39.00 USD to Visa ending 4242"
+        " · by the bot, on the customer's “yes”"
+    )
+    assert texts.index(done) == texts.index("yes") + 1  # after the yes, before the bot's reply to it
+    assert lines[texts.index(done)]["action"] == {
+        "id": lines[texts.index(done)]["action"]["id"], "kind": "cancel", "order_number": tiny.pending,
+        "by": "bot", "operator": None,
+    }  # fmt: skip

@@ -34,13 +34,13 @@ async def shoot(page: Any, tmp_path: Path, name: str) -> None:
     keep(path)
 
 
-async def test_an_operator_cancels_and_changes_orders_through_the_card(postgres_url: str, tmp_path: Path) -> None:
+async def test_an_operator_cancels_and_changes_orders_through_the_card(empty_database_url: str, tmp_path: Path) -> None:
     from playwright.async_api import async_playwright, expect
 
     executable = chromium_path()
     tiny = TinyShop()
-    await tiny.load(postgres_url)
-    async with shop(postgres_url) as (client, twilio, settings), async_playwright() as playwright:
+    await tiny.load(empty_database_url)
+    async with shop(empty_database_url) as (client, twilio, settings), async_playwright() as playwright:
         email = await add_operator(settings, name="Dewi")
         thread = await conversation_with(client, settings, tiny, 9701)
         await wait_for(lambda: len(twilio.sent) == 1)  # the bot's word that a person will answer
@@ -75,14 +75,14 @@ async def test_an_operator_cancels_and_changes_orders_through_the_card(postgres_
             summary = f"Order {tiny.pending} cancelled (ordered by mistake) — refund 39.00 USD to Visa ending 4242"
             await expect(dialog.locator(".preview-summary")).to_have_text(summary)
             await expect(dialog.locator(".preview-facts")).to_contain_text("pending → cancelled")
-            assert (await order_state(postgres_url, tiny.pending))["status"] == "pending"
+            assert (await order_state(empty_database_url, tiny.pending))["status"] == "pending"
             await shoot(page, tmp_path, "cancel-preview")
             await dialog.locator("[data-step=confirm]").click()
             await expect(dialog).to_have_count(0)
             await expect(page.locator(".note-action").last.locator("span")).to_have_text(f"{summary} · by {email}")
             await expect(pending.locator(".order-status")).to_have_text("cancelled")
             await expect(pending.locator("[data-order-action]")).to_have_count(0)
-            assert (await order_state(postgres_url, tiny.pending))["status"] == "cancelled"
+            assert (await order_state(empty_database_url, tiny.pending))["status"] == "cancelled"
             await shoot(page, tmp_path, "cancel-done")
 
             # Change an item: the lamp to black costs 10.00 more, paid with the card.
@@ -104,7 +104,7 @@ async def test_an_operator_cancels_and_changes_orders_through_the_card(postgres_
             # The order moves on while the dialog is open: the check says why it can't be done.
             await lamp.locator("[data-order-action=change_address]").click()
             await dialog.locator("input[name=line1]").fill("9 Elm Rd")
-            async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
+            async with await psycopg.AsyncConnection.connect(empty_database_url) as conn:
                 await conn.execute("UPDATE orders SET status = 'shipped' WHERE number = %s", (tiny.lamp,))
             await dialog.locator("[data-step=check]").click()
             await expect(dialog.locator(".action-error")).to_have_text(

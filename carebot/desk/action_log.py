@@ -28,7 +28,8 @@ RECENT_ACTIONS = 20
 # An action with what its wording needs: the order's number, its customer's payment methods'
 # labels, and the options of the variants it named.
 _ACTIONS = """
-SELECT a.id, a.kind, a.actor, a.operator_email, a.thread_id, a.at, a.request, a.before, a.after, o.number,
+SELECT a.id, a.kind, a.actor, a.operator_email, a.confirming_message, a.thread_id, a.at, a.request, a.before,
+    a.after, o.number,
     coalesce((SELECT jsonb_object_agg(m.id, m.label) FROM payment_methods m WHERE m.customer_id = o.customer_id),
              '{}') AS methods,
     coalesce((SELECT jsonb_object_agg(v.id, v.options) FROM product_variants v
@@ -76,7 +77,7 @@ def line_of(row: dict[str, Any]) -> ActionLine:
         change = f"{KIND_LABELS[row['kind']]}: order {row['number']}"
     return ActionLine(
         id=f"action:{row['id']}",
-        text=f"{change} · {by_words(row['actor'], row['operator_email'])}",
+        text=f"{change} · {by_words(row['actor'], row['operator_email'], row['confirming_message'])}",
         at=row["at"],
         action=ActionNote(
             id=row["id"], kind=row["kind"], order_number=row["number"], by=row["actor"], operator=row["operator_email"]

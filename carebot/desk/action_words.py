@@ -44,10 +44,11 @@ class Names:
         return ", ".join(options.values()) if options else variant_id
 
 
-def by_words(actor: str, operator_email: str | None) -> str:
-    """ "by the bot, on the customer's “yes”", "by ana@shop.example"."""
+def by_words(actor: str, operator_email: str | None, confirming_message: str | None = None) -> str:
+    """ "by the bot, on the customer's “sí, por favor”", "by ana@shop.example"."""
     if actor == "bot":
-        return "by the bot, on the customer's “yes”"
+        said = " ".join((confirming_message or "").split()) or "yes"
+        return f"by the bot, on the customer's “{said if len(said) <= 40 else said[:39] + '…'}”"
     return f"by {operator_email}" if operator_email else "by the shop's automation (admin token)"
 
 
