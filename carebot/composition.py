@@ -257,7 +257,8 @@ class Delivery:
 def build_desk(components: Components, channels: Channels, jobs: JobQueue) -> Desk:
     settings, pool = components.settings, components.pool
     conversations = ConversationStatus(pool, jobs)
-    shop = shop_actions(settings, pool)
+    shop = components.deps.shop
+    assert shop is not None  # open_components gives the graph the shop's actions; the desk shares them
     views = ConversationViews(
         pool=pool,
         orders=components.deps.orders,
