@@ -192,7 +192,8 @@ class PostgresOrderSource:
     async def customer_order(self, customer_id: int, number: str) -> Order | None:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                _ORDER_SELECT + " WHERE o.customer_id = %s AND o.number = %s", (customer_id, number)
+                _ORDER_SELECT + " WHERE o.customer_id = %s AND upper(ltrim(o.number, '#')) = upper(ltrim(%s, '#'))",
+                (customer_id, number),
             )
             row = await cur.fetchone()
         return _order_from_row(row) if row else None
