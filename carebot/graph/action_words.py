@@ -79,10 +79,27 @@ _ASKS_ABOUT = re.compile(r"\b(where|when|status|kapan|mana|donde|cuando|sudah sa
 _RETURN_NOUN = re.compile(r"\breturns? (shipping|label|labels|policy|fee|fees|window|address|costs?|process|period)\b")
 
 
+# Questions about how things work that no "I want" turns into a request: "kalau mau retur gimana caranya?",
+# "is there a fee for returns?", "¿la devolución tiene costo?"; and "can I return a mattress?",
+# "¿puedo devolver un producto rebajado?" — a kind of thing, not the customer's own.
+_HOW_OR_COST = re.compile(
+    r"\b(how do i|how can i|gimana caranya|caranya|cara (retur|return|batal|tukar|ganti|cancel|refund)|"
+    r"bagaimana cara|como (hago|puedo|se)|is there|are there|any (fee|charge|cost)|fee|fees|costo|coste|"
+    r"cobran|biaya|ongkos)\b"
+)
+_KIND_OF_THING = re.compile(
+    r"^(can|could|may|do|puedo|podria|se puede|bisa|boleh)\b.*\b(return|cancel|exchange|change|devolver|cancelar|"
+    r"cambiar|retur|tukar|batalkan) (an?|any|un|una|unos|unas|barang|produk|items|products|things) \w+"
+)
+
+
 def requested_action(text: str) -> ActionKind | None:
     """The action a message asks for, or None (no action verb, or a question about the rules)."""
     plain = _RETURN_NOUN.sub(" ", " ".join(_words(text.lstrip("¿¡ "))))
     if _QUESTION.search(plain) and not _WANT.search(plain):
+        return None
+    own = ORDER_NUMBER.search(text) or re.search(r"\b(my|mi|mis|saya|aku|ku)\b", plain)
+    if (_HOW_OR_COST.search(plain) and not ORDER_NUMBER.search(text)) or (_KIND_OF_THING.search(plain) and not own):
         return None
     if (_ADDRESS.search(plain) and (_CHANGE.search(plain) or _WRONG_OR_NEW.search(plain))) or _SEND_TO.search(plain):
         return "change_address"
