@@ -415,7 +415,7 @@ def _propose(pending: PendingAction, order: OrderRecord, shop: ShopView) -> Refu
     if isinstance(planned, Refusal):
         return _refusal(planned, order, shop, _difference(pending, order, shop))
     change = describe_change(planned, shop.language)
-    text = phrase(shop.language, "action_confirm", change=change, money=describe_money(planned, shop, later=True))
+    text = phrase(shop.language, "action_confirm", change=change, money=describe_money(planned, shop))
     pending.update({"asking": None, "choices": [], "labels": [], "request": request.model_dump(mode="json")})
     return Propose(pending, request, planned, text.replace("  ", " ").strip())
 
@@ -453,8 +453,9 @@ def describe_swaps(planned: Plan, language: str) -> str:
     return "; ".join(swaps)
 
 
-def describe_money(planned: Plan, shop: ShopView, *, later: bool) -> str:
-    """What the action does to the customer's money, in words."""
+def describe_money(planned: Plan, shop: ShopView, *, done: bool = False) -> str:
+    """What the action does to the customer's money, in words: as it will be (the confirmation) or as
+    it was (`done`: a price difference "has been charged")."""
     order, language = planned.before, shop.language
     currency = order.currency
     methods = {m.id: m for m in shop.customer.payment_methods}
@@ -479,6 +480,8 @@ def describe_money(planned: Plan, shop: ShopView, *, later: bool) -> str:
         key = "action_money_later_pay" if planned.difference > 0 else "action_money_later_refund"
         return phrase(language, key, amount=amount, method=label(request.payment_method_id))
     key = "action_money_pay" if planned.difference > 0 else "action_money_refund"
+    if done and planned.difference > 0:
+        key = "action_money_charged"
     return phrase(language, key, amount=amount, method=label(request.payment_method_id))
 
 

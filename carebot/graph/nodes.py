@@ -630,7 +630,7 @@ def _done_text(step: Propose, view: ShopView) -> str:
     request, order = planned.request, planned.before
     items = ", ".join(i.describe() for i in order.items if i.id in request.item_ids)
     address = request.address.one_line() if request.address else ""
-    money = describe_money(planned, view, later=True)
+    money = describe_money(planned, view, done=True)
     text = phrase(language, f"action_done_{request.kind}", number=order.number, money=money, items=items,
                   address=address, changes=describe_swaps(planned, language))  # fmt: skip
     return text.replace("  ", " ").strip()
