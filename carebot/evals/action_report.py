@@ -49,7 +49,8 @@ def _measures(report: dict[str, Any]) -> str:
     """One row per group, one column per measure; the `all` thresholds on top, misses in red."""
     missed = {(f["group"], f["metric"]) for f in report["below_thresholds"]}
     limits = report["thresholds"].get("all", {})
-    head = "".join(f"<th>{escape(m)}</th>" for m in _SHOWN)
+    # Headings wrap at the underscores: the table must fit the page.
+    head = "".join(f'<th title="{escape(m)}">{escape(m.replace("_", " "))}</th>' for m in _SHOWN)
     limit_row = "".join(f"<td>{escape(describe_limit(limits[m])) if m in limits else ''}</td>" for m in _SHOWN)
     rows = [f'<tr class="muted"><td class="l">threshold (all)</td>{limit_row}</tr>']
     for group, table in report["groups"].items():
@@ -62,9 +63,10 @@ def _measures(report: dict[str, Any]) -> str:
 def _conversation(case: dict[str, Any]) -> str:
     """The customer's turns and the bot's replies, each reply with what it did about an action."""
     turns = case["outputs"].get("turns") or [{"message": m} for m in case["inputs"]["messages"]]
-    lines = []
+    lines: list[str] = []
     for turn in turns:
-        lines.append(f"› {turn['message']}")
+        gap = "\n" if lines else ""  # a blank line between turns
+        lines.append(f"{gap}› {turn['message']}")
         if "answer" in turn:
             action = turn.get("action")
             state = f"[{action.get('kind')} {action.get('order_number')}: {action.get('state')}] " if action else ""
