@@ -43,6 +43,7 @@ EscalationReason = Literal[
     "guardrail",
     "order_unavailable",
     "verification_failed",
+    "action_rejected",
 ]
 """Why the bot hands a conversation to a person: the graph decides it, the customer is told it in
 their language (`phrases`: `escalate_<reason>`), the inbox shows it in the shop's words
@@ -55,8 +56,8 @@ OrderStatus = Literal[
 ]
 ACTIVE_STATUSES = frozenset({"pending", "processing", "shipped"})
 
-# Order numbers look like A1042; customers write "#a1042", "A 1042", "a-1042".
-ORDER_NUMBER = re.compile(r"(?<![A-Za-z0-9])#?\s?([A-Za-z])\s?-?\s?(\d{4,6})(?![0-9])")
+# Order numbers look like A1042 (or #W2378156 in a shop of its own); customers write "#a1042", "A 1042", "a-1042".
+ORDER_NUMBER = re.compile(r"(?<![A-Za-z0-9])#?\s?([A-Za-z])\s?-?\s?(\d{4,8})(?![0-9])")
 
 
 # Loose on purpose: the address is only ever compared with the one on an account (or, by the

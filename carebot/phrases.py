@@ -87,6 +87,74 @@ PHRASES: dict[str, dict[str, str]] = {
         "colleague, who will get back to you.",
         "escalate_verification_failed": "I couldn't verify your account, so I've passed this to a colleague, "
         "who will help you.",
+        # Actions on an order (graph/actions.py): gathering, the confirmation, the outcome.
+        "action_verb_cancel": "cancel",
+        "action_verb_change_address": "send to a new address",
+        "action_verb_change_items": "change items on",
+        "action_verb_return": "return items from",
+        "action_verb_exchange": "exchange items from",
+        "action_past_cancel": "cancelled",
+        "action_past_change_address": "sent to a new address",
+        "action_past_change_items": "changed",
+        "action_past_return": "returned",
+        "action_past_exchange": "exchanged",
+        "action_ask_order": "Which order would you like to {verb}? Reply with its number:\n{choices}",
+        "action_ask_items": "Which item from order {number}? Reply with the number (or “all”):\n{choices}",
+        "action_ask_reason": "Why would you like to cancel order {number}? Reply with the number:\n{choices}",
+        "action_ask_address": "What is the new delivery address for order {number}? Please write it on one line: "
+        "street and number, apartment (if any), city, state (if any), postcode, country.",
+        "action_ask_variant": "What would you like instead of {item}? Reply with the number:\n{choices}",
+        "action_ask_refund": "Where should the refund of {amount} go? Reply with the number:\n{choices}",
+        "action_ask_payment_pay": "That costs {amount} more. How would you like to pay the difference? "
+        "Reply with the number:\n{choices}",
+        "action_ask_payment_refund": "That costs {amount} less. Where should the difference go? "
+        "Reply with the number:\n{choices}",
+        "action_again": "Sorry, I didn't catch that. ",
+        "action_original_method": "{method} (the original payment)",
+        "action_confirm": "{change} {money}\nReply “yes” to confirm, or “no” to leave it as it is.",
+        "action_change_cancel": "Please confirm: cancel order {number} ({items}), reason: {reason}.",
+        "action_change_change_address": "Please confirm: deliver order {number} to {address} (instead of {old}).",
+        "action_change_change_items": "Please confirm: on order {number}, change {changes}. Items on an order can "
+        "be changed only once.",
+        "action_change_return": "Please confirm: return {items} from order {number}.",
+        "action_change_exchange": "Please confirm: exchange {changes} from order {number}.",
+        "action_swap": "{item} → {variant}",
+        "action_money_refund": "{amount} will be refunded to {method}.",
+        "action_money_pay": "You pay the difference of {amount} with {method}.",
+        "action_money_later_refund": "{amount} will be refunded to {method} once the items are back with us.",
+        "action_money_later_pay": "The difference of {amount} will be charged to {method} when we send the new item.",
+        "action_money_none": "There is no price difference.",
+        "action_done_cancel": "Done: order {number} is cancelled. {money}",
+        "action_done_change_address": "Done: order {number} will be delivered to {address}.",
+        "action_done_change_items": "Done: order {number} now has {changes}. {money}",
+        "action_done_return": "Done: the return of {items} from order {number} is requested. {money} "
+        "Please send the items back as our returns guide describes.",
+        "action_done_exchange": "Done: the exchange of {changes} from order {number} is requested. {money}",
+        "action_declined": "OK, I haven't changed anything on order {number}.",
+        "action_refused_status": "Sorry, order {number} can't be {past} any more: it is {status}. That is only "
+        "possible while an order is {allowed}. Would you like me to pass you to a colleague? Reply “yes”.",
+        "action_refused_window": "Sorry, order {number} was delivered more than {days} days ago, so it can't be "
+        "{past} any more. Would you like me to pass you to a colleague? Reply “yes”.",
+        "action_refused_once": "Sorry, the items on order {number} have already been changed once, and they can "
+        "only be changed once. Would you like me to pass you to a colleague? Reply “yes”.",
+        "action_refused_unavailable": "Sorry, {item} in {wanted} isn't available right now, so I can't change it on "
+        "order {number}. Would you like me to pass you to a colleague? Reply “yes”.",
+        "action_another_option": "another option",
+        "action_refused_gift_card_balance": "Sorry, your gift card's balance doesn't cover the difference of "
+        "{amount}. Would you like me to pass you to a colleague? Reply “yes”.",
+        "action_refused_not_found": "I can't find order {number} on your account, so I can't change it. Please "
+        "check the number, or reply “yes” and I'll pass you to a colleague.",
+        "action_refused_nothing_to_change": "Order {number} is already like that, so there is nothing to change.",
+        "action_refused_policy": "Sorry, our policy doesn't allow that on order {number}. Would you like me to pass "
+        "you to a colleague? Reply “yes”.",
+        "action_refused_no_orders": "I can't see an order of yours that can be {past} now. Would you like me to "
+        "pass you to a colleague? Reply “yes”.",
+        "action_gave_up": "Sorry, I'm not getting it. I've left order {number} as it is. Would you like me to "
+        "pass you to a colleague? Reply “yes”.",
+        "escalate_action_rejected": "Our order system didn't accept that change, so nothing has changed yet. "
+        "I'm passing you to a colleague at {shop} who will sort it out with you.",
+        "reason_no longer needed": "no longer needed",
+        "reason_ordered by mistake": "ordered by mistake",
     },
     "id": {
         "greeting": "Halo{name}! Saya asisten {shop}. Saya bisa membantu soal pesanan, pengiriman, retur, "
@@ -167,6 +235,74 @@ PHRASES: dict[str, dict[str, str]] = {
         "teruskan ke rekan kami, yang akan segera menghubungi Anda.",
         "escalate_verification_failed": "Saya tidak bisa memverifikasi akun Anda, jadi percakapan ini sudah "
         "saya teruskan ke rekan kami yang akan membantu Anda.",
+        "action_verb_cancel": "batalkan",
+        "action_verb_change_address": "kirim ke alamat baru",
+        "action_verb_change_items": "ubah barangnya",
+        "action_verb_return": "kembalikan barangnya",
+        "action_verb_exchange": "tukar barangnya",
+        "action_past_cancel": "dibatalkan",
+        "action_past_change_address": "dikirim ke alamat baru",
+        "action_past_change_items": "diubah",
+        "action_past_return": "dikembalikan",
+        "action_past_exchange": "ditukar",
+        "action_ask_order": "Pesanan mana yang ingin Anda {verb}? Balas dengan nomornya:\n{choices}",
+        "action_ask_items": "Barang mana dari pesanan {number}? Balas dengan nomornya (atau “semua”):\n{choices}",
+        "action_ask_reason": "Kenapa Anda ingin membatalkan pesanan {number}? Balas dengan nomornya:\n{choices}",
+        "action_ask_address": "Apa alamat pengiriman baru untuk pesanan {number}? Tulis dalam satu baris: jalan "
+        "dan nomor, unit/apartemen (jika ada), kota, provinsi (jika ada), kode pos, negara.",
+        "action_ask_variant": "Mau diganti dengan yang mana untuk {item}? Balas dengan nomornya:\n{choices}",
+        "action_ask_refund": "Pengembalian dana sebesar {amount} mau dikirim ke mana? "
+        "Balas dengan nomornya:\n{choices}",
+        "action_ask_payment_pay": "Harganya {amount} lebih mahal. Selisihnya mau dibayar dengan apa? "
+        "Balas dengan nomornya:\n{choices}",
+        "action_ask_payment_refund": "Harganya {amount} lebih murah. Selisihnya mau dikembalikan ke mana? "
+        "Balas dengan nomornya:\n{choices}",
+        "action_again": "Maaf, saya kurang menangkap maksudnya. ",
+        "action_original_method": "{method} (pembayaran awal)",
+        "action_confirm": "{change} {money}\nBalas “ya” untuk mengonfirmasi, atau “tidak” untuk membiarkannya.",
+        "action_change_cancel": "Mohon konfirmasi: batalkan pesanan {number} ({items}), alasan: {reason}.",
+        "action_change_change_address": "Mohon konfirmasi: kirim pesanan {number} ke {address} (bukan ke {old}).",
+        "action_change_change_items": "Mohon konfirmasi: pada pesanan {number}, ubah {changes}. Barang dalam satu "
+        "pesanan hanya bisa diubah sekali.",
+        "action_change_return": "Mohon konfirmasi: kembalikan {items} dari pesanan {number}.",
+        "action_change_exchange": "Mohon konfirmasi: tukar {changes} dari pesanan {number}.",
+        "action_swap": "{item} → {variant}",
+        "action_money_refund": "{amount} akan dikembalikan ke {method}.",
+        "action_money_pay": "Anda membayar selisih {amount} dengan {method}.",
+        "action_money_later_refund": "{amount} akan dikembalikan ke {method} setelah barangnya kami terima kembali.",
+        "action_money_later_pay": "Selisih {amount} akan ditagihkan ke {method} saat barang baru kami kirim.",
+        "action_money_none": "Tidak ada selisih harga.",
+        "action_done_cancel": "Selesai: pesanan {number} sudah dibatalkan. {money}",
+        "action_done_change_address": "Selesai: pesanan {number} akan dikirim ke {address}.",
+        "action_done_change_items": "Selesai: pesanan {number} sekarang berisi {changes}. {money}",
+        "action_done_return": "Selesai: pengembalian {items} dari pesanan {number} sudah diajukan. {money} "
+        "Silakan kirim barangnya kembali sesuai panduan pengembalian kami.",
+        "action_done_exchange": "Selesai: penukaran {changes} dari pesanan {number} sudah diajukan. {money}",
+        "action_declined": "Baik, tidak ada yang saya ubah pada pesanan {number}.",
+        "action_refused_status": "Maaf, pesanan {number} sudah tidak bisa {past}: statusnya {status}. Itu hanya "
+        "bisa selama pesanan {allowed}. Mau saya sambungkan ke rekan kami? Balas “ya”.",
+        "action_refused_window": "Maaf, pesanan {number} diterima lebih dari {days} hari yang lalu, jadi sudah tidak "
+        "bisa {past}. Mau saya sambungkan ke rekan kami? Balas “ya”.",
+        "action_refused_once": "Maaf, barang pada pesanan {number} sudah pernah diubah, dan hanya bisa diubah sekali. "
+        "Mau saya sambungkan ke rekan kami? Balas “ya”.",
+        "action_refused_unavailable": "Maaf, {item} dengan pilihan {wanted} sedang tidak tersedia, jadi tidak bisa "
+        "saya ubah pada pesanan {number}. Mau saya sambungkan ke rekan kami? Balas “ya”.",
+        "action_another_option": "lain",
+        "action_refused_gift_card_balance": "Maaf, saldo kartu hadiah Anda tidak cukup untuk selisih {amount}. "
+        "Mau saya sambungkan ke rekan kami? Balas “ya”.",
+        "action_refused_not_found": "Saya tidak menemukan pesanan {number} di akun Anda, jadi tidak bisa "
+        "mengubahnya. Mohon cek nomornya, atau balas “ya” dan saya sambungkan ke rekan kami.",
+        "action_refused_nothing_to_change": "Pesanan {number} sudah seperti itu, jadi tidak ada yang perlu diubah.",
+        "action_refused_policy": "Maaf, kebijakan kami tidak mengizinkan itu untuk pesanan {number}. Mau saya "
+        "sambungkan ke rekan kami? Balas “ya”.",
+        "action_refused_no_orders": "Saya tidak melihat pesanan Anda yang bisa {past} saat ini. Mau saya sambungkan "
+        "ke rekan kami? Balas “ya”.",
+        "action_gave_up": "Maaf, saya belum paham. Pesanan {number} saya biarkan seperti semula. Mau saya "
+        "sambungkan ke rekan kami? Balas “ya”.",
+        "escalate_action_rejected": "Sistem pesanan kami tidak menerima perubahan itu, jadi belum ada yang berubah. "
+        "Saya sambungkan Anda ke rekan kami di {shop} yang akan membantu.",
+        "reason_no longer needed": "sudah tidak diperlukan",
+        "reason_ordered by mistake": "salah pesan",
     },
     "es": {
         "greeting": "¡Hola{name}! Soy el asistente de {shop}. Puedo ayudarte con tus pedidos, envíos, "
@@ -245,6 +381,73 @@ PHRASES: dict[str, dict[str, str]] = {
         "escalate_order_unavailable": "Ahora mismo no puedo consultar pedidos. Pasé tu pregunta a un "
         "compañero, que te responderá pronto.",
         "escalate_verification_failed": "No pude verificar tu cuenta, así que pasé esto a un compañero que te ayudará.",
+        "action_verb_cancel": "cancelar",
+        "action_verb_change_address": "enviar a otra dirección",
+        "action_verb_change_items": "cambiar artículos de",
+        "action_verb_return": "devolver artículos de",
+        "action_verb_exchange": "cambiar artículos de",
+        "action_past_cancel": "cancelado",
+        "action_past_change_address": "enviado a otra dirección",
+        "action_past_change_items": "modificado",
+        "action_past_return": "devuelto",
+        "action_past_exchange": "cambiado",
+        "action_ask_order": "¿Qué pedido quieres {verb}? Responde con su número:\n{choices}",
+        "action_ask_items": "¿Qué artículo del pedido {number}? Responde con el número (o “todos”):\n{choices}",
+        "action_ask_reason": "¿Por qué quieres cancelar el pedido {number}? Responde con el número:\n{choices}",
+        "action_ask_address": "¿Cuál es la nueva dirección de entrega del pedido {number}? Escríbela en una línea: "
+        "calle y número, piso (si lo hay), ciudad, provincia (si la hay), código postal, país.",
+        "action_ask_variant": "¿Qué quieres en lugar de {item}? Responde con el número:\n{choices}",
+        "action_ask_refund": "¿Adónde enviamos el reembolso de {amount}? Responde con el número:\n{choices}",
+        "action_ask_payment_pay": "Cuesta {amount} más. ¿Cómo quieres pagar la diferencia? "
+        "Responde con el número:\n{choices}",
+        "action_ask_payment_refund": "Cuesta {amount} menos. ¿Adónde enviamos la diferencia? "
+        "Responde con el número:\n{choices}",
+        "action_again": "Perdona, no lo he entendido. ",
+        "action_original_method": "{method} (el pago original)",
+        "action_confirm": "{change} {money}\nResponde “sí” para confirmar, o “no” para dejarlo como está.",
+        "action_change_cancel": "Confírmame: cancelar el pedido {number} ({items}), motivo: {reason}.",
+        "action_change_change_address": "Confírmame: entregar el pedido {number} en {address} (en lugar de {old}).",
+        "action_change_change_items": "Confírmame: en el pedido {number}, cambiar {changes}. Los artículos de un "
+        "pedido solo se pueden cambiar una vez.",
+        "action_change_return": "Confírmame: devolver {items} del pedido {number}.",
+        "action_change_exchange": "Confírmame: cambiar {changes} del pedido {number}.",
+        "action_swap": "{item} → {variant}",
+        "action_money_refund": "Se reembolsarán {amount} a {method}.",
+        "action_money_pay": "Pagas la diferencia de {amount} con {method}.",
+        "action_money_later_refund": "Se reembolsarán {amount} a {method} cuando recibamos los artículos.",
+        "action_money_later_pay": "La diferencia de {amount} se cargará a {method} cuando enviemos el artículo nuevo.",
+        "action_money_none": "No hay diferencia de precio.",
+        "action_done_cancel": "Hecho: el pedido {number} está cancelado. {money}",
+        "action_done_change_address": "Hecho: el pedido {number} se entregará en {address}.",
+        "action_done_change_items": "Hecho: el pedido {number} ahora lleva {changes}. {money}",
+        "action_done_return": "Hecho: la devolución de {items} del pedido {number} está solicitada. {money} "
+        "Envía los artículos como indica nuestra guía de devoluciones.",
+        "action_done_exchange": "Hecho: el cambio de {changes} del pedido {number} está solicitado. {money}",
+        "action_declined": "De acuerdo, no he cambiado nada en el pedido {number}.",
+        "action_refused_status": "Lo siento, el pedido {number} ya no se puede dar por {past}: está {status}. Solo "
+        "es posible mientras el pedido está {allowed}. ¿Quieres que te pase con un compañero? Responde “sí”.",
+        "action_refused_window": "Lo siento, el pedido {number} se entregó hace más de {days} días, así que ya no "
+        "puede ser {past}. ¿Quieres que te pase con un compañero? Responde “sí”.",
+        "action_refused_once": "Lo siento, los artículos del pedido {number} ya se cambiaron una vez, y solo se "
+        "pueden cambiar una vez. ¿Quieres que te pase con un compañero? Responde “sí”.",
+        "action_refused_unavailable": "Lo siento, {item} en {wanted} no está disponible ahora mismo, así que no "
+        "puedo cambiarlo en el pedido {number}. ¿Quieres que te pase con un compañero? Responde “sí”.",
+        "action_another_option": "otra opción",
+        "action_refused_gift_card_balance": "Lo siento, el saldo de tu tarjeta regalo no cubre la diferencia de "
+        "{amount}. ¿Quieres que te pase con un compañero? Responde “sí”.",
+        "action_refused_not_found": "No encuentro el pedido {number} en tu cuenta, así que no puedo cambiarlo. "
+        "Revisa el número, o responde “sí” y te paso con un compañero.",
+        "action_refused_nothing_to_change": "El pedido {number} ya está así, no hay nada que cambiar.",
+        "action_refused_policy": "Lo siento, nuestra política no permite eso en el pedido {number}. ¿Quieres que te "
+        "pase con un compañero? Responde “sí”.",
+        "action_refused_no_orders": "No veo ningún pedido tuyo que pueda ser {past} ahora. ¿Quieres que te pase "
+        "con un compañero? Responde “sí”.",
+        "action_gave_up": "Perdona, no lo consigo entender. He dejado el pedido {number} como estaba. ¿Quieres que "
+        "te pase con un compañero? Responde “sí”.",
+        "escalate_action_rejected": "Nuestro sistema de pedidos no ha aceptado ese cambio, así que aún no ha "
+        "cambiado nada. Te paso con un compañero de {shop} que lo resolverá contigo.",
+        "reason_no longer needed": "ya no lo necesito",
+        "reason_ordered by mistake": "lo pedí por error",
     },
 }
 

@@ -11,6 +11,7 @@ from typing import Any, cast
 import langsmith
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
 
 from carebot.domain import Language
 from carebot.graph import GRAPH_NAME, Context
@@ -93,9 +94,16 @@ class TurnRunner:
         ) as run:
             steps: list[str] = []
             values: dict[str, Any] = {}
+            config: Any = {"configurable": {"thread_id": thread_id}, "metadata": metadata}
+            # A thread paused on a question (the confirmation of an action) resumes with the answer.
+            graph_input: Any = (
+                Command(resume={"text": text, "turn_id": turn_id})
+                if await self._waiting_for_answer(config)
+                else {"messages": [HumanMessage(text, id=turn_id)]}
+            )
             async for mode, chunk in self.graph.astream(
-                {"messages": [HumanMessage(text, id=turn_id)]},
-                config={"configurable": {"thread_id": thread_id}, "metadata": metadata},
+                graph_input,
+                config=config,
                 context=self.context(channel, sender, turn_id),
                 stream_mode=["updates", "values"],
                 # One checkpoint when the turn ends instead of one per node: a crash mid-turn loses
@@ -110,6 +118,11 @@ class TurnRunner:
             run.add_metadata({"intent": result.intent, "language": result.language, "escalated": result.escalate})
             run.end(outputs=result.as_json())
         return result
+
+    async def _waiting_for_answer(self, config: Any) -> bool:
+        """Whether the thread's last run paused on an `interrupt` (the question it waits on)."""
+        snapshot = await self.graph.aget_state(config)
+        return bool(snapshot.interrupts)
 
     async def suggest(self, *, channel: str, sender: str, text: str) -> str | None:
         """The bot's draft answer to `text` in the sender's conversation, for an operator to use or

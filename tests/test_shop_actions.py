@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from carebot.db.pool import Pool, open_pool
-from carebot.shop.actions import ActionRefused, ActionRequest, Actor, plan
+from carebot.shop.actions import ActionRefused, ActionRequest, Actor, Plan, Refusal, plan
 from carebot.shop.importer import ShopData, ShopFileError, import_shop, read_shop
 from carebot.shop.policy import PolicyFileError, load_policy
 from carebot.shop.records import Address
@@ -164,8 +164,8 @@ def test_plan_closes_returns_after_the_window_and_address_changes_after_shipping
                    now=delivered.delivered_at + timedelta(days=14))  # fmt: skip
     late = plan(request, order=delivered, customer=mei, products=products, policy=policy,
                 now=delivered.delivered_at + timedelta(days=15))  # fmt: skip
-    assert getattr(in_time, "after").status == "return_requested"
-    assert getattr(late, "code") == "window"
+    assert isinstance(in_time, Plan) and in_time.after.status == "return_requested"
+    assert isinstance(late, Refusal) and late.code == "window"
     yusuf = data.customers[0]
     shipped = OrderRecord.model_validate(data.orders[1].model_dump(by_alias=True))
     move = ActionRequest(
@@ -174,7 +174,7 @@ def test_plan_closes_returns_after_the_window_and_address_changes_after_shipping
         address=Address(line1="1 Elm St", city="Austin", state="TX", country="USA", zip="78701"),
     )
     refused = plan(move, order=shipped, customer=yusuf, products=products, policy=policy, now=datetime.now(UTC))
-    assert getattr(refused, "code") == "status" and getattr(refused, "allowed") == ["pending"]
+    assert isinstance(refused, Refusal) and (refused.code, refused.allowed) == ("status", ["pending"])
 
 
 def test_bad_shop_files_and_policy_files_say_what_is_wrong(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ REASON_LABELS: dict[EscalationReason, str] = {
     "order_unavailable": "asked about an order while the order system was down",
     "verification_failed": "could not verify their account",
     "repeated_question": "asked the same thing three times",
+    "action_rejected": "asked for a change the shop's order system refused",
 }
 
 # Notifications are sent as the outbox "thread" `handoff:<thread id>`: ordered among themselves,

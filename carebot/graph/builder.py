@@ -12,6 +12,8 @@ from carebot.graph.context import Context
 from carebot.graph.nodes import CareNodes, GraphDeps
 from carebot.graph.routing import (
     route_after_classify,
+    route_after_confirm,
+    route_after_gather,
     route_after_guardrails,
     route_after_lookup,
     route_after_retrieve,
@@ -28,7 +30,9 @@ def build_graph(
 ) -> CompiledStateGraph[State, Context, InputState, State]:
     """The care graph: classify → retrieve and/or lookup_order → generate → check_guardrails → reply,
     or escalate; an email given when asked for goes through verify_customer first; out-of-scope
-    requests are declined, a message the classifier cannot place is answered from the help centre
+    requests are declined, an action on an order (cancel, new address, other size, return, exchange) is
+    gathered by gather_action and done by confirm_action only after the customer's yes (an interrupt),
+    a message the classifier cannot place is answered from the help centre
     when a passage is clearly relevant and otherwise gets the topics to choose from (ask_topic), and
     a first miss in the help centre asks to rephrase. Pass a
     checkpointer to keep conversations between turns. With a message screen in `deps`, every
@@ -45,6 +49,8 @@ def build_graph(
     builder.add_node("ask_to_rephrase", nodes.ask_to_rephrase)
     builder.add_node("decline", nodes.decline)
     builder.add_node("ask_topic", nodes.ask_topic)
+    builder.add_node("gather_action", nodes.gather_action)
+    builder.add_node("confirm_action", nodes.confirm_action)
     if deps.screen is not None:
         # A configured screen (a Bedrock Guardrail) sees each message before any model does.
         builder.add_node("screen_message", nodes.screen_message)
@@ -56,6 +62,8 @@ def build_graph(
     builder.add_conditional_edges("verify_customer", route_after_verify)
     builder.add_conditional_edges("lookup_order", route_after_lookup)
     builder.add_conditional_edges("retrieve", route_after_retrieve)
+    builder.add_conditional_edges("gather_action", route_after_gather)
+    builder.add_conditional_edges("confirm_action", route_after_confirm)
     builder.add_edge("generate", "check_guardrails")
     builder.add_conditional_edges("check_guardrails", route_after_guardrails)
     builder.add_edge("escalate", "__end__")

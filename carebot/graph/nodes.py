@@ -2,27 +2,45 @@
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import re
+import uuid
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from difflib import SequenceMatcher
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
-from langgraph.types import Overwrite
+from langgraph.types import Overwrite, interrupt
 from pydantic import TypeAdapter
 
 from carebot.checks.guardrails import check_answer
 from carebot.checks.screening import MessageScreen
 from carebot.domain import EMAIL, ORDER_NUMBER, EscalationReason, Intent, Language, OrderLookup, Passage, parse_email
+from carebot.graph.action_flow import (
+    Ask,
+    PendingAction,
+    Propose,
+    Refuse,
+    ShopView,
+    advance,
+    describe_money,
+    describe_swaps,
+    new_pending,
+    take_answer,
+)
+from carebot.graph.action_words import requested_action, says_yes
 from carebot.graph.context import Context
-from carebot.graph.state import Escalation, RetrievedDocument, State, Verification, new_turn
+from carebot.graph.state import ActionOutcome, Escalation, RetrievedDocument, State, Turn, Verification, new_turn
 from carebot.models.types import AnswerRequest, Classification, Classifier, GuardrailIntervened, Responder
 from carebot.phrases import format_order_lookup, phrase
-from carebot.shop.actions import ShopActions
+from carebot.shop.actions import ActionRefused, ActionRequest, Actor, ShopActions, ShopRejected
 from carebot.shop.help_centre.search import KnowledgeBase
-from carebot.shop.orders import OrderSource, lookup_order
+from carebot.shop.orders import OrderSource, OrderSourceUnavailable, lookup_order
+from carebot.shop.records import ActionKind
 from carebot.verification.types import IdentityVerifier, parse_code, parse_phone
 
 _ORDER_LOOKUP = TypeAdapter(OrderLookup)
@@ -257,6 +275,7 @@ class CareNodes:
             unsure_reading=unsure and reason is None,
             topics=list(reading.topics or _DEFAULT_TOPICS) if unsure else [],
             off_topic=reading.off_topic,
+            requested_action=self._requested_action(question, reading, contact or code),
         )
         return {
             "intent": intent,
@@ -265,6 +284,13 @@ class CareNodes:
             "topic_choices": [],
             "turn": Overwrite(turn),
         }
+
+    def _requested_action(self, question: str, reading: Classification, verifying: str | None) -> ActionKind | None:
+        """The action the message asks for, when the shop can act and the message is not something else:
+        a reply to the request to verify, or a confident reading of another subject."""
+        if self.deps.shop is None or verifying or (reading.intent == "out_of_scope" and not reading.unsure):
+            return None
+        return requested_action(question)
 
     async def lookup_order(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Look up the caller's order; identity comes from the run context (and a verified link
@@ -430,6 +456,147 @@ class CareNodes:
             "turn": {"escalation": escalation},
             "messages": bounded_append(state.messages, text, runtime.context),
         }
+
+    async def gather_action(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Gather an action the customer asked for (cancel, new address, other size, return, exchange),
+        one detail at a time, up to the exact change to confirm; or say why the policy does not allow it.
+        Identity comes from the channel and verification, never from the message; nothing is written here."""
+        assert self.deps.shop is not None  # routed here only with a shop to act on
+        text = latest_question(state.messages)
+        requested = state.turn["requested_action"]
+        pending = state.action
+        if pending is None or (
+            requested is not None and pending["asking"] in (None, "order") and requested != pending["kind"]
+        ):
+            assert requested is not None  # a new action starts from a request
+            pending = new_pending(requested, text)
+        else:
+            pending = copy.deepcopy(pending)
+        try:
+            customer_id = await self._customer_id(runtime.context)
+            if customer_id is None:
+                return {"action": pending, "turn": {"needs_identity": True}}
+            view = await self._shop_view(customer_id, state.language)
+        except OrderSourceUnavailable as exc:
+            return {"turn": {"escalation": _escalation("order_unavailable", str(exc))}}
+        if view is None:
+            return {"action": pending, "turn": {"needs_identity": True}}
+        if pending["asking"] is not None and not take_answer(pending, text, state.turn["order_number"], view):
+            return self._not_understood(pending, state, runtime.context)
+        pending["tries"] = 0
+        step = advance(pending, text, state.turn["order_number"], view)
+        return self._after_step(pending, step, state, runtime.context, view)
+
+    def _not_understood(self, pending: PendingAction, state: State, context: Context) -> dict[str, Any]:
+        """An answer that is not one of the choices: ask again once, then let the action go and offer a
+        person. (Whether it was another question cannot be told from the classifier: "pakai kartu kredit"
+        answers "how will you pay?" and reads as a payment question.)"""
+        if pending["tries"] >= 1:
+            reply = phrase(state.language, "action_gave_up", number=pending["order_number"] or "")
+            outcome = _outcome(pending, "refused", code="not_understood")
+            return {"action": None, "offered_human": True, "turn": {"action": outcome},
+                    "messages": bounded_append(state.messages, reply, context)}  # fmt: skip
+        pending["tries"] += 1
+        asked = next((m.text for m in reversed(state.messages) if isinstance(m, AIMessage)), "")
+        reply = phrase(state.language, "action_again") + asked.removeprefix(phrase(state.language, "action_again"))
+        return {"action": pending, "turn": {"action": _outcome(pending, "asking")},
+                "messages": bounded_append(state.messages, reply, context)}  # fmt: skip
+
+    def _after_step(
+        self, pending: PendingAction, step: Ask | Refuse | Propose, state: State, context: Context, view: ShopView
+    ) -> dict[str, Any]:
+        update: dict[str, Any] = {"messages": bounded_append(state.messages, step.text, context)}
+        if isinstance(step, Ask):
+            update.update(action=step.pending, turn={"action": _outcome(step.pending, "asking")})
+        elif isinstance(step, Refuse):
+            outcome = _outcome(pending, "refused", code=step.code)
+            outcome["order_number"] = step.order_number
+            update.update(action=None, offered_human=step.code != "nothing_to_change", turn={"action": outcome})
+        else:
+            pending = step.pending
+            pending["confirmation_id"] = context.turn_id or uuid.uuid4().hex
+            pending["done_text"] = _done_text(step, view)
+            update.update(action=pending, turn={"action": _outcome(pending, "proposed")})
+        return update
+
+    async def confirm_action(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Wait for the customer's answer to the stated change (the run pauses here, saved by the
+        checkpointer, and resumes with their next message); only an explicit yes does it, once."""
+        pending = state.action
+        assert pending is not None and "request" in pending  # routed here with a proposal
+        answer = interrupt({"kind": pending["kind"], "order_number": pending["order_number"]})
+        text, turn_id = str(answer.get("text", "")), answer.get("turn_id")
+        request = ActionRequest.model_validate(pending["request"])
+        turn = new_turn()
+        if not says_yes(text):
+            reply = phrase(state.language, "action_declined", number=request.order_number)
+            turn["action"] = _outcome(pending, "declined")
+        else:
+            reply, turn = await self._perform(pending, request, text, state, runtime.context)
+        customer = HumanMessage(text, id=turn_id)
+        messages = bounded_append([*state.messages, customer], reply, runtime.context) if reply else []
+        return {"action": None, "messages": [customer, *messages], "turn": Overwrite(turn)}
+
+    async def _perform(
+        self, pending: PendingAction, request: ActionRequest, text: str, state: State, context: Context
+    ) -> tuple[str, Turn]:
+        assert self.deps.shop is not None
+        conversation = _conversation()
+        customer_id = await self._customer_id(context)
+        if customer_id is None:  # the verification lapsed between the proposal and the yes
+            return phrase(state.language, "unknown_customer"), new_turn(
+                action=_outcome(pending, "refused", code="identity")
+            )
+        actor = Actor(by="bot", conversation=conversation, confirming_message=text)
+        key = request.idempotency_key(conversation, pending.get("confirmation_id", ""))
+        try:
+            await self.deps.shop.perform(customer_id, request, key=key, actor=actor)
+        except ActionRefused as refused:
+            code = refused.refusal.code
+            reply = phrase(state.language, "action_refused_policy", number=request.order_number)
+            return reply, new_turn(action=_outcome(pending, "refused", code=code))
+        except ShopRejected as rejected:
+            escalation = _escalation("action_rejected", rejected.message)
+            return "", new_turn(action=_outcome(pending, "rejected", code=str(rejected.status)), escalation=escalation)
+        return pending.get("done_text", ""), new_turn(action=_outcome(pending, "done"))
+
+    async def _customer_id(self, context: Context) -> int | None:
+        """Who is asking: the customer this conversation verified as, else the channel's own sender."""
+        verified = await self.deps.verifier.verified_customer(_conversation())
+        if verified is not None:
+            return verified
+        customer = await self.deps.orders.find_customer(channel=context.channel, sender=context.sender)
+        return customer.id if customer else None
+
+    async def _shop_view(self, customer_id: int, language: Language) -> ShopView | None:
+        assert self.deps.shop is not None
+        shop = self.deps.shop
+        customer, orders, products = await asyncio.gather(
+            shop.customer(customer_id), shop.orders(customer_id), shop.products()
+        )
+        if customer is None:
+            return None
+        return ShopView(customer=customer, orders=orders, products=products, policy=shop.policy,
+                        now=datetime.now(UTC), language=language)  # fmt: skip
+
+
+def _outcome(pending: PendingAction, state: str, *, code: str | None = None) -> ActionOutcome:
+    outcome: ActionOutcome = {"kind": pending["kind"], "state": state, "order_number": pending["order_number"]}  # type: ignore[typeddict-item]
+    if code is not None:
+        outcome["code"] = code
+    return outcome
+
+
+def _done_text(step: Propose, view: ShopView) -> str:
+    """What the customer is told once the action is done, worded when it is proposed (the plan at hand)."""
+    planned, language = step.plan, view.language
+    request, order = planned.request, planned.before
+    items = ", ".join(i.describe() for i in order.items if i.id in request.item_ids)
+    address = request.address.one_line() if request.address else ""
+    money = describe_money(planned, view, later=True)
+    text = phrase(language, f"action_done_{request.kind}", number=order.number, money=money, items=items,
+                  address=address, changes=describe_swaps(planned, language))  # fmt: skip
+    return text.replace("  ", " ").strip()
 
 
 def _clearly_relevant(passage: Passage, context: Context) -> bool:

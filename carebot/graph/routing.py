@@ -20,11 +20,18 @@ def route_after_screen(state: State) -> Literal["classify", "escalate"]:
 
 def route_after_classify(
     state: State,
-) -> Literal["retrieve", "lookup_order", "verify_customer", "generate", "escalate", "decline"]:
+) -> Literal["retrieve", "lookup_order", "verify_customer", "generate", "escalate", "decline", "gather_action"]:
     if state.turn["escalation"]:
         return "escalate"
     if state.verification is not None and (state.turn["contact"] or state.turn["code"]):
         return "verify_customer"
+    if state.turn["requested_action"] or (state.action is not None and state.action["asking"] is not None):
+        return "gather_action"  # an action asked for, or the answer to a question gathering one
+    return route_by_reading(state)
+
+
+def route_by_reading(state: State) -> Literal["retrieve", "lookup_order", "generate", "decline"]:
+    """Where the message's reading sends it: the help centre, the order tool, a greeting, a polite no."""
     if state.turn["unsure_reading"]:
         return "retrieve"  # search first; ask which topic only when nothing relevant is found
     if state.intent == "out_of_scope":
@@ -36,11 +43,26 @@ def route_after_classify(
     return "retrieve"
 
 
-def route_after_verify(state: State) -> Literal["lookup_order", "escalate", "__end__"]:
+def route_after_verify(state: State) -> Literal["lookup_order", "gather_action", "escalate", "__end__"]:
     if state.turn["escalation"]:
         return "escalate"
-    # Verified: answer the question that led to verification. Otherwise the node has replied.
-    return "lookup_order" if state.verification is None else "__end__"
+    if state.verification is not None:
+        return "__end__"  # the node has replied: what verification still needs
+    # Verified: go on with what led to verification, an action or the order question.
+    return "gather_action" if state.action is not None else "lookup_order"
+
+
+def route_after_gather(state: State) -> Literal["confirm_action", "lookup_order", "escalate", "__end__"]:
+    if state.turn["escalation"]:
+        return "escalate"
+    if state.turn["needs_identity"]:
+        return "lookup_order"  # asks the customer to verify; the action waits in the state
+    action = state.turn["action"]
+    return "confirm_action" if action is not None and action["state"] == "proposed" else "__end__"
+
+
+def route_after_confirm(state: State) -> Literal["escalate", "__end__"]:
+    return "escalate" if state.turn["escalation"] else "__end__"
 
 
 def route_after_lookup(state: State) -> Literal["retrieve", "generate", "escalate", "__end__"]:

@@ -14,6 +14,8 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph import add_messages
 
 from carebot.domain import EscalationReason, Intent, Language
+from carebot.graph.action_flow import PendingAction
+from carebot.shop.records import ActionKind
 
 
 class RetrievedDocument(TypedDict):
@@ -107,6 +109,10 @@ class Turn(TypedDict):
     """The classifier's evidence that the message is about something other than the shop (None: not given)."""
     action: ActionOutcome | None
     """What this turn did about an action on an order (asked for a detail, proposed it, did it, …)."""
+    requested_action: ActionKind | None
+    """The action the latest message asks for ("cancel my order" → cancel), read by rules; None: none."""
+    needs_identity: bool
+    """An action was asked for by someone not yet verified: the turn asks them to verify first."""
 
 
 def new_turn(**values: Any) -> Turn:
@@ -128,6 +134,8 @@ def new_turn(**values: Any) -> Turn:
         "topics": [],
         "off_topic": None,
         "action": None,
+        "requested_action": None,
+        "needs_identity": False,
     }
     return cast(Turn, {**turn, **values})
 
@@ -152,5 +160,8 @@ class State(InputState):
     """The last reply asked the customer to rephrase and offered a person: "yes" takes the offer."""
     topic_choices: list[Intent] = field(default_factory=list)
     """The topics the last reply offered as a numbered list (a person last); a number picks one."""
+    action: PendingAction | None = None
+    """An action on an order being gathered, or proposed and waiting for the customer's yes; kept
+    across turns until it is done, declined, refused or dropped."""
     turn: Annotated[Turn, update_turn] = field(default_factory=new_turn)
     """What the latest turn computed (passages, order result, draft, guardrail verdict, hand-over)."""

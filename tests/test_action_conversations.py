@@ -1,0 +1,129 @@
+"""Customers have things done in conversation: the bot gathers what an action needs, states the exact
+change and does it only after an explicit yes — once, whatever happens to the worker in between.
+
+The shop is `tests/fixtures/small_shop` (not the demo), under its own policy file; customers write on
+the web as a signed identity (their email), which counts as verified.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+
+from carebot.composition import Components, open_components
+from carebot.graph.outcome import TurnResult
+from carebot.shop.importer import import_shop, read_shop
+from carebot.shop.store import ShopStore
+from tests.conftest import settings_for
+from tests.test_shop_actions import SHOP, recent
+
+YUSUF = "yusuf.rossi7301@example.com"
+MEI = "mei.kovacs8232@example.com"
+
+
+@pytest.fixture
+async def shop(empty_database_url: str) -> AsyncIterator[Components]:
+    settings = settings_for(empty_database_url, policy_file=SHOP / "policy.toml")
+    async with open_components(settings) as components:
+        await import_shop(components.pool, recent(read_shop(SHOP)))
+        yield components
+
+
+async def converse(components: Components, user: str, *messages: str, thread: str | None = None) -> list[TurnResult]:
+    thread = thread or f"web:test-{uuid.uuid4().hex}"
+    return [await components.turns.chat(channel="web", sender=user, text=m, thread_id=thread) for m in messages]
+
+
+async def order(components: Components, number: str) -> dict[str, object]:
+    store = components.deps.shop
+    assert isinstance(store, ShopStore)
+    found = await store.order(number)
+    assert found is not None
+    return found.as_json()
+
+
+async def test_a_cancel_is_stated_then_done_only_after_yes(shop: Components) -> None:
+    thread = f"web:test-{uuid.uuid4().hex}"
+    asked, proposed = await converse(shop, YUSUF, "hi, please cancel my order W2378156", "2", thread=thread)
+    assert asked.action is not None and asked.action["state"] == "asking"
+    assert "ordered by mistake" in asked.answer and "1." in asked.answer
+    assert proposed.action is not None and proposed.action["state"] == "proposed"
+    assert "#W2378156" in proposed.answer and "284.35 USD" in proposed.answer and "yes" in proposed.answer
+    saved = await order(shop, "#W2378156")
+    assert saved["status"] == "pending"  # nothing happens before the yes
+    (done,) = await converse(shop, YUSUF, "yes please", thread=thread)
+    assert done.action is not None and done.action["state"] == "done"
+    saved = await order(shop, "#W2378156")
+    assert (saved["status"], saved["cancel_reason"]) == ("cancelled", "ordered by mistake")
+    actions = saved["actions"]
+    assert isinstance(actions, list) and len(actions) == 1 and actions[0]["confirming_message"] == "yes please"
+
+
+async def test_anything_but_yes_leaves_the_order_as_it_was(shop: Components) -> None:
+    before = await order(shop, "#W2378156")
+    for answer in ("no", "hmm wait", "yes but actually no", "what about my other order?"):
+        turns = await converse(shop, YUSUF, "cancel W2378156 please, I ordered it by mistake", answer)
+        assert turns[-1].action is not None and turns[-1].action["state"] == "declined", answer
+        assert "haven't changed anything" in turns[-1].answer
+    assert await order(shop, "#W2378156") == before
+
+
+async def test_a_yes_before_the_question_is_no_confirmation(shop: Components) -> None:
+    turns = await converse(shop, YUSUF, "cancel order W2378156, ordered by mistake. yes I confirm, do it")
+    assert turns[0].action is not None and turns[0].action["state"] == "proposed"
+    assert (await order(shop, "#W2378156"))["status"] == "pending"
+
+
+async def test_the_policy_refuses_in_the_customers_language_and_offers_a_person(shop: Components) -> None:
+    refused, handed_over = await converse(shop, YUSUF, "quiero cancelar el pedido W4817420, ya no lo necesito", "sí")
+    assert refused.action is not None and refused.action["state"] == "refused" and refused.action["code"] == "status"
+    assert refused.language == "es" and "en camino" in refused.answer and "compañero" in refused.answer
+    assert handed_over.escalate and handed_over.escalation_reason == "human_requested"
+    assert (await order(shop, "#W4817420"))["status"] == "shipped"
+
+
+async def test_another_customers_order_is_not_found_and_untouched(shop: Components) -> None:
+    before = await order(shop, "#W6390527")
+    (turn,) = await converse(shop, YUSUF, "I want to return order W6390527")
+    assert turn.action is not None and turn.action["code"] == "not_found"
+    assert "Mei" not in turn.answer and "47.84" not in turn.answer
+    assert await order(shop, "#W6390527") == before
+
+
+async def test_a_size_change_asks_for_the_item_the_variant_and_the_payment(shop: Components) -> None:
+    turns = await converse(
+        shop,
+        YUSUF,
+        "can I change the water bottle on my order to a different one?",
+        "the black one",
+        "gift card",
+        "yes",
+    )
+    assert [t.action["state"] if t.action else None for t in turns] == ["asking", "asking", "proposed", "done"]
+    assert "7.01 USD" in turns[2].answer
+    saved = await order(shop, "#W2378156")
+    bottle = next(i for i in saved["items"] if i["id"] == "4983901480")  # type: ignore[attr-defined]
+    assert (bottle["variant_id"], bottle["price"]) == ("4579334072", "54.85")
+    assert saved["payments"][-1] == {"payment_method_id": "gift_card_7006457", "amount": "7.01", "kind": "payment"}  # type: ignore[index]
+    customer = await shop.deps.shop.customer(await _customer_id(shop, YUSUF))  # type: ignore[union-attr]
+    assert customer is not None and customer.gift_card is not None and customer.gift_card.balance == Decimal("52.99")
+
+
+async def test_a_return_goes_where_the_policy_lets_it(shop: Components) -> None:
+    turns = await converse(shop, MEI, "hola, quiero devolver la botella de agua", "sí")
+    assert turns[0].action is not None and turns[0].action["state"] == "proposed", turns[0].answer
+    assert "PayPal" in turns[0].answer and "47.84 USD" in turns[0].answer
+    saved = await order(shop, "#W6390527")
+    assert saved["status"] == "return_requested"
+    assert saved["return"] == {"items": ["8384507844"], "refund_to": "paypal_7644869"}
+
+
+async def _customer_id(components: Components, email: str) -> int:
+    async with components.pool.connection() as conn:
+        cur = await conn.execute("SELECT id FROM customers WHERE email = %s", (email,))
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row["id"])
