@@ -52,6 +52,7 @@ from carebot.shop.help_centre.search import (
     embed_pending_chunks,
 )
 from carebot.shop.order_api import HttpOrderSource
+from carebot.shop.order_api_actions import OrderApiActions
 from carebot.shop.orders import OrderSource, PostgresOrderSource
 from carebot.shop.policy import demo_policy_path, load_policy
 from carebot.shop.store import ShopStore
@@ -118,10 +119,16 @@ async def open_order_source(settings: Settings, pool: Pool) -> AsyncIterator[Ord
         await source.aclose()
 
 
-def shop_actions(settings: Settings, pool: Pool) -> ShopActions:
-    """What can be done to orders, under the shop's policy file (POLICY_FILE, else the demo's)."""
+def shop_actions(settings: Settings, pool: Pool, orders: OrderSource | None = None) -> ShopActions:
+    """What can be done to orders, under the shop's policy file (POLICY_FILE, else the demo's): the
+    app's tables, or with ORDERS_API_URL the shop's own API, through the HTTP client of `orders`
+    (the source `open_order_source` opened, which closes it)."""
     policy = load_policy(settings.policy_file or demo_policy_path())
-    return ShopStore(pool, policy)
+    if not settings.orders_api_url:
+        return ShopStore(pool, policy)
+    if not isinstance(orders, HttpOrderSource):
+        raise ValueError("with ORDERS_API_URL, actions need the order source open_order_source opened")
+    return OrderApiActions(orders, pool, policy)
 
 
 async def open_knowledge_base(settings: Settings, pool: Pool, embedder: Embedder | None) -> KnowledgeBase:
@@ -209,7 +216,8 @@ async def open_components(settings: Settings, *, warm_up: bool = True) -> AsyncI
                 orders=orders,
                 verifier=verifier,
                 screen=models.screen,
-                shop=shop_actions(settings, pool),
+                action_reader=models.action_reader,
+                shop=shop_actions(settings, pool, orders),
             )
             graph = build_graph(deps, checkpointer=AsyncPostgresSaver(pool))  # type: ignore[arg-type]
             if warm_up:

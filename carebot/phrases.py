@@ -155,6 +155,11 @@ PHRASES: dict[str, dict[str, str]] = {
         "I'm passing you to a colleague at {shop} who will sort it out with you.",
         "reason_no longer needed": "no longer needed",
         "reason_ordered by mistake": "ordered by mistake",
+        "catalogue_which": "We have several: {names}. Which one do you mean?",
+        "catalogue_in_stock": "The {product} is in stock in: {variants}.",
+        "catalogue_none_in_stock": "Sorry, the {product} is out of stock right now.",
+        "catalogue_yes": "Yes, the {product} in {option} is in stock, at {price}. All in stock: {variants}.",
+        "catalogue_out_of_stock": "Sorry, the {product} in {option} is out of stock right now. In stock: {variants}.",
     },
     "id": {
         "greeting": "Halo{name}! Saya asisten {shop}. Saya bisa membantu soal pesanan, pengiriman, retur, "
@@ -303,6 +308,11 @@ PHRASES: dict[str, dict[str, str]] = {
         "Saya sambungkan Anda ke rekan kami di {shop} yang akan membantu.",
         "reason_no longer needed": "sudah tidak diperlukan",
         "reason_ordered by mistake": "salah pesan",
+        "catalogue_which": "Kami punya beberapa: {names}. Yang mana yang Anda maksud?",
+        "catalogue_in_stock": "{product} tersedia dalam pilihan: {variants}.",
+        "catalogue_none_in_stock": "Maaf, {product} sedang habis saat ini.",
+        "catalogue_yes": "Ya, {product} pilihan {option} tersedia, harganya {price}. Semua yang tersedia: {variants}.",
+        "catalogue_out_of_stock": "Maaf, {product} pilihan {option} sedang habis. Yang tersedia: {variants}.",
     },
     "es": {
         "greeting": "¡Hola{name}! Soy el asistente de {shop}. Puedo ayudarte con tus pedidos, envíos, "
@@ -448,6 +458,12 @@ PHRASES: dict[str, dict[str, str]] = {
         "cambiado nada. Te paso con un compañero de {shop} que lo resolverá contigo.",
         "reason_no longer needed": "ya no lo necesito",
         "reason_ordered by mistake": "lo pedí por error",
+        "catalogue_which": "Tenemos varios: {names}. ¿Cuál quieres decir?",
+        "catalogue_in_stock": "El artículo {product} está disponible en: {variants}.",
+        "catalogue_none_in_stock": "Lo siento, el artículo {product} está agotado ahora mismo.",
+        "catalogue_yes": "Sí, el artículo {product} en {option} está disponible, a {price}. Disponibles: {variants}.",
+        "catalogue_out_of_stock": "Lo siento, el artículo {product} en {option} está agotado ahora mismo. "
+        "Disponibles: {variants}.",
     },
 }
 

@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     )
 
     shop_name: str = "Lumen Home"
+    shop_currency: str = Field(default="USD", description="The currency of the catalogue's prices.")
     default_language: Language = Field(
         default="en", description="The shop's language: a new conversation's first message too short to tell gets it."
     )

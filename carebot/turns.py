@@ -31,6 +31,12 @@ _CALLING_CODE_LANGUAGES: dict[str, Language] = {
 }
 
 
+def _answered(values: dict[str, Any], turn_id: str) -> bool:
+    """Whether the thread's latest reply is the one to the message `turn_id` (replies carry its id)."""
+    replies = [m for m in values.get("messages", []) if isinstance(m, AIMessage)]
+    return bool(replies) and replies[-1].id == f"{turn_id}-reply"
+
+
 def sender_language(channel: str, sender: str) -> Language | None:
     """The language a WhatsApp sender's country suggests; None elsewhere (a Discord id or a web session
     says nothing)."""
@@ -69,6 +75,7 @@ class TurnRunner:
             sender=sender,
             turn_id=turn_id,
             shop_name=self._settings.shop_name,
+            currency=self._settings.shop_currency,
             default_language=sender_language(channel, sender) or self._settings.default_language,
             history_limit=self._settings.history_limit,
             relevance_threshold=self._settings.relevance_threshold,
@@ -92,37 +99,50 @@ class TurnRunner:
         async with langsmith.trace(
             GRAPH_NAME, "chain", inputs={"text": text}, metadata=metadata, tags=[f"channel:{channel}"]
         ) as run:
-            steps: list[str] = []
-            values: dict[str, Any] = {}
             config: Any = {"configurable": {"thread_id": thread_id}, "metadata": metadata}
-            # A thread paused on a question (the confirmation of an action) resumes with the answer.
-            graph_input: Any = (
-                Command(resume={"text": text, "turn_id": turn_id})
-                if await self._waiting_for_answer(config)
-                else {"messages": [HumanMessage(text, id=turn_id)]}
-            )
-            async for mode, chunk in self.graph.astream(
-                graph_input,
-                config=config,
-                context=self.context(channel, sender, turn_id),
-                stream_mode=["updates", "values"],
-                # One checkpoint when the turn ends instead of one per node: a crash mid-turn loses
-                # the partial turn, and the inbox runs the message again.
-                durability="exit",
-            ):
-                if mode == "updates":
-                    steps.extend(chunk)
-                else:
-                    values = cast(dict[str, Any], chunk)
+            context = self.context(channel, sender, turn_id)
+            message: Any = {"messages": [HumanMessage(text, id=turn_id)]}
+            snapshot = await self.graph.aget_state(config)
+            steps: list[str]
+            if turn_id is not None and _answered(snapshot.values, turn_id):
+                # This message's turn was saved whole before the worker died (or its answer was lost on the
+                # way): the saved answer stands; running it again could act twice or answer differently.
+                steps, values = [], dict(snapshot.values)
+            elif snapshot.interrupts:
+                # The thread waits on a question (the confirmation of an action): this is the answer.
+                steps, values = await self._run(Command(resume={"text": text, "turn_id": turn_id}), config, context)
+            elif snapshot.tasks:
+                # A run that died after its step but before its checkpoint (or with the answer to its
+                # question saved but not acted on) is finished first, from what it saved; the message
+                # then runs as usual unless that run was already this message's.
+                steps, values = await self._run(None, config, context)
+                if turn_id is None or not any(m.id == turn_id for m in values.get("messages", [])):
+                    steps, values = await self._run(message, config, context)
+            else:
+                steps, values = await self._run(message, config, context)
             result = TurnResult.of_run(thread_id, steps, values)
             run.add_metadata({"intent": result.intent, "language": result.language, "escalated": result.escalate})
             run.end(outputs=result.as_json())
         return result
 
-    async def _waiting_for_answer(self, config: Any) -> bool:
-        """Whether the thread's last run paused on an `interrupt` (the question it waits on)."""
-        snapshot = await self.graph.aget_state(config)
-        return bool(snapshot.interrupts)
+    async def _run(self, graph_input: Any, config: Any, context: Context) -> tuple[list[str], dict[str, Any]]:
+        """One graph run: the nodes it went through and its final state."""
+        steps: list[str] = []
+        values: dict[str, Any] = {}
+        async for mode, chunk in self.graph.astream(
+            graph_input,
+            config=config,
+            context=context,
+            stream_mode=["updates", "values"],
+            # One checkpoint when the turn ends instead of one per node: a crash mid-turn loses
+            # the partial turn, and the inbox runs the message again.
+            durability="exit",
+        ):
+            if mode == "updates":
+                steps.extend(chunk)
+            else:
+                values = cast(dict[str, Any], chunk)
+        return steps, values
 
     async def suggest(self, *, channel: str, sender: str, text: str) -> str | None:
         """The bot's draft answer to `text` in the sender's conversation, for an operator to use or

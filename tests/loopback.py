@@ -30,8 +30,8 @@ class Recorded:
         return json.loads(self.body) if self.body else None
 
 
-# (request) -> (status, JSON-able body)
-Responder = Callable[[Recorded], tuple[int, Any]]
+# (request) -> (status, JSON-able body), or (status, body, extra response headers)
+Responder = Callable[[Recorded], tuple[int, Any] | tuple[int, Any, dict[str, str]]]
 
 
 class LoopbackServer:
@@ -44,10 +44,12 @@ class LoopbackServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = Recorded(self.command, self.path, dict(self.headers), self.rfile.read(length))
                 server.requests.append(request)
-                status, body = respond(request)
+                status, body, *extra = respond(request)
                 payload = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

@@ -7,6 +7,7 @@ the web as a signed identity (their email), which counts as verified.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -18,6 +19,7 @@ from carebot.graph.outcome import TurnResult
 from carebot.shop.importer import import_shop, read_shop
 from carebot.shop.store import ShopStore
 from tests.conftest import settings_for
+from tests.loopback import LoopbackServer, Recorded
 from tests.test_shop_actions import SHOP, recent
 
 YUSUF = "yusuf.rossi7301@example.com"
@@ -127,3 +129,84 @@ async def _customer_id(components: Components, email: str) -> int:
         row = await cur.fetchone()
     assert row is not None
     return int(row["id"])
+
+
+async def test_a_question_about_a_products_variants_is_answered_from_the_catalogue(shop: Components) -> None:
+    (asked,) = await converse(shop, MEI, "do you have the water bottle in black?")
+    assert "black" in asked.answer and "54.85 USD" in asked.answer and asked.answer.startswith("Yes")
+    (sold_out,) = await converse(shop, MEI, "¿tienen la botella de agua en rojo?")
+    # The red one exists but is not available: said so, with what is in stock instead.
+    assert "agotado" in sold_out.answer and "47.84 USD" in sold_out.answer and "49.72" not in sold_out.answer
+    (care,) = await converse(shop, MEI, "how do I clean the water bottle?")
+    assert "54.85" not in care.answer  # not a catalogue question: the help centre's
+
+
+class ToolCallingModel:
+    """An OpenAI-compatible chat server: classifies every message as an order change and, asked with
+    tools, calls `tool` with `args` — as a model might, including for an order that is not the customer's."""
+
+    def __init__(self, tool: str, args: dict[str, object]) -> None:
+        self.tool, self.args = tool, args
+        self.tool_requests: list[dict[str, object]] = []
+
+    def __call__(self, request: Recorded) -> tuple[int, object]:
+        body = request.json()
+        message: dict[str, object] = {"role": "assistant", "content": "ok"}
+        if "response_format" in body:
+            reading = {
+                "intent": "order_change",
+                "language": "en",
+                "sentiment": 0,
+                "confidence": 0.9,
+                "order_number": None,
+            }
+            message["content"] = json.dumps(reading)
+        elif body.get("tools"):
+            self.tool_requests.append(body)
+            message["content"] = None
+            message["tool_calls"] = [
+                {
+                    "id": "call-1",
+                    "type": "function",
+                    "function": {"name": self.tool, "arguments": json.dumps(self.args)},
+                }
+            ]
+        return 200, {
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }  # fmt: skip
+
+
+async def llm_shop(url: str, model: ToolCallingModel, fake_url: str) -> AsyncIterator[Components]:
+    settings = settings_for(
+        url, policy_file=SHOP / "policy.toml", model="openai:gpt-test", openai_api_key="sk-test",
+        openai_base_url=f"{fake_url}/v1", embeddings="local",
+    )  # fmt: skip
+    async with open_components(settings, warm_up=False) as components:
+        await import_shop(components.pool, recent(read_shop(SHOP)))
+        yield components
+
+
+async def test_a_chat_models_tool_call_is_gathered_checked_and_confirmed_like_any_request(
+    empty_database_url: str,
+) -> None:
+    model = ToolCallingModel("CancelOrder", {"order_number": "#W2378156", "reason": "bought it by accident"})
+    with LoopbackServer(model) as fake:
+        async for components in llm_shop(empty_database_url, model, fake.url):
+            proposed, done = await converse(components, YUSUF, "pls get rid of W2378156, accident", "yes")
+    tools = {t["function"]["name"] for t in model.tool_requests[0]["tools"]}  # type: ignore[index]
+    assert tools == {"CancelOrder", "ChangeShippingAddress", "ChangeOrderItems", "ReturnItems", "ExchangeItems"}
+    assert proposed.action is not None and proposed.action["state"] == "proposed"
+    assert "ordered by mistake" in proposed.answer  # the model's words, mapped to the policy's reason
+    assert done.action is not None and done.action["state"] == "done"
+
+
+async def test_a_chat_model_naming_another_customers_order_changes_nothing(empty_database_url: str) -> None:
+    model = ToolCallingModel("ReturnItems", {"order_number": "W6390527", "refund_to": "original"})
+    with LoopbackServer(model) as fake:
+        async for components in llm_shop(empty_database_url, model, fake.url):
+            (refused,) = await converse(components, YUSUF, "return W6390527 for me")
+            saved = await order(components, "#W6390527")
+    assert refused.action is not None and refused.action["code"] == "not_found"
+    assert saved["status"] == "delivered" and saved["actions"] == []

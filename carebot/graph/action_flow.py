@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
+from carebot.domain import parse_order_number
 from carebot.graph.action_words import (
     cancel_reason,
     chosen_numbers,
@@ -69,16 +70,24 @@ class PendingAction(TypedDict):
     """What the customer is told once it is done, worded with the plan when it was proposed."""
 
 
-def new_pending(kind: ActionKind, text: str) -> PendingAction:
+def new_pending(kind: ActionKind, text: str, told: dict[str, Any] | None = None) -> PendingAction:
+    """A new action from the customer's request; `told` is what a model's tool call read in it, taken as
+    the customer's words (an order number still resolves only among their orders; everything is
+    confirmed before it happens)."""
+    told = told or {}
+    address = told.get("address")
+    said = " ".join(
+        str(told[k]) for k in ("reason", "item", "items", "new_option", "pay_with", "refund_to") if told.get(k)
+    )
     return {
         "kind": kind,
-        "order_number": None,
+        "order_number": parse_order_number(str(told.get("order_number") or "")),
         "item_ids": [],
         "new_variant_ids": [],
-        "address": None,
+        "address": _told_address(address),
         "reason": None,
         "payment_method_id": None,
-        "request_text": text,
+        "request_text": f"{text} {said.replace('gift_card', 'gift card')}".strip(),
         "asking": None,
         "choices": [],
         "labels": [],
@@ -117,6 +126,13 @@ class ShopView:
     policy: Policy
     now: datetime
     language: str
+
+
+def _told_address(address: object) -> dict[str, str | None] | None:
+    try:
+        return Address.model_validate(address).model_dump() if address else None
+    except ValueError:
+        return None  # an address the tool call got wrong is asked for
 
 
 def take_answer(pending: PendingAction, text: str, named_order: str | None, shop: ShopView) -> bool:

@@ -16,6 +16,7 @@ from carebot.graph.routing import (
     route_after_gather,
     route_after_guardrails,
     route_after_lookup,
+    route_after_product,
     route_after_retrieve,
     route_after_screen,
     route_after_verify,
@@ -32,6 +33,7 @@ def build_graph(
     or escalate; an email given when asked for goes through verify_customer first; out-of-scope
     requests are declined, an action on an order (cancel, new address, other size, return, exchange) is
     gathered by gather_action and done by confirm_action only after the customer's yes (an interrupt),
+    a question about a product's variants, stock or price is answered from the catalogue (lookup_product),
     a message the classifier cannot place is answered from the help centre
     when a passage is clearly relevant and otherwise gets the topics to choose from (ask_topic), and
     a first miss in the help centre asks to rephrase. Pass a
@@ -49,6 +51,7 @@ def build_graph(
     builder.add_node("ask_to_rephrase", nodes.ask_to_rephrase)
     builder.add_node("decline", nodes.decline)
     builder.add_node("ask_topic", nodes.ask_topic)
+    builder.add_node("lookup_product", nodes.lookup_product)
     builder.add_node("gather_action", nodes.gather_action)
     builder.add_node("confirm_action", nodes.confirm_action)
     if deps.screen is not None:
@@ -62,6 +65,7 @@ def build_graph(
     builder.add_conditional_edges("verify_customer", route_after_verify)
     builder.add_conditional_edges("lookup_order", route_after_lookup)
     builder.add_conditional_edges("retrieve", route_after_retrieve)
+    builder.add_conditional_edges("lookup_product", route_after_product)
     builder.add_conditional_edges("gather_action", route_after_gather)
     builder.add_conditional_edges("confirm_action", route_after_confirm)
     builder.add_edge("generate", "check_guardrails")

@@ -17,6 +17,8 @@ class Context:
     """The channel's sender id (phone number, Discord user id, web user id). Identity for
     the order tool comes from here, never from what the customer or the model wrote."""
     shop_name: str = "Lumen Home"
+    currency: str = "USD"
+    """The currency of the catalogue's prices."""
     default_language: Language = "en"
     """The shop's language: a new conversation's first message too short to tell is answered in it."""
     history_limit: int = 20

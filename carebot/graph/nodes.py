@@ -33,18 +33,28 @@ from carebot.graph.action_flow import (
     take_answer,
 )
 from carebot.graph.action_words import requested_action, says_yes
+from carebot.graph.catalogue_answers import asks_catalogue, catalogue_answer, products_named
 from carebot.graph.context import Context
 from carebot.graph.state import ActionOutcome, Escalation, RetrievedDocument, State, Turn, Verification, new_turn
-from carebot.models.types import AnswerRequest, Classification, Classifier, GuardrailIntervened, Responder
+from carebot.models.types import (
+    ActionCall,
+    ActionReader,
+    AnswerRequest,
+    Classification,
+    Classifier,
+    GuardrailIntervened,
+    Responder,
+)
 from carebot.phrases import format_order_lookup, phrase
 from carebot.shop.actions import ActionRefused, ActionRequest, Actor, ShopActions, ShopRejected
 from carebot.shop.help_centre.search import KnowledgeBase
 from carebot.shop.orders import OrderSource, OrderSourceUnavailable, lookup_order
-from carebot.shop.records import ActionKind
 from carebot.verification.types import IdentityVerifier, parse_code, parse_phone
 
 _ORDER_LOOKUP = TypeAdapter(OrderLookup)
 
+# The intents a request to act on an order is read under, when a chat model reads them.
+_ACTION_INTENTS = frozenset({"order_change", "returns_refunds", "order_status", "complaint"})
 # Intents a short, unsure follow-up ("and to Bali?", "what about A1042") may continue.
 _CONTINUABLE = frozenset(
     {"order_status", "order_change", "shipping", "returns_refunds", "payment", "account", "product"}
@@ -79,6 +89,8 @@ class GraphDeps:
     """Checks each customer message before any model reads it (a Bedrock Guardrail); None: no check."""
     shop: ShopActions | None = None
     """What can be done to orders (cancel, change, return, exchange); None: the bot only explains."""
+    action_reader: ActionReader | None = None
+    """A chat model reading action requests with tool calls; None: the rules of `action_words` read them."""
 
 
 def latest_question(messages: list[AnyMessage]) -> str:
@@ -264,6 +276,7 @@ class CareNodes:
             if contact or code:
                 # The customer is answering our request to verify: not a new topic.
                 intent, reason, unsure = "order_status", None, False
+        call = await self._read_action(question, reading, contact or code, state.messages[:-1])
         turn = new_turn(
             intent_confidence=confidence,
             sentiment=reading.sentiment,
@@ -275,7 +288,9 @@ class CareNodes:
             unsure_reading=unsure and reason is None,
             topics=list(reading.topics or _DEFAULT_TOPICS) if unsure else [],
             off_topic=reading.off_topic,
-            requested_action=self._requested_action(question, reading, contact or code),
+            requested_action=call.kind if call else None,
+            action_args=call.args if call else None,
+            catalogue_question=self.deps.shop is not None and call is None and asks_catalogue(question),
         )
         return {
             "intent": intent,
@@ -285,12 +300,34 @@ class CareNodes:
             "turn": Overwrite(turn),
         }
 
-    def _requested_action(self, question: str, reading: Classification, verifying: str | None) -> ActionKind | None:
+    async def _read_action(
+        self, question: str, reading: Classification, verifying: str | None, history: list[AnyMessage]
+    ) -> ActionCall | None:
         """The action the message asks for, when the shop can act and the message is not something else:
-        a reply to the request to verify, or a confident reading of another subject."""
+        a reply to the request to verify, or a confident reading of another subject. A chat model reads
+        it with tool calls when one is configured (for the intents that can be one); else the rules do."""
         if self.deps.shop is None or verifying or (reading.intent == "out_of_scope" and not reading.unsure):
             return None
-        return requested_action(question)
+        if self.deps.action_reader is not None:
+            if reading.intent not in _ACTION_INTENTS:
+                return None
+            return await self.deps.action_reader.read(question, history=history)
+        kind = requested_action(question)
+        return ActionCall(kind=kind, args={}) if kind else None
+
+    async def lookup_product(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Answer which variants of a product are in stock and what they cost, from the catalogue; a
+        message naming no product of the catalogue (or a catalogue out of reach) goes to the help centre."""
+        assert self.deps.shop is not None  # routed here only with a shop
+        question = latest_question(state.messages)
+        try:
+            found = products_named(question, await self.deps.shop.products())
+        except OrderSourceUnavailable:
+            return {}
+        if not found:
+            return {}
+        text = catalogue_answer(question, found, language=state.language, currency=runtime.context.currency)
+        return {"messages": bounded_append(state.messages, text, runtime.context)}
 
     async def lookup_order(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         """Look up the caller's order; identity comes from the run context (and a verified link
@@ -469,7 +506,7 @@ class CareNodes:
             requested is not None and pending["asking"] in (None, "order") and requested != pending["kind"]
         ):
             assert requested is not None  # a new action starts from a request
-            pending = new_pending(requested, text)
+            pending = new_pending(requested, text, state.turn["action_args"])
         else:
             pending = copy.deepcopy(pending)
         try:

@@ -20,7 +20,9 @@ def route_after_screen(state: State) -> Literal["classify", "escalate"]:
 
 def route_after_classify(
     state: State,
-) -> Literal["retrieve", "lookup_order", "verify_customer", "generate", "escalate", "decline", "gather_action"]:
+) -> Literal[
+    "retrieve", "lookup_order", "lookup_product", "verify_customer", "generate", "escalate", "decline", "gather_action"
+]:
     if state.turn["escalation"]:
         return "escalate"
     if state.verification is not None and (state.turn["contact"] or state.turn["code"]):
@@ -30,8 +32,11 @@ def route_after_classify(
     return route_by_reading(state)
 
 
-def route_by_reading(state: State) -> Literal["retrieve", "lookup_order", "generate", "decline"]:
-    """Where the message's reading sends it: the help centre, the order tool, a greeting, a polite no."""
+def route_by_reading(state: State) -> Literal["retrieve", "lookup_order", "lookup_product", "generate", "decline"]:
+    """Where the message's reading sends it: the help centre, the order tool, the catalogue, a greeting,
+    a polite no."""
+    if state.turn["catalogue_question"]:
+        return "lookup_product"
     if state.turn["unsure_reading"]:
         return "retrieve"  # search first; ask which topic only when nothing relevant is found
     if state.intent == "out_of_scope":
@@ -59,6 +64,11 @@ def route_after_gather(state: State) -> Literal["confirm_action", "lookup_order"
         return "lookup_order"  # asks the customer to verify; the action waits in the state
     action = state.turn["action"]
     return "confirm_action" if action is not None and action["state"] == "proposed" else "__end__"
+
+
+def route_after_product(state: State) -> Literal["retrieve", "__end__"]:
+    # The catalogue answered, or the question goes to the help centre (no product of the catalogue named).
+    return "__end__" if isinstance(state.messages[-1], AIMessage) else "retrieve"
 
 
 def route_after_confirm(state: State) -> Literal["escalate", "__end__"]:

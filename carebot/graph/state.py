@@ -111,6 +111,10 @@ class Turn(TypedDict):
     """What this turn did about an action on an order (asked for a detail, proposed it, did it, …)."""
     requested_action: ActionKind | None
     """The action the latest message asks for ("cancel my order" → cancel), read by rules; None: none."""
+    action_args: dict[str, Any] | None
+    """What a chat model's tool call said of the requested action (order number, reason, address, option)."""
+    catalogue_question: bool
+    """The message asks which variants of a product are in stock or what they cost: the catalogue answers."""
     needs_identity: bool
     """An action was asked for by someone not yet verified: the turn asks them to verify first."""
 
@@ -135,6 +139,8 @@ def new_turn(**values: Any) -> Turn:
         "off_topic": None,
         "action": None,
         "requested_action": None,
+        "action_args": None,
+        "catalogue_question": False,
         "needs_identity": False,
     }
     return cast(Turn, {**turn, **values})

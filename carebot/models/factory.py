@@ -8,10 +8,11 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from carebot.checks.screening import MessageScreen, bedrock_guardrail_screen
+from carebot.models.action_tools import ChatActionReader
 from carebot.models.llm import ChatClassifier, ChatResponder
 from carebot.models.offline import OfflineClassifier, OfflineResponder
 from carebot.models.sentence_encoder import LOCAL_EMBEDDINGS_NAME, LocalEmbeddings, local_sentence_encoder
-from carebot.models.types import Classifier, Responder
+from carebot.models.types import ActionReader, Classifier, Responder
 from carebot.settings import Settings
 from carebot.shop.help_centre.search import Embedder, SimilarityScale
 
@@ -30,6 +31,8 @@ class Models:
     """E.g. "offline" or "openai:gpt-4o-mini (classifier: offline)", for logs and /health."""
     screen: MessageScreen | None = None
     """Checks each customer message before the models read it (a Bedrock Guardrail), if configured."""
+    action_reader: ActionReader | None = None
+    """Reads requests to act on an order with the chat model's tool calls; None: the graph's rules read them."""
     http_clients: list[Any] = field(default_factory=list)
     """The chat models' own HTTP clients (aiohttp sessions), closed with the models."""
 
@@ -180,12 +183,13 @@ def build_models(settings: Settings) -> Models:
         responder = ChatResponder(build_chat_model(settings.model, settings, guarded=True, http_clients=http_clients))
     classifier_spec = settings.classifier_model or settings.model
     classifier: Classifier
+    action_reader: ActionReader | None = None
     if classifier_spec == "offline":
         classifier = OfflineClassifier(cache_dir=settings.cache_dir)
     else:
-        classifier = ChatClassifier(
-            build_chat_model(classifier_spec, settings, http_clients=http_clients), shop_name=settings.shop_name
-        )
+        chat_model = build_chat_model(classifier_spec, settings, http_clients=http_clients)
+        classifier = ChatClassifier(chat_model, shop_name=settings.shop_name)
+        action_reader = ChatActionReader(chat_model, shop_name=settings.shop_name)
     description = settings.model
     if classifier_spec != settings.model:
         description += f" (classifier: {classifier_spec})"
@@ -193,5 +197,10 @@ def build_models(settings: Settings) -> Models:
     if screen is not None:
         description += " (Bedrock Guardrail)"
     return Models(
-        classifier=classifier, responder=responder, description=description, screen=screen, http_clients=http_clients
+        classifier=classifier,
+        responder=responder,
+        description=description,
+        screen=screen,
+        http_clients=http_clients,
+        action_reader=action_reader,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from langchain_core.messages import BaseMessage
 
@@ -46,6 +46,22 @@ class AnswerRequest:
     order: OrderLookup | None = None
     customer_name: str | None = None
     shop_name: str = "our shop"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionCall:
+    """A request to act on an order, as a model read it: the action and what the customer said of it."""
+
+    kind: str
+    """cancel | change_address | change_items | return | exchange"""
+    args: dict[str, Any]
+    """The tool call's typed arguments (order number, reason, address, item, new option, refund target)."""
+
+
+class ActionReader(Protocol):
+    async def read(self, text: str, *, history: Sequence[BaseMessage] = ()) -> ActionCall | None:
+        """The action the latest message asks for, or None."""
+        ...
 
 
 class GuardrailIntervened(Exception):

@@ -119,7 +119,11 @@ def _order_from_row(row: dict[str, Any]) -> Order:
         number=row["number"],
         status=row["status"],
         items=tuple(
-            OrderItem(name=i["name"], quantity=int(i["quantity"]), unit_price=Decimal(str(i["unit_price"])))
+            OrderItem(
+                name=i["name"],
+                quantity=int(i.get("quantity", 1)),
+                unit_price=Decimal(str(i.get("unit_price", i.get("price")))),
+            )
             for i in row["items"]
         ),
         total=row["total"],

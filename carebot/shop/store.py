@@ -137,11 +137,12 @@ async def _apply(
             (change, card, customer_id),
         )
     cur = await conn.execute(
-        "INSERT INTO order_actions (idempotency_key, order_id, kind, actor, operator_email, thread_id,"
-        " confirming_message, request, before, after) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        "INSERT INTO order_actions (idempotency_key, order_id, order_number, kind, actor, operator_email, thread_id,"
+        " confirming_message, request, before, after) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
         (
             key,
             order_id,
+            planned.before.number,
             planned.request.kind,
             actor.by,
             actor.operator_email,
