@@ -34,6 +34,7 @@ from carebot.delivery.outbox import Outbox
 from carebot.demo.seed import seed_demo_help_centre, seed_demo_operator, seed_demo_shop
 from carebot.desk.desk import Desk
 from carebot.desk.handover import HandoffWebhook
+from carebot.desk.order_actions import OrderActions
 from carebot.desk.replies import Replies
 from carebot.desk.status import ConversationStatus
 from carebot.desk.timers import HandoverTimers
@@ -256,14 +257,18 @@ class Delivery:
 def build_desk(components: Components, channels: Channels, jobs: JobQueue) -> Desk:
     settings, pool = components.settings, components.pool
     conversations = ConversationStatus(pool, jobs)
+    shop = components.deps.shop
+    assert shop is not None  # open_components gives the graph the shop's actions; the desk shares them
+    views = ConversationViews(
+        pool=pool,
+        orders=components.deps.orders,
+        verifier=components.verifier,
+        channels=channels,
+        templates=settings.whatsapp_templates,
+        shop=shop,
+    )
     return Desk(
-        views=ConversationViews(
-            pool=pool,
-            orders=components.deps.orders,
-            verifier=components.verifier,
-            channels=channels,
-            templates=settings.whatsapp_templates,
-        ),
+        views=views,
         conversations=conversations,
         replies=Replies(pool, channels=channels, templates=settings.whatsapp_templates, jobs=jobs),
         timers=HandoverTimers(
@@ -276,6 +281,7 @@ def build_desk(components: Components, channels: Channels, jobs: JobQueue) -> De
             support_hours=settings.support_hours,
             shop_name=settings.shop_name,
         ),
+        actions=OrderActions(pool=pool, shop=shop, views=views),
     )
 
 

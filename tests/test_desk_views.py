@@ -1,12 +1,14 @@
 """The operators' inbox list names its customers without letting the order source hold it up: an
 outage leaves the rows unnamed (and is logged), a slow source is waited for only so long, and a
-customer found once is named from the conversation afterwards."""
+customer found once is named from the conversation afterwards. A conversation's transcript shows
+the actions on orders among its messages, within the transcript's limit."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +16,11 @@ from carebot.db.pool import open_pool
 from carebot.delivery.channels.registry import Channels
 from carebot.desk.views import ConversationViews
 from carebot.domain import Customer
+from carebot.shop.actions import ActionRequest, Actor
+from carebot.shop.policy import demo_policy_path, load_policy
+from carebot.shop.store import ShopStore
 from tests.fakes import FakeOrderSource, FakeVerifier
+from tests.test_operator_actions import TinyShop
 
 
 class SlowOrderSource(FakeOrderSource):
@@ -84,3 +90,67 @@ async def test_a_slow_order_source_is_waited_for_only_within_the_bound(
         listed = await asyncio.wait_for(_listed(postgres_url, SlowOrderSource(), lookup_timeout=0.5), 10)
     assert thread in listed and listed[thread] is None
     assert any(r.message == "inbox_customer_lookup_timed_out" for r in caplog.records)
+
+
+async def test_the_transcript_places_actions_at_their_time_and_stays_bounded(empty_database_url: str) -> None:
+    """Actions on orders (here the bot's, on the customer's yes) show as lines among the messages,
+    at their time, as far back as the messages shown go; the whole stays within the limit."""
+    tiny = TinyShop()
+    await tiny.load(empty_database_url)
+    thread = f"whatsapp:views-{uuid.uuid4().hex[:12]}"
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    pool = await open_pool(empty_database_url)
+    try:
+        async with pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO conversations (thread_id, channel, sender) VALUES (%s, 'whatsapp', %s)",
+                (thread, tiny.phone),
+            )
+            await conn.execute(
+                "INSERT INTO messages (thread_id, role, text, at) SELECT %s, 'customer', 'm' || n,"
+                " %s + make_interval(secs => n) FROM generate_series(0, 501) n",
+                (thread, start),
+            )
+            cur = await conn.execute("SELECT id FROM customers WHERE phone = %s", (tiny.phone,))
+            customer = (await cur.fetchone() or {})["id"]
+        store = ShopStore(pool, load_policy(demo_policy_path()))
+        bot = Actor(by="bot", conversation=thread, confirming_message="yes  please,\n go ahead")
+        requests = [
+            ActionRequest(kind="cancel", order_number=tiny.pending, reason="no longer needed"),
+            ActionRequest(kind="cancel", order_number=tiny.lamp, reason="ordered by mistake"),
+            ActionRequest(
+                kind="return", order_number=tiny.delivered, item_ids=[tiny.data.orders[2].items[0].id],
+                payment_method_id=tiny.card,
+            ),
+        ]  # fmt: skip
+        # Before the oldest message shown, between m100 and m101, after the last message.
+        for request, seconds in zip(requests, (0.5, 100.5, 1000), strict=True):
+            done = await store.perform(customer, request, key=uuid.uuid4().hex, actor=bot)
+            async with pool.connection() as conn:
+                await conn.execute(
+                    "UPDATE order_actions SET at = %s WHERE id = %s",
+                    (start + timedelta(seconds=seconds), done.action_id),
+                )
+        views = ConversationViews(
+            pool=pool,
+            orders=FakeOrderSource(),
+            verifier=FakeVerifier(FakeOrderSource()),
+            channels=Channels(),
+            templates={},
+        )
+        lines = (await views.conversation(thread)).messages
+    finally:
+        await pool.close()
+    texts = [line.text for line in lines]
+    assert len(lines) == 500 and texts[0] == "m4" and texts[-2] == "m501"  # the latest 500 lines
+    assert not any(tiny.pending in text for text in texts)  # older than every message shown
+    middle = texts.index("m101") - 1
+    assert texts[middle - 1] == "m100"
+    assert texts[middle] == (
+        f"Order {tiny.lamp} cancelled (ordered by mistake) — refund 49.00 USD to Visa ending 4242"
+        " · by the bot, on the customer's “yes please, go ahead”"
+    )
+    assert texts[-1] == (
+        f"Return requested for order {tiny.delivered}: Oak desk lamp (white) — refund 49.00 USD to Visa ending 4242"
+        " once the items are back · by the bot, on the customer's “yes please, go ahead”"
+    )

@@ -155,7 +155,7 @@ async def test_hostile_order_questions_reveal_nothing_of_another_customer(compon
     # The shop's tables are intact.
     async with components.pool.connection() as conn:
         cur = await conn.execute("SELECT count(*) AS n FROM orders")
-        assert (await cur.fetchone())["n"] == 1000  # type: ignore[index]
+        assert (await cur.fetchone())["n"] == 1011  # type: ignore[index]
 
 
 async def test_very_long_and_emoji_messages_still_get_the_callers_order(components: Components) -> None:
@@ -175,7 +175,8 @@ def test_ops_commands_list_customers_and_their_orders(cli_env: dict[str, str]) -
         return json.loads(done.stdout)
 
     customers = carebot("customers", "list", "--json")
-    assert len(customers) == 200 and sum(c["orders"] for c in customers) == 1000
+    # 200 generated customers with 1,000 orders, then the 3 whose 11 orders are there to act on.
+    assert len(customers) == 203 and sum(c["orders"] for c in customers) == 1011
     assert {c["language"] for c in customers} == {"en", "id", "es"}
     siti = next(c for c in customers if c["phone"] == SITI)
     orders = carebot("orders", "list", "--customer", SITI, "--json")

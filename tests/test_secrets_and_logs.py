@@ -46,7 +46,7 @@ async def test_without_a_salt_the_thread_ids_use_one_generated_and_kept_in_the_d
 
 
 async def test_demo_data_goes_into_a_database_url_only_when_asked(postgres_server: str) -> None:
-    for seed, expected in ((None, 0), (True, 200)):
+    for seed, expected in ((None, 0), (True, 203)):
         with new_database(postgres_server) as url:
             async with open_database(settings_for(url, seed_demo_data=seed)) as pool, pool.connection() as conn:
                 cur = await conn.execute("SELECT count(*) AS n FROM customers")

@@ -13,7 +13,18 @@ from psycopg import OperationalError
 from psycopg_pool import PoolTimeout
 
 from carebot import __version__
-from carebot.api import admin, admin_pages, chat, discord, health, live_events, operator_auth, operator_inbox, whatsapp
+from carebot.api import (
+    admin,
+    admin_pages,
+    chat,
+    discord,
+    health,
+    live_events,
+    operator_actions,
+    operator_auth,
+    operator_inbox,
+    whatsapp,
+)
 from carebot.api.input_errors import install_input_errors
 from carebot.api.limits import BodySizeLimit
 from carebot.api.live_events import EventHub
@@ -71,6 +82,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
     app.include_router(chat.router)
     app.include_router(operator_auth.router)
     app.include_router(operator_inbox.router)
+    app.include_router(operator_actions.router)
     app.include_router(live_events.router)
     app.include_router(admin_pages.router)
     app.include_router(admin.router)

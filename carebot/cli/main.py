@@ -15,7 +15,7 @@ from carebot.cli.discord import discord_app
 from carebot.cli.evals import eval_command
 from carebot.cli.kb import kb_app
 from carebot.cli.operators import operators_app
-from carebot.cli.shop import customers_app, demo_app, orders_app
+from carebot.cli.shop import customers_app, demo_app, orders_app, shop_app
 from carebot.logs import configure_logging
 from carebot.settings import get_settings
 from carebot.threads import CHANNELS
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="carebot: a WhatsApp customer-care agent on LangGraph.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
+app.add_typer(shop_app, name="shop")
 app.add_typer(customers_app, name="customers")
 app.add_typer(orders_app, name="orders")
 app.add_typer(kb_app, name="kb")

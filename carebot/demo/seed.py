@@ -8,21 +8,21 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
-from psycopg.types.json import Jsonb
-
 from carebot.db.pool import Pool
 from carebot.demo.shop import generate_demo_shop
 from carebot.shop.help_centre.ingest import upsert_document
 from carebot.shop.help_centre.loaders import load_file
+from carebot.shop.importer import write_shop
 
 log = logging.getLogger(__name__)
 
 
 async def seed_demo_shop(pool: Pool) -> int:
-    """Insert the demo customers and orders unless the shop already has customers.
+    """Import the demo shop (catalogue, customers, orders) unless the shop already has customers.
 
-    Returns how many orders were inserted (0 when the shop had data). Concurrent callers
-    are serialised by a transaction-level advisory lock, so the shop is seeded once.
+    It goes in through the same import as any shop's files, plus what only the demo has: its
+    shipments' events. Returns how many orders were inserted (0 when the shop had data). Concurrent
+    callers are serialised by a transaction-level advisory lock, so the shop is seeded once.
     """
     async with pool.connection() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(7310420002)")
@@ -31,41 +31,16 @@ async def seed_demo_shop(pool: Pool) -> int:
         if row and row["seeded"]:
             return 0
         # Generated only when needed: every start-up passes through here.
-        people, orders = generate_demo_shop(today=datetime.now(UTC).date())
+        shop = generate_demo_shop(today=datetime.now(UTC).date())
+        counts = await write_shop(conn, shop.data)
         async with conn.cursor() as cursor:
-            await cursor.executemany(
-                "INSERT INTO customers (name, email, phone, discord_id, language) VALUES (%s, %s, %s, %s, %s)",
-                [(p.name, p.email, p.phone, p.discord_id, p.language) for p in people],
-            )
-            await cursor.executemany(
-                "INSERT INTO orders (number, customer_id, status, items, total, currency, carrier, tracking_number,"
-                " created_at, shipped_at, estimated_delivery, delivered_at)"
-                " SELECT %s, id, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM customers WHERE email = %s",
-                [
-                    (
-                        o.number,
-                        o.status,
-                        Jsonb(o.items),
-                        o.total,
-                        o.currency,
-                        o.carrier,
-                        o.tracking_number,
-                        o.created_at,
-                        o.shipped_at,
-                        o.estimated_delivery,
-                        o.delivered_at,
-                        o.customer_email,
-                    )
-                    for o in orders
-                ],
-            )
             await cursor.executemany(
                 "INSERT INTO shipment_events (order_id, happened_at, status, location, description)"
                 " SELECT id, %s, %s, %s, %s FROM orders WHERE number = %s",
-                [(at, status, place, text, o.number) for o in orders for at, status, place, text in o.events],
+                [(*event, number) for number, events in shop.events.items() for event in events],
             )
-    log.info("demo_shop_seeded", extra={"customers": len(people), "orders": len(orders)})
-    return len(orders)
+    log.info("demo_shop_seeded", extra={"customers": counts.customers, "orders": counts.orders})
+    return counts.orders
 
 
 def demo_help_centre_files() -> list[tuple[Path, str]]:

@@ -1,13 +1,14 @@
 """What operators see: the inbox list (newest first, customers named) and one conversation with
-its transcript, customer and recent orders, the hand-over's reason, the channel's reply window
-and the bot's suggested reply."""
+its transcript (actions on orders included), customer and recent orders with the actions the
+shop's policy allows on each, the hand-over's reason, the channel's reply window and the bot's
+suggested reply."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from psycopg.rows import class_row
 from pydantic import BaseModel
@@ -15,16 +16,22 @@ from pydantic import BaseModel
 from carebot.db.pool import Pool
 from carebot.delivery.channels.registry import Channels
 from carebot.desk import status
+from carebot.desk.action_log import ActionLine, conversation_actions
+from carebot.desk.action_options import ActionOption, action_options, products_needed
 from carebot.desk.handover import reason_label
 from carebot.desk.status import ConversationNotFound, Status
 from carebot.desk.transcript import Message, message_of
 from carebot.domain import Customer
+from carebot.shop.actions import ShopActions
 from carebot.shop.orders import OrderSource
+from carebot.shop.records import OrderRecord
+from carebot.shop.store import money
 from carebot.verification.types import IdentityVerifier
 
 log = logging.getLogger(__name__)
 
 _TRANSCRIPT_LIMIT = 500
+_RECENT_ORDERS = 5
 _LOOKUPS_AT_ONCE = 4
 
 
@@ -92,6 +99,8 @@ class RecentOrder(BaseModel):
     summary: str
     total: str
     ordered_at: str
+    actions: list[ActionOption] = []
+    """What the shop's policy lets an operator do to it now."""
 
 
 class ConversationDetail(ConversationSummary):
@@ -105,7 +114,8 @@ class ConversationDetail(ConversationSummary):
     templates: list[str]
     """Approved templates the shop may send here (after the window closes)."""
     suggested_reply: str | None
-    messages: list[Message]
+    messages: list[Message | ActionLine]
+    """The latest lines, oldest first: messages, and actions on orders at their time."""
 
 
 def summary_of(row: ConversationRow) -> ConversationSummary:
@@ -134,6 +144,9 @@ class ConversationViews:
     verifier: IdentityVerifier
     channels: Channels
     templates: dict[str, str]
+    shop: ShopActions | None = None
+    """The shop's records and policy: each recent order with the actions allowed on it (without
+    it, the order source's list, with no actions)."""
     lookup_timeout: float = 2.0
     """How long the inbox waits to name customers (the order source may be a remote API)."""
 
@@ -193,7 +206,10 @@ class ConversationViews:
                 "SELECT * FROM (SELECT * FROM messages WHERE thread_id = %s ORDER BY id DESC LIMIT %s) t ORDER BY id",
                 (thread_id, _TRANSCRIPT_LIMIT),
             )
-            messages = await cur2.fetchall()
+            messages = [message_of(m) for m in await cur2.fetchall()]
+            # Actions as far back as the messages shown go (all of them when every message is shown).
+            since = messages[0].at if len(messages) == _TRANSCRIPT_LIMIT else None
+            actions = await conversation_actions(conn, thread_id, since=since, limit=_TRANSCRIPT_LIMIT)
         customer, orders = await self._customer(row)
         channel = self.channels[row.channel]
         return ConversationDetail.model_validate(
@@ -205,9 +221,20 @@ class ConversationViews:
                 "window_closes_at": channel.window_closes_at(row.last_customer_at),
                 "templates": sorted(self.templates) if channel.templates else [],
                 "suggested_reply": row.suggested_reply,
-                "messages": [message_of(m) for m in messages],
+                "messages": interleave(messages, actions)[-_TRANSCRIPT_LIMIT:],
             }
         )
+
+    async def customer_of(self, thread_id: str) -> Customer | None:
+        """The conversation's customer, as its customer card shows them (None: not identified)."""
+        async with self.pool.connection() as conn:
+            cur = await conn.cursor(row_factory=class_row(ConversationRow)).execute(
+                f"{_CONVERSATIONS} WHERE c.thread_id = %s", (thread_id,)
+            )
+            row = await cur.fetchone()
+        if row is None:
+            raise ConversationNotFound(thread_id)
+        return await self._find_customer(row)
 
     async def _find_customer(self, row: ConversationRow) -> Customer | None:
         """Who the customer is, by the channel's identity or a verified link; remembered on the
@@ -227,20 +254,70 @@ class ConversationViews:
             customer = await self._find_customer(row)
             if customer is None:
                 return None, []
-            orders = await self.orders.recent_orders(customer.id, limit=5)
+            orders = await self._recent_orders(customer.id)
         except Exception as exc:  # the order system being down must not hide the conversation
             log.warning("customer_lookup_failed", extra={"thread_id": row.thread_id, "error": type(exc).__name__})
             return None, []
-        return (
-            CustomerCard(id=customer.id, name=customer.name, email=customer.email, phone=customer.phone),
-            [
-                RecentOrder(
-                    number=o.number,
-                    status=o.status,
-                    summary=o.summary,
-                    total=f"{o.total} {o.currency}",
-                    ordered_at=o.created_at.date().isoformat(),
-                )
-                for o in orders
-            ],
-        )
+        return CustomerCard(id=customer.id, name=customer.name, email=customer.email, phone=customer.phone), orders
+
+    async def _recent_orders(self, customer_id: int) -> list[RecentOrder]:
+        """From the shop's records, with what may be done to each; from the order source when
+        there is no shop to act on, or its records cannot be read (the card still lists them)."""
+        if self.shop is not None:
+            try:
+                return await self._actionable_orders(self.shop, customer_id)
+            except Exception as exc:
+                log.warning("shop_records_unreadable", extra={"customer_id": customer_id, "error": type(exc).__name__})
+        return [
+            RecentOrder(
+                number=o.number,
+                status=o.status,
+                summary=o.summary,
+                total=f"{o.total} {o.currency}",
+                ordered_at=o.created_at.date().isoformat(),
+            )
+            for o in await self.orders.recent_orders(customer_id, limit=_RECENT_ORDERS)
+        ]
+
+    async def _actionable_orders(self, shop: ShopActions, customer_id: int) -> list[RecentOrder]:
+        orders = (await shop.orders(customer_id))[:_RECENT_ORDERS]
+        customer = await shop.customer(customer_id)
+        if customer is None:
+            return []
+        products = await shop.products(products_needed(orders, shop.policy)) if orders else {}
+        now = datetime.now(UTC)
+        return [
+            RecentOrder(
+                number=o.number,
+                status=o.status,
+                summary=order_summary(o),
+                total=money(o.total, o.currency),
+                ordered_at=o.placed_at.date().isoformat(),
+                actions=action_options(o, customer, products, shop.policy, now),
+            )
+            for o in orders
+        ]
+
+
+def order_summary(order: OrderRecord) -> str:
+    """ "2× Linen sheet set, Oak desk lamp (white)" (lines are one per unit)."""
+    counts: dict[str, int] = {}
+    for item in order.items:
+        counts[item.describe()] = counts.get(item.describe(), 0) + 1
+    return ", ".join(f"{n}× {name}" if n > 1 else name for name, n in counts.items())
+
+
+def interleave(messages: list[Message], actions: list[ActionLine]) -> list[Message | ActionLine]:
+    """Messages in their order, each action before the first message said after it."""
+    lines: list[Message | ActionLine] = []
+    pending = iter(actions)
+    action = next(pending, None)
+    for message in messages:
+        while action is not None and action.at < message.at:
+            lines.append(action)
+            action = next(pending, None)
+        lines.append(message)
+    if action is not None:
+        lines.append(action)
+        lines.extend(pending)
+    return lines

@@ -40,12 +40,15 @@ _CHANGE = re.compile(
     r"\b(change|changing|switch|swap|replace|update|edit|correct|fix|modify|ganti\w*|diganti|ubah|diubah|mengubah|"
     r"perbarui|cambi\w*|modific\w*|actualiz\w*|corregir|get (it|one|the \w+|an? \w+) in)\b"
 )
-_ADDRESS = re.compile(
-    r"\b(address|adress|addres|alamat|direcci\w*|domicilio|ship(s|ped|ping)? (it )?to|deliver(ed|y)? (it )?to|"
-    r"(send|ship|deliver)\w* (it|them|order \w+|my order|the order|my package|my parcel) to|new (place|home)|"
-    r"where .{0,20}(ships|goes|is going)|kirim\w* ke|(mand|envi)\w*( \w+)? a|moved|moving|pindah|mudanza|"
-    r"me mud\w*)\b"
+# An address change: the word "address" with a change or wrong/new word, or a sending verb leading to a
+# new place or a street ("send order E2005 to 77 Beacon St", "mándenla a Av. Reforma 222") — not
+# "do you deliver to Bali?".
+_ADDRESS = re.compile(r"\b(address|adress|addres|alamat|direcci\w*|domicilio)\b")
+_SEND_TO = re.compile(
+    r"\b(send|ship|deliver|mand|envi|kirim)\w*( \w+){0,5} (to|a|al|ke) (my |the |mi |la |el )?"
+    r"(new|nueva|nuevo|baru|another|otra|otro|different|lain|(\S+ ){0,6}\S*\d)"
 )
+_MOVED = re.compile(r"\b(moved|moving|pindah|mudanza|me mud\w*)\b")
 # Something to change an item into: an option word, a size, "instead", "to a …", "jadi", "yang …".
 _VARIANT_CUE = re.compile(
     r"\b(size|sizes|colou?r|ukuran\w*|warna\w*|talla|tamano|model|varian\w*|variant|tipe|type|version|versi|"
@@ -56,12 +59,12 @@ _VARIANT_CUE = re.compile(
 )
 # Questions about the rules, not requests: the help centre answers them.
 _QUESTION = re.compile(
-    r"\b(how (do|does|can|long|much)|what (is|s|are)|whats|policy|policies|when (will|do|does)|bagaimana|"
-    r"gimana cara|caranya|berapa lama|kebijakan|como (puedo|se|funciona|hago)|cuanto (tiempo|tarda)|"
-    r"cuantos dias|politica)\b"
+    r"\b(how (do|does|can|long|much|many)|what (is|s|are)|whats|policy|policies|when (will|do|does)|do you|"
+    r"bagaimana|gimana cara|caranya|berapa (lama|hari)|kebijakan|como (puedo|se|funciona|hago)|"
+    r"cual es|cuanto (tiempo|tarda)|cuantos dias|plazo|politica|se puede|"
+    r"can (i|you|we) (return|cancel|exchange|change) (sale|items|things|products|an? (sale|used|worn|opened|final)))\b"
 )
-_WRONG_OR_NEW = re.compile(r"\b(to|ke|a|new|baru|nueva|nuevo|wrong|salah|keliru|incorrect\w*|equivo(?:c|qu)\w*|"
-                           r"mal)\b")  # fmt: skip
+_WRONG_OR_NEW = re.compile(r"\b(new|baru|nueva|nuevo|wrong|salah|keliru|incorrect\w*|equivo(?:c|qu)\w*|mal)\b")
 _RECEIVED = re.compile(r"\b(received|got it|arrived|came|recibi\w*|me llego|llego|diterima|sampai|nyampe|datang)\b")
 _WANT = re.compile(r"\b(i want|i need|i d like|i would like|quiero|necesito|mau|ingin|pengen|pingin|tolong|please)\b")
 _ASKS_ABOUT = re.compile(r"\b(where|when|status|kapan|mana|donde|cuando|sudah sampai)\b")
@@ -72,8 +75,10 @@ def requested_action(text: str) -> ActionKind | None:
     plain = " ".join(_words(text))
     if _QUESTION.search(plain) and not _WANT.search(plain):
         return None
-    if _ADDRESS.search(plain) and (_CHANGE.search(plain) or _WRONG_OR_NEW.search(plain)):
+    if (_ADDRESS.search(plain) and (_CHANGE.search(plain) or _WRONG_OR_NEW.search(plain))) or _SEND_TO.search(plain):
         return "change_address"
+    if _MOVED.search(plain) and (_CHANGE.search(plain) or ORDER_NUMBER.search(text)):
+        return "change_address"  # "I moved, can you change where my order ships?"
     if _CANCEL.search(plain):
         return "cancel"
     if _EXCHANGE.search(plain):
@@ -82,8 +87,9 @@ def requested_action(text: str) -> ActionKind | None:
     # "where is my refund?" asks about one; "refund the difference to my bank" in a colour change is about
     # the difference, not a return.
     only_refund = not _RETURN.search(re.sub(r"\b(refund|reembols\w*)\b", "", plain))
-    if _RETURN.search(plain) and not _ASKS_ABOUT.search(plain) and not (variant_change and only_refund):
-        return "return"
+    asked_for = not only_refund or _WANT.search(plain) or ORDER_NUMBER.search(text)
+    if _RETURN.search(plain) and asked_for and not _ASKS_ABOUT.search(plain) and not (variant_change and only_refund):
+        return "return"  # "refund times?" asks about refunds; "I want a refund for the lamp" asks for one
     if variant_change:
         # A different size for something that came ("que recibí", "sudah sampai") is an exchange.
         return "exchange" if _RECEIVED.search(plain) else "change_items"

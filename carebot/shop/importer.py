@@ -91,9 +91,14 @@ def _check_references(data: ShopData) -> None:
 async def import_shop(pool: Pool, data: ShopData) -> ImportCounts:
     """Upsert the shop's catalogue, customers (with payment methods) and orders (with payments)."""
     async with pool.connection() as conn, conn.transaction():
-        await _upsert_products(conn, data.products)
-        await _upsert_customers(conn, data.customers)
-        await _upsert_orders(conn, data.orders)
+        return await write_shop(conn, data)
+
+
+async def write_shop(conn: AsyncConnection[Any], data: ShopData) -> ImportCounts:
+    """`import_shop` inside the caller's transaction (the demo seeds its shop under a lock it holds)."""
+    await _upsert_products(conn, data.products)
+    await _upsert_customers(conn, data.customers)
+    await _upsert_orders(conn, data.orders)
     return ImportCounts(
         products=len(data.products),
         variants=sum(len(p.variants) for p in data.products),

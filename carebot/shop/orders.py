@@ -10,6 +10,7 @@ from pydantic import TypeAdapter
 
 from carebot.db.pool import Pool
 from carebot.domain import ACTIVE_STATUSES, Customer, Order, OrderItem, OrderLookup
+from carebot.shop.records import Item
 from carebot.threads import normalise_sender
 
 
@@ -118,14 +119,7 @@ def _order_from_row(row: dict[str, Any]) -> Order:
     return Order(
         number=row["number"],
         status=row["status"],
-        items=tuple(
-            OrderItem(
-                name=i["name"],
-                quantity=int(i.get("quantity", 1)),
-                unit_price=Decimal(str(i.get("unit_price", i.get("price")))),
-            )
-            for i in row["items"]
-        ),
+        items=order_items([Item.model_validate(line) for line in row["items"]], set(row["first_variants"])),
         total=row["total"],
         currency=row["currency"],
         created_at=row["created_at"],
@@ -137,16 +131,29 @@ def _order_from_row(row: dict[str, Any]) -> Order:
     )
 
 
+def order_items(lines: list[Item], first_variants: set[str]) -> tuple[OrderItem, ...]:
+    """An order's lines (one per unit) as the customer reads them: the units of one variant at one
+    price are one item with a quantity ("2× Stoneware mug"), and a variant's options are named
+    ("Linen sheet set (queen, white)") unless it is its product's first, the one every order had
+    before the catalogue had variants, so those orders read as they always have."""
+    quantities: dict[tuple[str, str, Decimal], int] = {}
+    for line in lines:
+        name = line.name if line.variant_id in first_variants else line.describe()
+        key = (line.variant_id, name, line.price)
+        quantities[key] = quantities.get(key, 0) + 1
+    return tuple(OrderItem(name=name, quantity=n, unit_price=price) for (_, name, price), n in quantities.items())
+
+
 _ORDER_JSON: TypeAdapter[Order] = TypeAdapter(Order)
-_ORDER_COLUMNS = sql.SQL(", ").join(
-    map(
-        sql.Identifier,
-        (
-            "number", "status", "items", "total", "currency", "created_at", "carrier", "tracking_number",
-            "shipped_at", "estimated_delivery", "delivered_at",
-        ),
-    )
-)  # fmt: skip
+# An order's lines name their variants; `first_variants` are those that are their product's first.
+_ORDER_SELECT = """
+SELECT o.number, o.status, o.items, o.total, o.currency, o.created_at, o.carrier, o.tracking_number,
+       o.shipped_at, o.estimated_delivery, o.delivered_at,
+       ARRAY(SELECT v.id FROM product_variants v
+             WHERE v.position = 0 AND v.id IN (SELECT line->>'variant_id' FROM jsonb_array_elements(o.items) line))
+         AS first_variants
+FROM orders o
+"""
 
 
 class PostgresOrderSource:
@@ -177,10 +184,7 @@ class PostgresOrderSource:
     async def recent_orders(self, customer_id: int, *, limit: int = 5) -> list[Order]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                sql.SQL("SELECT {} FROM orders WHERE customer_id = %s ORDER BY created_at DESC LIMIT %s").format(
-                    _ORDER_COLUMNS
-                ),
-                (customer_id, limit),
+                _ORDER_SELECT + " WHERE o.customer_id = %s ORDER BY o.created_at DESC LIMIT %s", (customer_id, limit)
             )
             rows = await cur.fetchall()
         return [_order_from_row(r) for r in rows]
@@ -188,7 +192,7 @@ class PostgresOrderSource:
     async def customer_order(self, customer_id: int, number: str) -> Order | None:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                sql.SQL("SELECT {} FROM orders WHERE customer_id = %s AND number = %s").format(_ORDER_COLUMNS),
+                _ORDER_SELECT + " WHERE o.customer_id = %s AND upper(ltrim(o.number, '#')) = upper(ltrim(%s, '#'))",
                 (customer_id, number),
             )
             row = await cur.fetchone()

@@ -3,9 +3,10 @@
 let csrf = null;
 
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, body) {
     super(detail);
     this.status = status;
+    this.body = body; // the answer as sent, e.g. an action's refusal
   }
 }
 
@@ -14,8 +15,8 @@ function signedOut() {
   return new Promise(() => {}); // the page is leaving: nothing after this should run
 }
 
-export async function request(path, { method = "GET", body } = {}) {
-  const headers = { Accept: "application/json" };
+export async function request(path, { method = "GET", body, headers: extra = {} } = {}) {
+  const headers = { Accept: "application/json", ...extra };
   if (method !== "GET") headers["X-CSRF-Token"] = csrf ?? "";
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
@@ -27,14 +28,22 @@ export async function request(path, { method = "GET", body } = {}) {
   if (response.status === 401) return signedOut();
   if (response.status === 204) return null;
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, plainDetail(data.detail));
+  if (!response.ok) throw new ApiError(response.status, plainDetail(data.detail), data);
   return data;
 }
 
-// FastAPI's validation errors are a list of objects; anything else is already a sentence.
+// FastAPI's validation errors are a list of objects; a refusal carries its sentence in `message`;
+// anything else is already a sentence.
 function plainDetail(detail) {
   if (typeof detail === "string") return detail;
-  return "The message could not be sent as it is. Check it and try again.";
+  if (typeof detail?.message === "string") return detail.message;
+  return "That couldn't be done as it is. Check what you entered and try again.";
+}
+
+// A fresh key per confirmation dialog (`Idempotency-Key`): sent again, the action is not done again.
+// getRandomValues works on plain-http deployments too, where randomUUID is not available.
+export function newKey() {
+  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 export async function me() {

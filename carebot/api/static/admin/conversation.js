@@ -1,9 +1,11 @@
-// One conversation: the transcript, who the customer is and their orders, why it was handed over,
-// take over / hand back / resolve, and the composer (the bot's suggestion, or a WhatsApp template
-// once the 24-hour window has closed).
+// One conversation: the transcript (with what was done to orders), who the customer is and their
+// orders with the actions the shop's policy allows, why it was handed over, take over / hand back /
+// resolve, and the composer (the bot's suggestion, or a WhatsApp template once the 24-hour window
+// has closed).
 import { request, conversationPath, ApiError } from "./api.js";
 import { h, replace, clock, duration, CHANNELS } from "./dom.js";
 import { customerName, statusWords } from "./inbox.js";
+import { openActionDialog } from "./action_dialog.js";
 
 const ROLE_NAMES = { customer: "Customer", bot: "Bot", operator: "You" };
 const DELIVERY = { pending: "Sending…", sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read" };
@@ -60,7 +62,8 @@ export function onMessage(message) {
   if (!current || message.conversation !== current.id) return;
   const added = upsert(message);
   if (added) parts.transcript.lastElementChild.scrollIntoView({ block: "end", behavior: "smooth" });
-  if (message.role === "customer") refreshSoon(); // marks it read and restarts WhatsApp's window
+  // A customer's message marks it read and restarts WhatsApp's window; an action changes an order.
+  if (message.role === "customer" || message.action) refreshSoon();
 }
 
 export function onConversation(change) {
@@ -195,25 +198,34 @@ function showReason(detail) {
   );
 }
 
-// Adds the message, or updates its text and delivery status; returns whether it was new.
+// Adds the line, or updates its text and delivery status; returns whether it was new.
 function upsert(message) {
-  const existing = parts.transcript.querySelector(`[data-id="${message.id}"]`);
+  const existing = parts.transcript.querySelector(`[data-id="${CSS.escape(String(message.id))}"]`);
   const line = bubble(message);
+  line.dataset.at = message.at;
   if (existing) {
     existing.replaceWith(line);
     return false;
   }
-  // Messages come in id order, except a live one racing a reload: keep the transcript sorted.
-  const later = [...parts.transcript.children].find((li) => Number(li.dataset.id) > message.id);
+  // Lines come in order, except a live one racing a reload: keep the transcript sorted.
+  const later = [...parts.transcript.children].find((li) => comesAfter(li, message));
   parts.transcript.insertBefore(line, later ?? null);
   return !later;
+}
+
+// Messages keep the order they were stored in (numeric ids); an action on an order ("action:12")
+// goes where its time puts it among them.
+function comesAfter(li, message) {
+  const otherId = Number(li.dataset.id);
+  if (typeof message.id === "number" && Number.isFinite(otherId)) return otherId > message.id;
+  return Date.parse(li.dataset.at) > Date.parse(message.at);
 }
 
 function bubble(message) {
   if (message.role === "system") {
     return h(
       "li",
-      { class: "note", "data-id": message.id },
+      { class: message.action ? "note note-action" : "note", "data-id": message.id },
       h("span", {}, message.text),
       h("time", { datetime: message.at }, clock(message.at)),
     );
@@ -271,14 +283,53 @@ function showCustomer(detail) {
           orders.map((order) =>
             h(
               "li",
-              {},
-              h("span", { class: "order-top" }, h("strong", {}, order.number), h("span", { class: "order-status" }, order.status)),
+              { "data-order": order.number },
+              h(
+                "span",
+                { class: "order-top" },
+                h("strong", {}, order.number),
+                h("span", { class: "order-status" }, order.status.replaceAll("_", " ")),
+              ),
               h("span", {}, order.summary),
               h("span", { class: "muted" }, `${order.total} · ordered ${order.ordered_at}`),
+              orderActions(order),
             ),
           ),
         )
       : null,
+  );
+}
+
+// What the shop's policy allows on the order now; each opens the dialog that checks and confirms it.
+function orderActions(order) {
+  if (!order.actions?.length) return null;
+  return h(
+    "div",
+    { class: "order-actions", role: "group", "aria-label": `Actions on order ${order.number}` },
+    order.actions.map((option) =>
+      h(
+        "button",
+        {
+          type: "button",
+          class: "secondary small",
+          "data-order-action": option.kind,
+          onclick: () =>
+            openActionDialog({
+              conversationId: current.id,
+              order,
+              option,
+              onDone: (done) => {
+                if (done.line) {
+                  upsert(done.line);
+                  parts.transcript.lastElementChild?.scrollIntoView({ block: "end" });
+                }
+                refreshSoon(); // the order's status and what it still allows
+              },
+            }),
+        },
+        option.label,
+      ),
+    ),
   );
 }
 

@@ -1,8 +1,9 @@
 // How the bot and the team are doing: a few numbers, conversations per day, why customers were
-// handed over, what they asked about and how fast they got a first answer. Charts are drawn here
-// (SVG and CSS bars): no chart library, nothing from another site.
+// handed over, what they asked about, how fast they got a first answer, and what was done to
+// orders and by whom. Charts are drawn here (SVG and CSS bars): no chart library, nothing from
+// another site.
 import { request } from "./api.js";
-import { h, replace, seconds } from "./dom.js";
+import { h, replace, seconds, ago } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const PERIODS = [7, 30, 90];
@@ -20,12 +21,26 @@ const INTENTS = {
   out_of_scope: "Things the shop doesn't cover",
 };
 const ROLES = { customer: "From customers", bot: "From the bot", operator: "From the team", system: "Notes" };
+const ACTIONS = {
+  cancel: "Orders cancelled",
+  change_address: "Addresses changed",
+  change_items: "Items changed",
+  return: "Returns requested",
+  exchange: "Exchanges requested",
+};
+const ACTION_NAMES = {
+  cancel: "cancelled",
+  change_address: "address changed",
+  change_items: "items changed",
+  return: "return requested",
+  exchange: "exchange requested",
+};
 
 let days = 7;
 
 export async function show() {
   const root = document.getElementById("stats");
-  const stats = await request(`/admin/stats?days=${days}`);
+  const [stats, actions] = await Promise.all([request(`/admin/stats?days=${days}`), request(`/admin/actions?days=${days}`)]);
   replace(
     root,
     h(
@@ -61,6 +76,7 @@ export async function show() {
         stats.resolved_by_bot_share === null ? "—" : `${Math.round(stats.resolved_by_bot_share * 100)} %`,
       ),
       card("Handed to the team", stats.handovers),
+      card("Actions on orders", actions.total),
       card("Messages", stats.messages),
     ),
     panel("Conversations per day", perDay(stats.per_day, root.clientWidth)),
@@ -77,6 +93,37 @@ export async function show() {
         bars(stats.intents, (code) => INTENTS[code] ?? code.replaceAll("_", " "), "No questions yet."),
       ),
       panel("Messages", bars(stats.messages_by_role, (role) => ROLES[role] ?? role, "No messages yet.")),
+      panel(
+        "Actions on orders",
+        bars(actions.by_kind, (kind) => ACTIONS[kind] ?? kind, "Nothing was done to an order."),
+      ),
+      panel("Who did them", bars(actions.by_who, who, "Nobody acted on an order.")),
+      panel("Latest actions", latest(actions.recent)),
+    ),
+  );
+}
+
+function who(by) {
+  if (by === "bot") return "The bot";
+  if (by === "automation") return "Automation (admin token)";
+  return by;
+}
+
+function latest(recent) {
+  if (!recent.length) return h("p", { class: "muted" }, "No actions yet.");
+  return h(
+    "ul",
+    { class: "latest-actions" },
+    recent.map((action) =>
+      h(
+        "li",
+        {},
+        action.conversation
+          ? h("a", { href: `#/conversations/${encodeURIComponent(action.conversation)}` }, `Order ${action.order_number}`)
+          : `Order ${action.order_number}`,
+        ` ${ACTION_NAMES[action.kind] ?? action.kind} `,
+        h("span", { class: "muted" }, `· ${who(action.by)} · ${ago(action.at)}`),
+      ),
     ),
   );
 }
