@@ -321,8 +321,9 @@ def test_eval_on_a_shop_scores_the_end_state_and_leaves_the_database_as_it_was(
     cli_env: dict[str, str], postgres_url: str, tmp_path: Path
 ) -> None:
     shop = small_shop(tmp_path / "shop")
+    counts = "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders), (SELECT count(*) FROM products)"
     with psycopg.connect(postgres_url) as conn:
-        customers_before = conn.execute("SELECT count(*) FROM customers").fetchone()
+        demo_shop = conn.execute(counts).fetchone()
     # Greetings change nothing; a shipped order cannot be cancelled under this shop's policy, so the
     # case expecting it to be fails whatever the bot does.
     rows = [
@@ -377,9 +378,9 @@ def test_eval_on_a_shop_scores_the_end_state_and_leaves_the_database_as_it_was(
     # The shop's rows and the cases' threads are gone; the demo shop is as it was.
     with psycopg.connect(postgres_url) as conn:
         assert conn.execute("SELECT count(*) FROM customers WHERE email = %s", (YUSUF,)).fetchone() == (0,)
-        assert conn.execute("SELECT count(*) FROM products").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM products WHERE id = '8310926033'").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id LIKE 'eval:%'").fetchone() == (0,)
-        assert conn.execute("SELECT count(*) FROM customers").fetchone() == customers_before
+        assert conn.execute(counts).fetchone() == demo_shop
 
 
 @pytest.mark.slow
