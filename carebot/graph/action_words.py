@@ -60,20 +60,46 @@ _VARIANT_CUE = re.compile(
 # Questions about the rules, not requests: the help centre answers them.
 _QUESTION = re.compile(
     r"\b(how (do|does|can|long|much|many)|what (is|s|are)|whats|policy|policies|when (will|do|does)|do you|"
+    r"who (pays|covers)|quien (paga|cubre)|siapa yang (bayar|tanggung)|^como|"
     r"bagaimana|gimana cara|caranya|berapa (lama|hari)|kebijakan|como (puedo|se|funciona|hago)|"
     r"cual es|cuanto (tiempo|tarda)|cuantos dias|plazo|politica|se puede|"
     r"can (i|you|we) (return|cancel|exchange|change) (sale|items|things|products|an? (sale|used|worn|opened|final)))\b"
 )
 _WRONG_OR_NEW = re.compile(r"\b(new|baru|nueva|nuevo|wrong|salah|keliru|incorrect\w*|equivo(?:c|qu)\w*|mal)\b")
 _RECEIVED = re.compile(r"\b(received|got it|arrived|came|recibi\w*|me llego|llego|diterima|sampai|nyampe|datang)\b")
-_WANT = re.compile(r"\b(i want|i need|i d like|i would like|quiero|necesito|mau|ingin|pengen|pingin|tolong|please)\b")
+# Asking for something ("I want to return…"), but not asking to be told ("I want to know where…").
+_WANT = re.compile(
+    r"\b(i want|i need|i d like|i would like|quiero|necesito|mau|ingin|pengen|pingin|tolong|please)\b"
+    r"(?! (to know|saber|tanya|tahu|tau)\b)"
+)
 _ASKS_ABOUT = re.compile(r"\b(where|when|status|kapan|mana|donde|cuando|sudah sampai)\b")
+
+
+# "return" as a noun ("return shipping", "the return label") names no request.
+_RETURN_NOUN = re.compile(r"\breturns? (shipping|label|labels|policy|fee|fees|window|address|costs?|process|period)\b")
+
+
+# Questions about how things work that no "I want" turns into a request: "kalau mau retur gimana caranya?",
+# "is there a fee for returns?", "¿la devolución tiene costo?"; and "can I return a mattress?",
+# "¿puedo devolver un producto rebajado?" — a kind of thing, not the customer's own.
+_HOW_OR_COST = re.compile(
+    r"\b(how do i|how can i|gimana caranya|caranya|cara (retur|return|batal|tukar|ganti|cancel|refund)|"
+    r"bagaimana cara|como (hago|puedo|se)|is there|are there|any (fee|charge|cost)|fee|fees|costo|coste|"
+    r"cobran|biaya|ongkos)\b"
+)
+_KIND_OF_THING = re.compile(
+    r"^(can|could|may|do|puedo|podria|se puede|bisa|boleh)\b.*\b(return|cancel|exchange|change|devolver|cancelar|"
+    r"cambiar|retur|tukar|batalkan) (an?|any|un|una|unos|unas|barang|produk|items|products|things) \w+"
+)
 
 
 def requested_action(text: str) -> ActionKind | None:
     """The action a message asks for, or None (no action verb, or a question about the rules)."""
-    plain = " ".join(_words(text))
+    plain = _RETURN_NOUN.sub(" ", " ".join(_words(text.lstrip("¿¡ "))))
     if _QUESTION.search(plain) and not _WANT.search(plain):
+        return None
+    own = ORDER_NUMBER.search(text) or re.search(r"\b(my|mi|mis|saya|aku|ku)\b", plain)
+    if (_HOW_OR_COST.search(plain) and not ORDER_NUMBER.search(text)) or (_KIND_OF_THING.search(plain) and not own):
         return None
     if (_ADDRESS.search(plain) and (_CHANGE.search(plain) or _WRONG_OR_NEW.search(plain))) or _SEND_TO.search(plain):
         return "change_address"
@@ -88,7 +114,8 @@ def requested_action(text: str) -> ActionKind | None:
     # the difference, not a return.
     only_refund = not _RETURN.search(re.sub(r"\b(refund|reembols\w*)\b", "", plain))
     asked_for = not only_refund or _WANT.search(plain) or ORDER_NUMBER.search(text)
-    if _RETURN.search(plain) and asked_for and not _ASKS_ABOUT.search(plain) and not (variant_change and only_refund):
+    asks_about = _ASKS_ABOUT.search(plain) and not _WANT.search(plain)
+    if _RETURN.search(plain) and asked_for and not asks_about and not (variant_change and only_refund):
         return "return"  # "refund times?" asks about refunds; "I want a refund for the lamp" asks for one
     if variant_change:
         # A different size for something that came ("que recibí", "sudah sampai") is an exchange.
