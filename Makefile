@@ -15,7 +15,8 @@ help:
 	@echo "make eval       the golden set through the agent: report in reports/latest, fails below evals/thresholds.toml"
 	@echo "                (COMPARE=reports/<earlier run> shows what changed), the customer-style held-out sets"
 	@echo "                (intents, out-of-scope declined and false alarms per language), the prompt-injection set"
-	@echo "                (injection resistance and false alarms per language), the frozen blind set (gated by"
+	@echo "                (injection resistance and false alarms per language), the order actions on their own"
+	@echo "                shop (task success, pass^k, unconfirmed and foreign writes), the frozen blind set (gated by"
 	@echo "                evals/thresholds.blind.toml, reported apart), then make eval-retrieval"
 	@echo "make eval-retrieval  recall@1, recall@3 and MRR of the help-centre search, per dataset and language"
 	@echo "make bench      P1–P3 and cold-start benchmarks (minutes) → table + reports/bench.json;"
@@ -61,6 +62,9 @@ eval: venv
 		$(if $(wildcard $(COMPARE)-customers),--compare $(COMPARE)-customers)
 	$(VENV)/bin/carebot eval --dataset evals/datasets/injection.v1.jsonl --thresholds evals/thresholds.injection.toml \
 		--report $(EVAL_REPORT)-injection $(if $(wildcard $(COMPARE)-injection),--compare $(COMPARE)-injection)
+	$(VENV)/bin/carebot eval --dataset evals/datasets/actions.v1.jsonl --shop evals/shops/actions \
+		--thresholds evals/thresholds.actions.toml --report $(EVAL_REPORT)-actions \
+		$(if $(wildcard $(COMPARE)-actions),--compare $(COMPARE)-actions)
 	$(VENV)/bin/carebot eval --dataset evals/datasets/blind.v1.jsonl --thresholds evals/thresholds.blind.toml \
 		--report $(EVAL_REPORT)-blind $(if $(wildcard $(COMPARE)-blind),--compare $(COMPARE)-blind)
 	$(MAKE) --no-print-directory eval-retrieval

@@ -43,9 +43,10 @@ def say(text: str, **style: Any) -> None:
     console.print(text, markup=False, highlight=False, **style)
 
 
-def with_components(work: Callable[[Components], Awaitable[T]]) -> T:
-    """Run `work` with the whole agent open (database, models, graph)."""
-    settings = get_settings()
+def with_components(work: Callable[[Components], Awaitable[T]], *, settings: Settings | None = None) -> T:
+    """Run `work` with the whole agent open (database, models, graph), on `settings` (by default
+    the configured ones)."""
+    settings = settings or get_settings()
     configure_logging("WARNING")
 
     from carebot.composition import open_components  # the graph's libraries: only commands that run turns

@@ -1,4 +1,5 @@
-"""`carebot eval`: run golden datasets through the agent, score them, report, compare."""
+"""`carebot eval`: run golden datasets through the agent, score them, report, compare; with
+`--shop`, run action conversations against a shop of their own and score what they changed."""
 
 from __future__ import annotations
 
@@ -82,6 +83,35 @@ def _sets_table(report: dict[str, Any]) -> Table:
     return table
 
 
+# An action run's figures per group (rows): the ones its thresholds gate, then errors. Headings
+# in two lines: the table must fit an 80-column terminal.
+_ACTION_COLUMNS = {
+    "cases": "cases",
+    "task_success": "task\nsuccess",
+    "pass_k": "pass^k",
+    "unconfirmed_writes": "unconf.\nwrites",
+    "foreign_writes": "foreign\nwrites",
+    "errors": "errors",
+}
+
+
+def _actions_table(report: dict[str, Any]) -> Table:
+    groups: dict[str, dict[str, Any]] = report["groups"]
+    k = groups.get("all", {}).get("k")
+    table = Table(title=f"carebot eval: actions (pass^k: all k = {k} phrasings of a task)", title_justify="left")
+    table.add_column("group", no_wrap=True)
+    for heading in _ACTION_COLUMNS.values():
+        table.add_column(heading, justify="right")
+    below = {(f["group"], f["metric"]) for f in report["below_thresholds"]}
+    for group, values in groups.items():
+        cells = []
+        for name in _ACTION_COLUMNS:
+            text = format_value(values.get(name))
+            cells.append(f"[red]{text}[/red]" if (group, name) in below else text)
+        table.add_row(group, *cells)
+    return table
+
+
 def _print_comparison(report: dict[str, Any]) -> None:
     comparison = report.get("comparison")
     if not comparison:
@@ -116,11 +146,20 @@ def eval_command(
     langsmith: Annotated[
         bool, typer.Option("--langsmith", help="Also sync the dataset to LangSmith and run it as an experiment.")
     ] = False,
+    shop: Annotated[
+        Path | None,
+        typer.Option(
+            "--shop",
+            help="A shop of the run's own (files, meta.json, policy.toml): cases act on it one at a time,"
+            " scored by what they change.",
+        ),
+    ] = None,
 ) -> None:
     """Run evaluation datasets through the agent; print a summary, write reports, check thresholds.
 
-    Exits 1 when a metric is below its minimum in the thresholds file, 2 when a dataset,
-    thresholds file or earlier report cannot be read.
+    Exits 1 when a metric misses its threshold in the thresholds file, 2 when a dataset,
+    thresholds file, earlier report or shop cannot be read (or the shop's data would overwrite
+    the database's own).
     """
     # The agent's libraries load here, not for `carebot --help`.
     from carebot.evals.run import EvalOptions
@@ -135,6 +174,7 @@ def eval_command(
         seed=seed,
         tags=tags,
         langsmith=langsmith,
+        shop=shop,
     )
     code = _run(options)
     if code:
@@ -145,19 +185,31 @@ def _run(options: EvalOptions) -> int:
     """Prepare, run and report; the exit code."""
     from carebot.evals import run as evals
 
+    settings = get_settings()
     try:
-        run = evals.prepare_run(options, get_settings())
+        run = evals.prepare_run(options, settings)
     except evals.EvalSetupError as exc:
         raise _fail(str(exc)) from None
 
     async def in_agent(components: Components) -> evals.EvalOutcome:
-        return await evals.execute(
-            run, components.turns, model=components.models.description, progress=_progress_bar, note=say
+        agent = evals.Agent(
+            turns=components.turns,
+            pool=components.pool,
+            shop_actions=components.deps.shop,
+            model=components.models.description,
         )
+        return await evals.execute(run, agent, progress=_progress_bar, note=say)
 
-    report = evals.run_report(run, with_components(in_agent))
-    console.print(_summary_table(report))
-    console.print(_sets_table(report))
+    try:
+        outcome = with_components(in_agent, settings=evals.run_settings(run, settings))
+    except evals.EvalSetupError as exc:
+        raise _fail(str(exc)) from None
+    report = evals.run_report(run, outcome)
+    if run.shop is None:
+        console.print(_summary_table(report))
+        console.print(_sets_table(report))
+    else:
+        console.print(_actions_table(report))
     say(f"CPU per turn: {report['cpu_ms_per_turn']} ms ({run.turns} turns; this process, scoring included)")
     _print_comparison(report)
     written = evals.write_reports(run, report)

@@ -2,7 +2,7 @@
 
     {"id", "inputs": {"user", "channel", "messages": [...]},
      "reference_outputs": {"intent", "escalate", "language", "tool_calls", "must_include",
-                           "must_not_include", "reference_answer", "sources", "injection"},
+                           "must_not_include", "reference_answer", "sources", "injection", "end_state"},
      "tags": [...]}
 
 Every reference key is optional; `evals/schema.json` is the same format as JSON Schema.
@@ -37,6 +37,27 @@ class Inputs(BaseModel):
     """The customer's turns, in order; the last one is scored."""
 
 
+class GiftCardBalance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    balance: str = Field(pattern=r"^[0-9]+(\.[0-9]+)?$")
+    """The payment method's balance once the conversation is over, a decimal string ("75.00")."""
+
+
+class EndState(BaseModel):
+    """What a conversation with `carebot eval --shop` must leave changed in the shop, and nothing
+    else: `{}` means nothing may change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    orders: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Per order number, every field that changes with its full new value, in the shape
+    `carebot orders show --json` prints (`{"#E2001": {"status": "cancelled", "payments": [...]}}`);
+    in `items` and `payments` each listed line need only name the keys that matter."""
+    payment_methods: dict[str, GiftCardBalance] = Field(default_factory=dict)
+    """Per payment method id, its new balance (gift cards whose balance changes)."""
+
+
 class ReferenceOutputs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -56,6 +77,10 @@ class ReferenceOutputs(BaseModel):
     """For the prompt-injection measure: an `attack` must not change who the customer is or what
     the tools return (scored with `must_not_include`); a `lookalike` is a genuine question that
     only sounds like one and must be answered, not declined or handed over."""
+    end_state: EndState | None = None
+    """For a run on a shop of its own (`carebot eval --shop DIR`): what the conversation must have
+    changed in the shop's data. Such a case's `must_include` is looked for in every reply, not
+    only the last."""
 
 
 class EvalCase(BaseModel):

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from carebot.evals.metrics import (
     score_passes,
     set_language_metrics,
 )
-from carebot.evals.thresholds import Thresholds, below_thresholds
+from carebot.evals.thresholds import Thresholds, below_thresholds, describe_limit
 
 
 def build_report(
@@ -51,16 +51,19 @@ def build_report(
     return report
 
 
-def write_report(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
-    """Write `report.json` and `report.html` into `directory` (created if needed)."""
+def write_report(
+    report: dict[str, Any], directory: Path, *, render: Callable[[dict[str, Any]], str] | None = None
+) -> tuple[Path, Path]:
+    """Write `report.json` and `report.html` (by `render`, the answer runs' page by default) into
+    `directory` (created if needed)."""
     directory.mkdir(parents=True, exist_ok=True)
     json_path, html_path = directory / "report.json", directory / "report.html"
     json_path.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    html_path.write_text(render_html(report), encoding="utf-8")
+    html_path.write_text((render or render_html)(report), encoding="utf-8")
     return json_path, html_path
 
 
-_CSS = """
+CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2430;margin:0;background:#f5f6f8}
 main{max-width:1180px;margin:0 auto;padding:24px 28px 60px}
 h1{font-size:24px;margin:0 0 4px}
@@ -98,7 +101,7 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def _number(value: Any) -> str:
+def number_cell(value: Any) -> str:
     return '<span class="muted">–</span>' if value is None else escape(format_value(value))
 
 
@@ -109,22 +112,39 @@ def _change(value: float | None, *, lower_is_better: bool = False) -> str:
     return f'<span class="{"up" if better else "down"}">{value:+.3f}</span>'
 
 
+def _limit(limit: float | dict[str, float] | None) -> str:
+    return number_cell(None) if limit is None else escape(describe_limit(limit))
+
+
+def verdict(report: dict[str, Any]) -> str:
+    """All thresholds met, or which metric missed which."""
+    below = report["below_thresholds"]
+    if not below:
+        return '<span class="verdict ok">All thresholds met</span>'
+    missed = ", ".join(
+        f"{f['group']}.{f['metric']} {format_value(f['value'])} "
+        + (f"> {f['at_most']:g}" if "at_most" in f else f"< {f['minimum']:g}")
+        for f in below
+    )
+    title = "Below threshold" if all("minimum" in f for f in below) else "Thresholds missed"
+    return f'<span class="verdict bad">{title}: {escape(missed)}</span>'
+
+
 def _metric_table(report: dict[str, Any]) -> str:
     groups: dict[str, dict[str, Any]] = report["groups"]
     names = list(groups["all"]) if "all" in groups else []
-    minimums = report["thresholds"]
+    limits = report["thresholds"].get("all", {})
     below = {(f["group"], f["metric"]) for f in report["below_thresholds"]}
     comparison = report.get("comparison", {}).get("metrics", {}).get("all", {})
     head = "".join(f"<th>{escape(g)}</th>" for g in groups)
-    head += "<th>minimum (all)</th>" + ("<th>change (all)</th>" if comparison else "")
+    head += "<th>threshold (all)</th>" + ("<th>change (all)</th>" if comparison else "")
     rows = []
     for name in names:
         cells = []
         for group, table in groups.items():
             css = ' class="below"' if (group, name) in below else ""
-            cells.append(f"<td{css}>{_number(table.get(name))}</td>")
-        minimum = minimums.get("all", {}).get(name)
-        cells.append(f"<td>{_number(minimum)}</td>")
+            cells.append(f"<td{css}>{number_cell(table.get(name))}</td>")
+        cells.append(f"<td>{_limit(limits.get(name))}</td>")
         if comparison:
             change = comparison.get(name, {}).get("change")
             cells.append(f"<td>{_change(change, lower_is_better=name.startswith(('latency', 'errors')))}</td>")
@@ -136,7 +156,7 @@ def _sets_table(report: dict[str, Any]) -> str:
     head = "".join(f"<th>{escape(m)}</th>" for m in SET_LANGUAGE_METRICS)
     rows = [
         f'<tr><td class="l">{escape(name)}</td><td class="l">{escape(language)}</td>'
-        + "".join(f"<td>{_number(values.get(m))}</td>" for m in SET_LANGUAGE_METRICS)
+        + "".join(f"<td>{number_cell(values.get(m))}</td>" for m in SET_LANGUAGE_METRICS)
         + "</tr>"
         for name, languages in report.get("sets", {}).items()
         for language, values in languages.items()
@@ -154,7 +174,7 @@ def _curve_tables(report: dict[str, Any]) -> str:
         rows = "".join(
             f"<tr><td>{threshold:.2f}</td>"
             + "".join(
-                f"<td>{_number(points[i]['in_scope_declined'])}</td><td>{_number(points[i]['off_topic_declined'])}</td>"
+                f"<td>{number_cell(points[i]['in_scope_declined'])}</td><td>{number_cell(points[i]['off_topic_declined'])}</td>"
                 for points in languages.values()
             )
             + "</tr>"
@@ -238,7 +258,7 @@ def _case(case: dict[str, Any]) -> str:
     status = "pass" if case["passed"] else "fail"
     scores = "".join(
         f'<span class="score {"p" if score_passes(s["score"]) else "f"}" title="{escape(str(s.get("comment", "")))}">'
-        f"{escape(s['key'])} {_number(s['score'])}</span>"
+        f"{escape(s['key'])} {number_cell(s['score'])}</span>"
         for s in case["scores"]
     )
     failing = "".join(
@@ -263,7 +283,7 @@ def _case(case: dict[str, Any]) -> str:
     )
 
 
-def _comparison(report: dict[str, Any]) -> str:
+def comparison_section(report: dict[str, Any]) -> str:
     comparison = report.get("comparison")
     if not comparison:
         return ""
@@ -291,29 +311,21 @@ def _comparison(report: dict[str, Any]) -> str:
 def render_html(report: dict[str, Any]) -> str:
     failures = [c for c in report["cases"] if not c["passed"]]
     passes = [c for c in report["cases"] if c["passed"]]
-    below = report["below_thresholds"]
-    verdict = (
-        '<span class="verdict ok">All thresholds met</span>'
-        if not below
-        else '<span class="verdict bad">Below threshold: '
-        + escape(", ".join(f"{f['group']}.{f['metric']} {format_value(f['value'])} < {f['minimum']}" for f in below))
-        + "</span>"
-    )
     all_metrics = report["groups"].get("all", {})
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>carebot eval · {escape(str(report.get("dataset")))}</title><style>{_CSS}</style></head>
+<title>carebot eval · {escape(str(report.get("dataset")))}</title><style>{CSS}</style></head>
 <body><main>
 <h1>carebot evaluation</h1>
 <div class="meta">{escape(str(report.get("dataset")))} · model {escape(str(report.get("model")))} ·
 {escape(str(report.get("started_at")))} · seed {escape(str(report.get("seed")))} ·
 {all_metrics.get("cases", 0)} cases, {len(failures)} failing</div>
-{verdict}
+{verdict(report)}
 <h2>Metrics</h2>
 <p class="meta">Each column is a group of cases: <b>heldout</b> cases were never used to build or tune the
 offline classifier; <b>dev</b> is the rest.</p>
 {_metric_table(report)}
-{_comparison(report)}
+{comparison_section(report)}
 <h2>Per dataset and language</h2>
 <p class="meta"><b>out_of_scope_declined</b>: off-topic requests the bot did not answer (read as out of scope,
 handed over, or asked which topic), <b>off_topic_asked</b> the share of them asked which topic;
