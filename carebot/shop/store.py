@@ -17,7 +17,7 @@ from carebot.shop.records import OrderRecord, Product, ShopCustomer
 
 # One order with its customer's shop id, payments and actions, in `OrderRecord`'s shape.
 _ORDER_SELECT = """
-SELECT o.id AS row_id, o.number, coalesce(c.shop_id, 'c-' || c.id) AS customer_id, o.status,
+SELECT o.id AS row_id, o.number, coalesce(c.shop_id, 'customer-' || c.id) AS customer_id, o.status,
        o.created_at AS placed_at, o.delivered_at, o.currency, o.address, o.items, o.tracking_number,
        o.carrier, o.shipped_at, o.estimated_delivery, o.cancel_reason, o.items_changed,
        o.return_request AS "return", o.exchange_request AS exchange,
@@ -173,7 +173,7 @@ async def _order_by_id(conn: AsyncConnection[Any], order_id: int) -> OrderRecord
 
 async def _customer(conn: AsyncConnection[Any], customer_id: int) -> ShopCustomer | None:
     cur = await conn.execute(
-        "SELECT coalesce(c.shop_id, 'c-' || c.id) AS id, c.name, c.email, c.phone, c.language, c.discord_id, c.address,"
+        "SELECT coalesce(c.shop_id, 'customer-' || c.id) AS id, c.name, c.email, c.phone, c.language, c.discord_id, c.address,"
         " coalesce((SELECT jsonb_agg(jsonb_build_object('id', m.id, 'kind', m.kind, 'label', m.label,"
         "                                               'balance', m.balance::text) ORDER BY m.position, m.id)"
         "           FROM payment_methods m WHERE m.customer_id = c.id), '[]') AS payment_methods"

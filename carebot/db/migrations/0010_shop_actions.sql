@@ -5,7 +5,8 @@
 -- The shop's own ids (strings: "c-1001", "yusuf_rossi_9620"): `carebot shop import` upserts by them.
 ALTER TABLE customers ADD COLUMN shop_id text UNIQUE;
 ALTER TABLE customers ADD COLUMN address jsonb;      -- {"line1", "line2", "city", "state", "country", "zip"}
-UPDATE customers SET shop_id = 'c-' || id WHERE shop_id IS NULL;
+-- Customers from before have the app's own id as theirs, in a form no shop's file is likely to use.
+UPDATE customers SET shop_id = 'customer-' || id WHERE shop_id IS NULL;
 
 CREATE TABLE products (
     id    text PRIMARY KEY,
