@@ -65,6 +65,9 @@ eval: venv
 	$(VENV)/bin/carebot eval --dataset evals/datasets/actions.v1.jsonl --shop evals/shops/actions \
 		--thresholds evals/thresholds.actions.toml --report $(EVAL_REPORT)-actions \
 		$(if $(wildcard $(COMPARE)-actions),--compare $(COMPARE)-actions)
+	$(VENV)/bin/carebot eval --dataset evals/datasets/actions_blind.v1.jsonl --shop evals/shops/actions \
+		--thresholds evals/thresholds.actions_blind.toml --report $(EVAL_REPORT)-actions-blind \
+		$(if $(wildcard $(COMPARE)-actions-blind),--compare $(COMPARE)-actions-blind)
 	$(VENV)/bin/carebot eval --dataset evals/datasets/blind.v1.jsonl --thresholds evals/thresholds.blind.toml \
 		--report $(EVAL_REPORT)-blind $(if $(wildcard $(COMPARE)-blind),--compare $(COMPARE)-blind)
 	$(MAKE) --no-print-directory eval-retrieval
