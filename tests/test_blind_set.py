@@ -31,3 +31,12 @@ def test_the_blind_set_covers_every_intent_and_off_topic_requests_in_each_langua
     intents = {c["reference_outputs"]["intent"] for c in cases}
     assert len(intents) == 11
     assert min(per_language[(language, intent)] for language in ("en", "id", "es") for intent in intents) >= 9
+
+
+def test_the_blind_action_set_is_the_one_frozen_in_the_evals_readme() -> None:
+    readme = (REPO / "evals" / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### The blind action set (frozen)") :]
+    recorded = re.search(r"sha256\s+`([0-9a-f]{64})`", section)
+    assert recorded is not None, "evals/README.md must record the blind action set's sha256"
+    blind = REPO / "evals" / "datasets" / "actions_blind.v1.jsonl"
+    assert hashlib.sha256(blind.read_bytes()).hexdigest() == recorded.group(1)

@@ -96,7 +96,7 @@ def test_golden_set_covers_what_qa_relies_on() -> None:
     for tag in ("injection", "privacy", "typo", "slang", "mixed", "kb", "order_change", "verification"):
         assert tags[tag] >= 3, tag
     routes = {call.name for case in cases for call in case.reference_outputs.tool_calls or []}
-    assert routes == {"lookup_order", "retrieve", "verify_customer"}
+    assert routes == {"lookup_order", "retrieve", "verify_customer", "gather_action"}
     for case in cases:
         for source in case.reference_outputs.sources or []:
             assert (REPO / "carebot" / source).is_file(), (case.id, source)  # named inside the package

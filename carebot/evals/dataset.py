@@ -22,7 +22,7 @@ from carebot.domain import DEMO_SENDER, Intent, Language
 class ToolCall(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Literal["lookup_order", "retrieve", "verify_customer"]
+    name: Literal["lookup_order", "retrieve", "verify_customer", "gather_action", "lookup_product"]
     args: dict[str, Any] = Field(default_factory=dict)
     """Arguments that must match (a subset): e.g. `{"order_number": "A1001"}`."""
 

@@ -17,13 +17,14 @@ _ASKS_CATALOGUE = re.compile(
     r"\b(do you (have|sell|carry|stock)|have you got|available|availability|in stock|come in|comes in|"
     r"what (colou?rs|sizes)|which (colou?rs|sizes)|how much (is|are|does|for)|price|prices|"
     r"ada (warna|ukuran|yang|gak|nggak|ga)|tersedia|ready|warna apa|ukuran apa|harga\w*|berapa harga|"
-    r"tienen|tiene (en|el|la)|hay .{1,30} en|disponible\w*|viene en|vienen en|que (colores|tallas)|"
+    r"tienen|tiene en|hay .{1,30} en|disponible\w*|viene en|vienen en|que (colores|tallas)|"
     r"cuanto (cuesta|vale|cuestan)|precio\w*)\b"
 )
 # Not a catalogue question: restocks, spare parts, care and warranty.
 _NOT_CATALOGUE = re.compile(
     r"\b(when|back in|restock|replacement|spare|part|parts|warranty|clean|wash|kapan|lagi|suku cadang|garansi|"
-    r"cuando|vuelve|repuesto\w*|garantia|limpi\w*)\b"
+    r"cuando|vuelve|repuesto\w*|garantia|limpi\w*|ship\w*|deliver\w*|express|envio\w*|entrega|ongkir|"
+    r"pengiriman|kirim|dimension\w*|measure\w*|medidas|material\w*)\b"
 )
 
 

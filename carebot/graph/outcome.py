@@ -87,6 +87,12 @@ def tool_calls(steps: Sequence[str], values: Mapping[str, Any]) -> list[dict[str
             calls.append({"name": step, "args": {"order_number": number}})
         elif step == "retrieve":
             calls.append({"name": step, "args": {"query": latest_question(values.get("messages", []))}})
+        elif step == "gather_action":
+            # Which action the customer asked for (the turn's outcome says how far it got).
+            action = turn.get("action") or {}
+            calls.append({"name": step, "args": {"kind": action.get("kind")}})
+        elif step == "lookup_product":
+            calls.append({"name": step, "args": {}})
         elif step == "verify_customer":
             # What was checked, never the contact or code itself (reports are shared).
             calls.append({"name": step, "args": {"checked": "code" if turn.get("code") else "contact"}})

@@ -173,7 +173,8 @@ async def _order_by_id(conn: AsyncConnection[Any], order_id: int) -> OrderRecord
 
 async def _customer(conn: AsyncConnection[Any], customer_id: int) -> ShopCustomer | None:
     cur = await conn.execute(
-        "SELECT coalesce(c.shop_id, 'customer-' || c.id) AS id, c.name, c.email, c.phone, c.language, c.discord_id, c.address,"
+        "SELECT coalesce(c.shop_id, 'customer-' || c.id) AS id, c.name, c.email, c.phone, c.language, c.discord_id,"
+        " c.address,"
         " coalesce((SELECT jsonb_agg(jsonb_build_object('id', m.id, 'kind', m.kind, 'label', m.label,"
         "                                               'balance', m.balance::text) ORDER BY m.position, m.id)"
         "           FROM payment_methods m WHERE m.customer_id = c.id), '[]') AS payment_methods"
