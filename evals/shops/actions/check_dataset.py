@@ -6,6 +6,7 @@ follows policy.toml and the effects the actions are specified to have. Exit 1 on
 
     python3 evals/shops/actions/check_dataset.py
 """
+
 import json
 import re
 import sys
@@ -27,7 +28,7 @@ def bad(msg):
 def load(name):
     try:
         return json.loads((HERE / name).read_text(encoding="utf-8"))
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         bad(f"{name}: cannot load: {e}")
         return None
 
@@ -44,7 +45,7 @@ LANGS = ["en", "id", "es"]
 def ts(s, where):
     try:
         return datetime.fromisoformat(s.replace("Z", "+00:00"))
-    except Exception:  # noqa: BLE001
+    except Exception:
         bad(f"{where}: bad timestamp {s!r}")
         return None
 
@@ -75,7 +76,7 @@ orders = load("orders.json") or []
 meta = load("meta.json") or {}
 try:
     policy = tomllib.loads((HERE / "policy.toml").read_text(encoding="utf-8"))
-except Exception as e:  # noqa: BLE001
+except Exception as e:
     bad(f"policy.toml: {e}")
     policy = {}
 demo_policy = HERE.parent.parent.parent / "carebot" / "demo" / "policy.toml"
@@ -138,7 +139,7 @@ for c in customers:
         elif m["balance"] is not None:
             bad(f"payment method {m['id']}: balance must be null for a {m['kind']}")
 langs = Counter(c["language"] for c in customers)
-if any(langs[l] != 4 for l in LANGS):
+if any(langs[lang] != 4 for lang in LANGS):
     bad(f"customers per language {dict(langs)} (want 4 each)")
 
 
@@ -149,8 +150,18 @@ def gift_cards(cid):
 ORD, ITEM_IDS = {}, set()
 for o in orders:
     n = o.get("number")
-    want = {"number", "customer_id", "status", "placed_at", "delivered_at", "currency", "address", "items",
-            "payments", "tracking_number"}
+    want = {
+        "number",
+        "customer_id",
+        "status",
+        "placed_at",
+        "delivered_at",
+        "currency",
+        "address",
+        "items",
+        "payments",
+        "tracking_number",
+    }
     if not want <= set(o) or set(o) - want - {"items_changed"}:
         bad(f"order {n}: keys {sorted(o)}")
         continue
@@ -349,7 +360,7 @@ for slug, krs in sorted(tasks.items()):
         if set(es) - {"orders", "payment_methods"} or len(es.get("orders", {})) != 1:
             bad(f"{slug}: end_state must change exactly one order: {sorted(es)}")
             continue
-        (num, fields), = es["orders"].items()
+        ((num, fields),) = es["orders"].items()
         o = ORD.get(num)
         if not o or o["customer_id"] != cust["id"]:
             bad(f"{slug}: {num} is not an order of {user}")
@@ -369,9 +380,9 @@ for slug, krs in sorted(tasks.items()):
         new_rows = []
         if "payments" in fields:
             old = o["payments"]
-            if fields["payments"][:len(old)] != old:
+            if fields["payments"][: len(old)] != old:
                 bad(f"{slug}: payments must keep the existing rows first, unchanged")
-            new_rows = fields["payments"][len(old):]
+            new_rows = fields["payments"][len(old) :]
             for pay in new_rows:
                 owner = PMS.get(pay.get("payment_method_id"))
                 if not owner or owner[0]["id"] != cust["id"] or set(pay) != {"payment_method_id", "amount", "kind"}:
@@ -388,8 +399,11 @@ for slug, krs in sorted(tasks.items()):
                 bad(f"{slug}: status {fields.get('status')}")
             if fields.get("cancel_reason") not in policy["cancel"]["reasons"]:
                 bad(f"{slug}: cancel_reason {fields.get('cancel_reason')!r} not in the policy")
-            want = [{"payment_method_id": p["payment_method_id"], "amount": p["amount"], "kind": "refund"}
-                    for p in o["payments"] if p["kind"] == "payment"]
+            want = [
+                {"payment_method_id": p["payment_method_id"], "amount": p["amount"], "kind": "refund"}
+                for p in o["payments"]
+                if p["kind"] == "payment"
+            ]
             if new_rows != want:
                 bad(f"{slug}: refunds {new_rows} != {want}")
             if not any(p["amount"] in mi for p in want):
@@ -405,7 +419,9 @@ for slug, krs in sorted(tasks.items()):
                 if not any(line in m_ for m_ in r["inputs"]["messages"]):
                     bad(f"{r['id']}: the customer never writes the new address {line!r}")
         elif kind == "change_items":
-            if not set(fields) <= {"items", "items_changed", "payments"} or not {"items", "items_changed"} <= set(fields):
+            if not set(fields) <= {"items", "items_changed", "payments"} or not {"items", "items_changed"} <= set(
+                fields
+            ):
                 bad(f"{slug}: change_items fields {sorted(fields)}")
                 continue
             if fields["items_changed"] is not True:
@@ -415,14 +431,22 @@ for slug, krs in sorted(tasks.items()):
                 bad(f"{slug}: item ids/order must be kept")
                 continue
             diff, n_changed = Decimal(0), 0
-            for ni, oi in zip(new, old):
+            for ni, oi in zip(new, old, strict=False):
                 if ni == oi:
                     continue
                 n_changed += 1
                 pv = VAR.get(ni["variant_id"])
-                if (set(ni) != set(oi) or ni["name"] != oi["name"] or ni["product_id"] != oi["product_id"] or not pv
-                        or pv[0]["id"] != oi["product_id"] or not pv[1]["available"] or ni["variant_id"] == oi["variant_id"]
-                        or ni["options"] != pv[1]["options"] or ni["price"] != pv[1]["price"]):
+                if (
+                    set(ni) != set(oi)
+                    or ni["name"] != oi["name"]
+                    or ni["product_id"] != oi["product_id"]
+                    or not pv
+                    or pv[0]["id"] != oi["product_id"]
+                    or not pv[1]["available"]
+                    or ni["variant_id"] == oi["variant_id"]
+                    or ni["options"] != pv[1]["options"]
+                    or ni["price"] != pv[1]["price"]
+                ):
                     bad(f"{slug}: changed item {ni['id']} is not a valid same-product available variant")
                     continue
                 diff += Decimal(ni["price"]) - Decimal(oi["price"])
@@ -433,7 +457,11 @@ for slug, krs in sorted(tasks.items()):
                     bad(f"{slug}: no price difference but payments changed")
             else:
                 want_kind = "payment" if diff > 0 else "refund"
-                if len(new_rows) != 1 or new_rows[0]["kind"] != want_kind or Decimal(new_rows[0]["amount"]) != abs(diff):
+                if (
+                    len(new_rows) != 1
+                    or new_rows[0]["kind"] != want_kind
+                    or Decimal(new_rows[0]["amount"]) != abs(diff)
+                ):
                     bad(f"{slug}: difference {diff} needs one {want_kind} row of {abs(diff):.2f}; got {new_rows}")
                 elif f"{abs(diff):.2f}" not in mi:
                     bad(f"{slug}: must_include should carry the difference {abs(diff):.2f}")
@@ -443,8 +471,12 @@ for slug, krs in sorted(tasks.items()):
                 continue
             rt = fields["return"]
             ids = [i["id"] for i in o["items"]]
-            if set(rt) != {"items", "refund_to"} or not rt["items"] or len(set(rt["items"])) != len(rt["items"]) \
-                    or not set(rt["items"]) <= set(ids):
+            if (
+                set(rt) != {"items", "refund_to"}
+                or not rt["items"]
+                or len(set(rt["items"])) != len(rt["items"])
+                or not set(rt["items"]) <= set(ids)
+            ):
                 bad(f"{slug}: return {rt}")
             allowed = set()
             if "original" in policy["return"]["refund_to"]:
@@ -458,15 +490,24 @@ for slug, krs in sorted(tasks.items()):
                 bad(f"{slug}: exchange fields {fields}")
                 continue
             ex = fields["exchange"]
-            if set(ex) != {"items", "new_variants", "payment_method_id"} or len(ex["items"]) != len(ex["new_variants"]) \
-                    or not ex["items"]:
+            if (
+                set(ex) != {"items", "new_variants", "payment_method_id"}
+                or len(ex["items"]) != len(ex["new_variants"])
+                or not ex["items"]
+            ):
                 bad(f"{slug}: exchange {ex}")
                 continue
             items = {i["id"]: i for i in o["items"]}
             diff = Decimal(0)
-            for iid, vid in zip(ex["items"], ex["new_variants"]):
+            for iid, vid in zip(ex["items"], ex["new_variants"], strict=False):
                 it, pv = items.get(iid), VAR.get(vid)
-                if not it or not pv or pv[0]["id"] != it["product_id"] or not pv[1]["available"] or vid == it["variant_id"]:
+                if (
+                    not it
+                    or not pv
+                    or pv[0]["id"] != it["product_id"]
+                    or not pv[1]["available"]
+                    or vid == it["variant_id"]
+                ):
                     bad(f"{slug}: exchange {iid} -> {vid} is not a valid same-product available variant")
                     continue
                 diff += Decimal(pv[1]["price"]) - Decimal(it["price"])
@@ -516,19 +557,25 @@ for slug, krs in sorted(tasks.items()):
             continue
         if why == "refused":
             rule = policy.get(kind, {})
-            sub = [t for t in ("status_not_allowed", "outside_window", "already_changed", "unavailable", "no_gift_card")
-                   if t in tags]
+            sub = [
+                t
+                for t in ("status_not_allowed", "outside_window", "already_changed", "unavailable", "no_gift_card")
+                if t in tags
+            ]
             if len(sub) != 1:
                 bad(f"{slug}: refused needs one reason tag: {tags}")
                 continue
             sub = sub[0]
             ok = {
                 "status_not_allowed": o["status"] not in rule.get("statuses", []),
-                "outside_window": o["status"] in rule.get("statuses", []) and o["status"] == "delivered"
-                and days_since_delivery(o) > rule.get("within_days", 10 ** 9),
-                "already_changed": kind == "change_items" and o.get("items_changed") is True
+                "outside_window": o["status"] in rule.get("statuses", [])
+                and o["status"] == "delivered"
+                and days_since_delivery(o) > rule.get("within_days", 10**9),
+                "already_changed": kind == "change_items"
+                and o.get("items_changed") is True
                 and o["status"] in rule.get("statuses", []),
-                "unavailable": kind in ("change_items", "exchange") and qualifies(o, kind)
+                "unavailable": kind in ("change_items", "exchange")
+                and qualifies(o, kind)
                 and any(not v["available"] for i in o["items"] for v in PROD[i["product_id"]]["variants"]),
                 "no_gift_card": kind == "return" and qualifies(o, kind) and not gift_cards(cust["id"]),
             }[sub]
@@ -546,24 +593,33 @@ for slug, krs in sorted(tasks.items()):
 
 # ------------------------------------------------------------------ mix
 n = len(tasks)
-n_no = sum(v for (k, l, c), v in summary.items() if c == "no_change")
+n_no = sum(v for (_k, _lang, c), v in summary.items() if c == "no_change")
 if n < 60:
     bad(f"{n} tasks (want >= 60)")
 if n and n_no / n < 0.40:
     bad(f"no-change share {n_no / n:.2f} (want >= 0.40)")
-for l in LANGS:
-    share = sum(v for (k, l2, c), v in summary.items() if l2 == l) / max(n, 1)
+for lang in LANGS:
+    share = sum(v for (_k, l2, _c), v in summary.items() if l2 == lang) / max(n, 1)
     if not 0.25 <= share <= 0.42:
-        bad(f"language {l}: {share:.2f} of tasks")
+        bad(f"language {lang}: {share:.2f} of tasks")
 for k in KINDS:
-    if not summary.get((k, "en", "change"), 0) + summary.get((k, "id", "change"), 0) + summary.get((k, "es", "change"), 0):
+    if (
+        not summary.get((k, "en", "change"), 0)
+        + summary.get((k, "id", "change"), 0)
+        + summary.get((k, "es", "change"), 0)
+    ):
         bad(f"kind {k}: no change task")
 
 print(f"{n} tasks, {len(rows)} rows, {n - n_no} change / {n_no} no_change")
 for k in KINDS:
-    print(f"  {k:15s}", {l: summary.get((k, l, 'change'), 0) + summary.get((k, l, 'no_change'), 0) for l in LANGS},
-          "change", sum(summary.get((k, l, 'change'), 0) for l in LANGS),
-          "no_change", sum(summary.get((k, l, 'no_change'), 0) for l in LANGS))
+    print(
+        f"  {k:15s}",
+        {lang: summary.get((k, lang, "change"), 0) + summary.get((k, lang, "no_change"), 0) for lang in LANGS},
+        "change",
+        sum(summary.get((k, lang, "change"), 0) for lang in LANGS),
+        "no_change",
+        sum(summary.get((k, lang, "no_change"), 0) for lang in LANGS),
+    )
 if problems:
     print(f"\n{len(problems)} problem(s):")
     for p in problems:
