@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from psycopg.types.json import Jsonb
 
 from carebot.db.pool import Pool
+from carebot.shop.action_log import record_action
 from carebot.shop.actions import (
     ActionRefused,
     ActionRequest,
@@ -150,33 +150,13 @@ class OrderApiActions:
         after = answer.order or planned.after
         repeated = answer.replayed
         async with self._pool.connection() as conn, conn.transaction():
-            cur = await conn.execute(
-                "INSERT INTO order_actions (idempotency_key, order_number, kind, actor, operator_email, thread_id,"
-                " confirming_message, request, before, after) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-                (
-                    key,
-                    planned.before.number,
-                    planned.request.kind,
-                    actor.by,
-                    actor.operator_email,
-                    actor.conversation,
-                    actor.confirming_message,
-                    Jsonb(planned.request.model_dump(mode="json")),
-                    Jsonb(_as_recorded(planned.before)),
-                    Jsonb(_as_recorded(after)),
-                ),
-            )
-            row = await cur.fetchone()
-            if row is None:  # a concurrent run of the same confirmation recorded it first
+            action_id = await record_action(conn, key=key, planned=planned, after=after, actor=actor, order_id=None)
+            if action_id is None:  # a concurrent run of the same confirmation recorded it first
                 cur = await conn.execute("SELECT id FROM order_actions WHERE idempotency_key = %s", (key,))
                 row = await cur.fetchone()
+                action_id = row["id"] if row else None
                 repeated = True
             await conn.execute("DELETE FROM order_api_requests WHERE idempotency_key = %s", (key,))
-        assert row is not None
+        assert action_id is not None  # recorded now or by the run that got there first
         log.info("order_action_done", extra={"kind": planned.request.kind, "by": actor.by, "repeated": repeated})
-        return Done(action_id=row["id"], kind=planned.request.kind, order=after, repeated=repeated)
-
-
-def _as_recorded(order: OrderRecord) -> dict[str, Any]:
-    return order.model_dump(mode="json", by_alias=True, exclude={"actions"})
+        return Done(action_id=action_id, kind=planned.request.kind, order=after, repeated=repeated)

@@ -11,6 +11,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from carebot.db.pool import Pool
+from carebot.shop.action_log import record_action
 from carebot.shop.actions import ActionRefused, ActionRequest, Actor, Done, Plan, Refusal, plan
 from carebot.shop.policy import Policy
 from carebot.shop.records import OrderRecord, Product, ShopCustomer
@@ -136,32 +137,9 @@ async def _apply(
             "UPDATE payment_methods SET balance = balance + %s WHERE id = %s AND customer_id = %s",
             (change, card, customer_id),
         )
-    cur = await conn.execute(
-        "INSERT INTO order_actions (idempotency_key, order_id, order_number, kind, actor, operator_email, thread_id,"
-        " confirming_message, request, before, after) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (
-            key,
-            order_id,
-            planned.before.number,
-            planned.request.kind,
-            actor.by,
-            actor.operator_email,
-            actor.conversation,
-            actor.confirming_message,
-            Jsonb(planned.request.model_dump(mode="json")),
-            Jsonb(_without_actions(planned.before)),
-            Jsonb(_without_actions(after)),
-        ),
-    )
-    recorded = await cur.fetchone()
-    assert recorded is not None
-    return int(recorded["id"])
-
-
-def _without_actions(order: OrderRecord) -> dict[str, Any]:
-    data = order.as_json()
-    del data["actions"]
-    return data
+    recorded = await record_action(conn, key=key, planned=planned, after=after, actor=actor, order_id=order_id)
+    assert recorded is not None  # the key was looked up under the order's lock: not recorded before
+    return recorded
 
 
 async def _order_by_id(conn: AsyncConnection[Any], order_id: int) -> OrderRecord:
