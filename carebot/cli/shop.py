@@ -28,7 +28,7 @@ orders_app = typer.Typer(help="The shop's orders (the database's tables).", no_a
 
 def fail(message: str) -> typer.Exit:
     """Print `message` on stderr; raise what this returns to exit 1."""
-    errors.print(message, markup=False, highlight=False)
+    errors.print(message, markup=False, highlight=False, soft_wrap=True)  # a path is not cut in two
     return typer.Exit(1)
 
 
