@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,13 @@ import pytest
 from tests.conftest import BIN, REPO, settings_for
 from tests.test_browser import chromium_path
 from tests.test_channels import serving
+from tests.test_operator_actions_browser import shoot
 from tests.test_operator_inbox import PASSWORD, add_operator
 from tests.test_trust import mailbox_codes
 
 pytestmark = pytest.mark.slow
 
 SAM = "sam.taylor@example.com"  # the demo's customer with orders to act on (README, "Two commands")
-SHOTS = Path("/tmp/action-shots")
 
 
 async def say(page: Any, text: str, replies: int) -> str:
@@ -36,18 +35,6 @@ async def say(page: Any, text: str, replies: int) -> str:
     reply = page.locator(".msg.bot").nth(replies - 1)
     await reply.wait_for(timeout=30_000)
     return str(await reply.inner_text())
-
-
-def keep(path: Path) -> None:
-    """A copy where the team can look at it after the test's tmp_path is gone."""
-    SHOTS.mkdir(exist_ok=True)
-    shutil.copy(path, SHOTS / path.name)
-
-
-async def shoot(page: Any, tmp_path: Path, name: str) -> None:
-    path = tmp_path / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=True)
-    keep(path)
 
 
 def order_shown(database_url: str, number: str) -> dict[str, Any]:
@@ -86,13 +73,10 @@ async def test_a_customer_on_the_web_chat_has_orders_changed_after_saying_yes(
             assert (await say(page, "yes", 6)).startswith("Done")
 
             asked = await say(page, "can you change the sheet set on A3002 to king size?", 7)
-            if "pay the difference" in asked:
-                asked = await say(page, "with my card", 8)
-                replies = 9
-            else:
-                replies = 8
-            assert "A3002" in asked and "king" in asked.lower(), asked
-            assert (await say(page, "yep go ahead", replies)).startswith("Done")
+            assert "10.00 USD more" in asked and "pay the difference" in asked, asked  # king costs more
+            proposed = await say(page, "with my card", 8)
+            assert "A3002" in proposed and "king" in proposed.lower(), proposed
+            assert (await say(page, "yep go ahead", 9)).startswith("Done")
             await shoot(page, tmp_path, "customer-actions-ui")
 
             cancelled, returned, changed = (order_shown(empty_database_url, n) for n in ("A3001", "A3003", "A3002"))

@@ -35,6 +35,7 @@ from carebot.shop.actions import (
     find_order,
     payment_choices,
     plan,
+    price_in_order,
     refund_targets,
     within_window,
 )
@@ -349,7 +350,9 @@ def _variant_details(pending: PendingAction, text: str, order: OrderRecord, shop
             wanted = phrase(shop.language, "action_another_option")
             return Refuse("unavailable", _refusal_text("unavailable", order, shop, item=item.name, wanted=wanted),
                           order.number)  # fmt: skip
-        choices = [(v.id, f"{v.describe()} — {_price_of(item, v, shop)} {order.currency}") for v in available]
+        choices = [
+            (v.id, f"{v.describe()} — {price_in_order(item, v, shop.products)} {order.currency}") for v in available
+        ]
         return _ask(pending, "variant", choices, shop.language, item=item.describe())
     return _payment_details(pending, text, order, shop)
 
@@ -519,15 +522,8 @@ def _difference(pending: PendingAction, order: OrderRecord, shop: ShopView) -> D
         item = order.item(item_id)
         variant = next((v for p in shop.products.values() for v in p.variants if v.id == variant_id), None)
         if item is not None and variant is not None:
-            total += _price_of(item, variant, shop) - item.price
+            total += price_in_order(item, variant, shop.products) - item.price
     return total
-
-
-def _price_of(item: Item, variant: Variant, shop: ShopView) -> Decimal:
-    product = shop.products.get(item.product_id)
-    old = product.variant(item.variant_id) if product else None
-    price = variant.price if old is None or old.price == 0 else variant.price * item.price / old.price
-    return price.quantize(item.price)
 
 
 def _siblings(item: Item, products: dict[str, Product], *, same_product: bool) -> list[Variant]:

@@ -16,14 +16,14 @@ from carebot.domain import ORDER_NUMBER
 from carebot.shop.records import ActionKind, Address
 
 
-def _plain(text: str) -> str:
+def plain_text(text: str) -> str:
     """Lower case without accents: "Sí, cancélalo" → "si, cancelalo"."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"\w+", _plain(text))
+    return re.findall(r"\w+", plain_text(text))
 
 
 # Verbs and cues of each action (accents stripped). A variant change on a delivered order becomes an

@@ -5,10 +5,9 @@ everything else about products (care, warranty, spare parts, restocks) is the he
 from __future__ import annotations
 
 import re
-import unicodedata
 from decimal import Decimal
 
-from carebot.graph.action_words import matching_choices, matching_words
+from carebot.graph.action_words import matching_choices, matching_words, plain_text
 from carebot.phrases import phrase
 from carebot.shop.records import Product, Variant
 
@@ -28,14 +27,9 @@ _NOT_CATALOGUE = re.compile(
 )
 
 
-def _plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def asks_catalogue(text: str) -> bool:
     """Whether a message asks which variants of a product exist, are in stock, or cost."""
-    plain = _plain(text)
+    plain = plain_text(text)
     return bool(_ASKS_CATALOGUE.search(plain)) and not _NOT_CATALOGUE.search(plain)
 
 

@@ -237,14 +237,14 @@ def _plan_change_items(
     swaps = _swaps(request, order, products, same_product=rule.same_product)
     if isinstance(swaps, Refusal):
         return swaps
-    difference = sum((_price_in_order(item, new, products) - item.price for item, new in swaps), Decimal("0"))
+    difference = sum((price_in_order(item, new, products) - item.price for item, new in swaps), Decimal("0"))
     money = _difference_payment(request, customer, difference)
     if isinstance(money, Refusal):
         return money
     changed = {item.id: new for item, new in swaps}
     items = [
         item.model_copy(
-            update={"variant_id": new.id, "options": dict(new.options), "price": _price_in_order(item, new, products)}
+            update={"variant_id": new.id, "options": dict(new.options), "price": price_in_order(item, new, products)}
         )
         if (new := changed.get(item.id))
         else item
@@ -296,7 +296,7 @@ def _plan_exchange(
     swaps = _swaps(request, order, products, same_product=rule.same_product)
     if isinstance(swaps, Refusal):
         return swaps
-    difference = sum((_price_in_order(item, new, products) - item.price for item, new in swaps), Decimal("0"))
+    difference = sum((price_in_order(item, new, products) - item.price for item, new in swaps), Decimal("0"))
     if difference:
         checked = _difference_payment(request, customer, difference)
         if isinstance(checked, Refusal):
@@ -404,7 +404,7 @@ def _swaps(
     return swaps
 
 
-def _price_in_order(item: Item, new: Variant, products: dict[str, Product]) -> Decimal:
+def price_in_order(item: Item, new: Variant, products: dict[str, Product]) -> Decimal:
     """The new variant's price in the order's currency: the catalogue price scaled as the line's own
     price is to its variant's (1 for a shop selling in its catalogue's currency), rounded as the line."""
     product = products.get(item.product_id)
