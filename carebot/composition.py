@@ -24,6 +24,9 @@ from carebot.db.app_secrets import app_secret
 from carebot.db.embedded import resolve_database_url
 from carebot.db.migrations import apply_job_queue_schema, apply_migrations
 from carebot.db.pool import Pool, open_pool
+from carebot.db.roles import app_role_url, check_app_role, prepare_app_role
+from carebot.db.scope import DEFAULT_TENANT, tenant_scope
+from carebot.db.tenant_list import for_each_tenant
 from carebot.delivery.acks import AckFirst
 from carebot.delivery.answering import PendingTurns, trigger_words
 from carebot.delivery.channels.registry import Channels, build_channels
@@ -88,18 +91,33 @@ async def open_database(settings: Settings) -> AsyncIterator[Pool]:
     """The database, migrated (checkpoint tables included) and, if configured, seeded with the
     demo shop when empty. Ops commands that need no model open only this."""
     url = await resolve_database_url(settings.database_url, settings.data_dir)
-    pool = await open_pool(url, max_size=settings.db_pool_max_size, acquire_timeout=settings.db_timeout)
+    await migrate_as_owner(settings, url)
+    app_url = settings.app_database_url or app_role_url(url, settings.database_app_role)
+    pool = await open_pool(app_url, max_size=settings.db_pool_max_size, acquire_timeout=settings.db_timeout)
     try:
-        await AsyncPostgresSaver(pool).setup()  # type: ignore[arg-type]
-        await apply_migrations(pool)
-        await apply_job_queue_schema(pool)
-        if settings.seeds_demo_data:
-            await seed_demo_shop(pool)
-            await seed_demo_help_centre(pool)
-            await seed_demo_operator(pool)
+        await check_app_role(pool)
         yield pool
     finally:
         await pool.close()
+
+
+async def migrate_as_owner(settings: Settings, url: str) -> None:
+    """As the tables' owner: checkpoint tables, migrations, the job queue's schema, the app's role
+    and its grants, and (where configured) the demo shop as the default tenant."""
+    owner = await open_pool(url, max_size=2, acquire_timeout=settings.db_timeout)
+    try:
+        with tenant_scope(None):  # schema work is for no tenant (and cannot run inside a transaction)
+            await AsyncPostgresSaver(owner).setup()  # type: ignore[arg-type]
+            await apply_migrations(owner)
+            await apply_job_queue_schema(owner)
+            await prepare_app_role(owner, settings.database_app_role)
+        if settings.seeds_demo_data:
+            with tenant_scope(DEFAULT_TENANT):
+                await seed_demo_shop(owner)
+                await seed_demo_help_centre(owner)
+                await seed_demo_operator(owner)
+    finally:
+        await owner.close()
 
 
 @asynccontextmanager
@@ -141,7 +159,7 @@ async def open_knowledge_base(settings: Settings, pool: Pool, embedder: Embedder
         )
     if embedder is not None:
         await check_embeddings_table(pool)
-        embedded = await embed_pending_chunks(pool, embedder)
+        embedded = sum((await for_each_tenant(pool, lambda: embed_pending_chunks(pool, embedder))).values())
         if embedded:
             log.info("kb_embedded", extra={"chunks": embedded, "model": embedder.name})
     return PostgresKnowledgeBase(pool, embedder=embedder)

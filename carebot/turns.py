@@ -13,6 +13,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
+from carebot.db.scope import current_tenant
 from carebot.domain import Language
 from carebot.graph import GRAPH_NAME, Context
 from carebot.graph.outcome import TurnResult
@@ -67,7 +68,7 @@ class TurnRunner:
         return self._settings.shop_name
 
     def thread_id(self, channel: str, sender: str) -> str:
-        return thread_id_for(channel, sender, salt=self._salt)
+        return thread_id_for(channel, sender, salt=self._salt, tenant=current_tenant().id)
 
     def context(self, channel: str, sender: str, turn_id: str | None = None) -> Context:
         return Context(

@@ -15,6 +15,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from carebot.composition import open_components, open_database
+from carebot.db.scope import DEFAULT_TENANT_ID
 from carebot.desk.operators import OperatorAccounts
 from carebot.settings import Settings
 from carebot.threads import thread_id_for
@@ -30,7 +31,8 @@ def new_phone() -> str:
 
 def whatsapp_thread(settings: Settings, phone: str) -> str:
     assert settings.thread_id_salt is not None
-    return thread_id_for("whatsapp", f"whatsapp:{phone}", salt=settings.thread_id_salt.get_secret_value())
+    salt = settings.thread_id_salt.get_secret_value()
+    return thread_id_for("whatsapp", f"whatsapp:{phone}", salt=salt, tenant=DEFAULT_TENANT_ID)
 
 
 async def add_operator(settings: Settings, *, name: str = "Ana", role: str = "agent") -> str:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from psycopg import OperationalError
 from psycopg_pool import PoolTimeout
@@ -25,6 +25,7 @@ from carebot.api import (
     operator_inbox,
     whatsapp,
 )
+from carebot.api.deps import in_default_tenant
 from carebot.api.input_errors import install_input_errors
 from carebot.api.limits import BodySizeLimit
 from carebot.api.live_events import EventHub
@@ -79,15 +80,16 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
 
     app = FastAPI(title="carebot", version=__version__, lifespan=_lifespan(settings, with_worker=with_worker))
     app.include_router(health.router)
-    app.include_router(chat.router)
-    app.include_router(operator_auth.router)
-    app.include_router(operator_inbox.router)
-    app.include_router(operator_actions.router)
-    app.include_router(live_events.router)
-    app.include_router(admin_pages.router)
-    app.include_router(admin.router)
-    app.include_router(whatsapp.router)
-    app.include_router(discord.router)
+    default_tenant = [Depends(in_default_tenant)]
+    app.include_router(chat.router, dependencies=default_tenant)
+    app.include_router(operator_auth.router, dependencies=default_tenant)
+    app.include_router(operator_inbox.router, dependencies=default_tenant)
+    app.include_router(operator_actions.router, dependencies=default_tenant)
+    app.include_router(live_events.router, dependencies=default_tenant)
+    app.include_router(admin_pages.router, dependencies=default_tenant)
+    app.include_router(admin.router, dependencies=default_tenant)
+    app.include_router(whatsapp.router, dependencies=default_tenant)
+    app.include_router(discord.router, dependencies=default_tenant)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_input_errors(app)
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from carebot.db.scope import DEFAULT_TENANT, tenant_scope
 from carebot.logs import configure_logging
 from carebot.settings import Settings, get_settings
 
@@ -53,7 +54,8 @@ def with_components(work: Callable[[Components], Awaitable[T]], *, settings: Set
 
     async def run() -> T:
         async with open_components(settings) as components:
-            return await work(components)
+            with tenant_scope(DEFAULT_TENANT):
+                return await work(components)
 
     try:
         return asyncio.run(run())
@@ -75,6 +77,7 @@ def with_database(work: Callable[[Pool, Settings], Awaitable[T]], *, seed: bool 
 
     async def run() -> T:
         async with open_database(settings) as pool:
-            return await work(pool, settings)
+            with tenant_scope(DEFAULT_TENANT):
+                return await work(pool, settings)
 
     return asyncio.run(run())

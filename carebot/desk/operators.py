@@ -22,6 +22,7 @@ from psycopg.errors import UniqueViolation
 from psycopg.rows import DictRow
 
 from carebot.db.pool import Pool
+from carebot.db.scope import current_tenant
 
 Role = Literal["admin", "agent"]
 MIN_PASSWORD_LENGTH = 10
@@ -83,6 +84,11 @@ class OperatorAccounts:
                     (email.strip().lower(), name, role, hashed),
                 )
                 row = await cur.fetchone()
+                assert row is not None
+                await conn.execute(
+                    "INSERT INTO operator_memberships (operator_id, tenant_id, role) VALUES (%s, %s, %s)",
+                    (row["id"], current_tenant().id, role),
+                )
         except UniqueViolation:
             raise OperatorExists(f"an operator with the email {email} already exists") from None
         assert row is not None
@@ -90,7 +96,11 @@ class OperatorAccounts:
 
     async def list(self) -> list[Operator]:
         async with self._pool.connection() as conn:
-            cur = await conn.execute("SELECT * FROM operators ORDER BY id")
+            cur = await conn.execute(
+                "SELECT o.*, m.role FROM operators o JOIN operator_memberships m ON m.operator_id = o.id"
+                " WHERE m.tenant_id = %s ORDER BY o.id",
+                (current_tenant().id,),
+            )
             return [_account(r) for r in await cur.fetchall()]
 
     async def authenticate(self, email: str, password: str) -> Operator | None:
