@@ -60,6 +60,8 @@ from carebot.shop.order_api_actions import OrderApiActions
 from carebot.shop.orders import OrderSource, PostgresOrderSource
 from carebot.shop.policy import demo_policy_path, load_policy
 from carebot.shop.store import ShopStore
+from carebot.tenants.registry import TenantRegistry
+from carebot.tenants.secrets import SecretBox
 from carebot.turns import TurnRunner
 from carebot.verification.codes import OneTimeCodes
 from carebot.verification.delivery import DevMailbox, Mailer, SmtpMailer, TwilioVerify
@@ -84,6 +86,8 @@ class Components:
     """The care graph on the Postgres checkpointer."""
     turns: TurnRunner
     verifier: OneTimeCodes
+    tenants: TenantRegistry
+    """The shops this deployment serves, and their channels."""
 
 
 @asynccontextmanager
@@ -163,6 +167,15 @@ async def open_knowledge_base(settings: Settings, pool: Pool, embedder: Embedder
         if embedded:
             log.info("kb_embedded", extra={"chunks": embedded, "model": embedder.name})
     return PostgresKnowledgeBase(pool, embedder=embedder)
+
+
+async def open_tenants(settings: Settings, pool: Pool) -> TenantRegistry:
+    """The tenants, their secrets sealed under SECRET_KEY (else the database's own key, for the demo)."""
+    key = (
+        settings.secret_key.get_secret_value() if settings.secret_key else await app_secret(pool, "tenant_secrets_key")
+    )
+    retired = [k.get_secret_value() for k in settings.secret_keys_retired]
+    return TenantRegistry(pool, SecretBox(key, retired))
 
 
 async def with_database_secrets(settings: Settings, pool: Pool) -> tuple[Settings, bytes]:
@@ -252,6 +265,7 @@ async def open_components(settings: Settings, *, warm_up: bool = True) -> AsyncI
                 graph=graph,
                 turns=TurnRunner(graph, settings, verifier),
                 verifier=verifier,
+                tenants=await open_tenants(settings, pool),
             )
 
 

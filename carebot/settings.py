@@ -110,6 +110,15 @@ class Settings(BaseSettings):
         " the classifier is unsure about.",
     )
 
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Encrypts tenants' stored secrets (Twilio/Discord tokens, …); unset means a random key kept "
+        "in the database (the demo), so a dump would hold the key too: set it in production.",
+    )
+    secret_keys_retired: list[SecretStr] = Field(
+        default_factory=list,
+        description="Earlier SECRET_KEYs (JSON list), still read until `carebot tenants rotate-secrets` re-seals.",
+    )
     web_identity_secret: SecretStr | None = Field(
         default=None, description="HS256 key of the identity tokens a shop's site signs for its web chat."
     )
