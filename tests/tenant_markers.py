@@ -62,8 +62,9 @@ class Seeded:
         return f"{self.mark}-{table}-{column}-{self.nonce}"
 
     def ids(self) -> Iterator[str]:
-        """What names this tenant's rows in a request: a listing for another tenant shows none."""
-        yield from (self.thread_id, self.order_number, self.kb_source, self.provider_id, self.customer_email)
+        """What names this tenant's rows and no one types: a listing for another tenant shows none
+        (an order number or an email may well be in what another shop's customer wrote)."""
+        yield from (self.thread_id, self.kb_source, self.provider_id)
 
 
 async def tenant_tables(owner_url: str) -> set[str]:
@@ -252,7 +253,7 @@ async def _seed_conversation(w: _Writer, s: Seeded) -> None:
         "conversations",
         thread_id=s.thread_id,
         channel="web",
-        customer_id=s.customer_id,
+        sender=s.customer_email,  # a customer the shop's site signed in: known by their email
         language="en",
         status="waiting",
         reason="human_requested",
@@ -304,3 +305,29 @@ async def _seed_verification(w: _Writer, s: Seeded) -> None:
     )
     await w.insert("verification_failures", customer_id=s.customer_id)
     await w.insert("verified_links", customer_id=s.customer_id, expires_at=far)
+
+
+async def seed_web_thread(owner_url: str, seeded: Seeded, thread_id: str) -> str:
+    """A web conversation of `seeded`'s tenant on `thread_id` holding an operator's reply (what
+    `/chat/updates` shows its visitor); returns the reply's text."""
+    text = seeded.marker("web_updates", "text")
+    async with await psycopg.AsyncConnection.connect(owner_url, row_factory=dict_row) as conn, conn.transaction():
+        await conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(seeded.tenant_id),))
+        w = _Writer(conn, seeded)
+        await w.insert("conversations", thread_id=thread_id, channel="web", status="human", reason=None)
+        await w.insert("messages", thread_id=thread_id, role="operator", text=text, status="sent", meta=Jsonb({}))
+    return text
+
+
+async def rows_of_tenant(owner_url: str, tenant_id: UUID) -> dict[str, list[str]]:
+    """Every row of the tenant in every tenant table, as JSON text, in a stable order (to compare
+    before and after: nothing done for another tenant may change them)."""
+    found: dict[str, list[str]] = {}
+    async with await psycopg.AsyncConnection.connect(owner_url) as conn:
+        for table in sorted(await tenant_tables(owner_url)):
+            cur = await conn.execute(
+                f"SELECT row_to_json(t)::text FROM {table} t WHERE tenant_id = %s",  # type: ignore[arg-type]
+                (tenant_id,),
+            )
+            found[table] = sorted(str(r[0]) for r in await cur.fetchall())
+    return found
