@@ -31,7 +31,7 @@ from carebot.api.app import create_app
 from carebot.api.web_identity import SESSION_HEADER, new_session, session_sender
 from carebot.settings import Settings
 from carebot.threads import thread_id_for
-from tests.conftest import forget_unfinished_work, free_port
+from tests.conftest import free_port
 from tests.loopback import LoopbackServer
 from tests.tenant_markers import (
     PASSWORD,
@@ -364,7 +364,6 @@ async def test_every_route_answers_one_shop_with_its_own_data_only(two_shops: tu
             await wait_for(lambda: len([r for r in discord_api.requests if r.method == "PATCH"]) >= 2, within=60)
         sent = [m.get("Body", "") for m in twilio.sent] + [r.body.decode() for r in discord_api.requests]
         problems += [f"a bot reply shows B's data: {text[:200]}" for text in sent if "MARK-B" in text]
-    forget_unfinished_work(url)
     assert await rows_of_tenant(url, b.tenant_id) == untouched, "calls made as A changed B's rows"
     assert not problems, "\n".join(problems)
 
