@@ -348,6 +348,15 @@ async def test_web_chat_site_keys_keep_shops_apart(postgres_url: str) -> None:
         assert b_session_on_a.json()["session_id"] != b_session
         assert b_session_on_a.json()["thread_id"].startswith(f"{a.id}:web:")
         assert b_session_on_a.json()["thread_id"] != in_a.json()["thread_id"]
+        # The same with cookies: each shop's session cookie is its own, and one presented under
+        # the other's name is not valid there.
+        assert f"carebot_session_{b.id.hex}" in client.cookies and f"carebot_session_{a.id.hex}" in client.cookies
+        async with httpx.AsyncClient(
+            base_url=client.base_url, cookies={f"carebot_session_{a.id.hex}": b_session}
+        ) as b_cookie_on_a:
+            cookie_on_a = await b_cookie_on_a.post("/chat", json={"text": "hello"}, headers={"X-Site-Key": a.site_key})
+        assert cookie_on_a.json()["session_id"] != b_session
+        assert cookie_on_a.json()["thread_id"] not in (in_b.json()["thread_id"], in_a.json()["thread_id"])
         updates = await client.get("/chat/updates", headers={"X-Site-Key": a.site_key, "X-Session-Id": b_session})
         assert updates.status_code == 200 and updates.json() == {"updates": []}
 
