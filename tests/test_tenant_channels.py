@@ -159,7 +159,21 @@ def forget_shops_work(url: str, *shops: Shop) -> None:
 async def test_a_webhook_signed_for_one_shop_cannot_speak_for_another(postgres_url: str) -> None:
     async with two_shops_served(postgres_url) as (client, a, b, _, _):
         stranger = phone()
+        # A's number is in a messaging service of A's (its pool may hold numbers not listed as channels).
+        service = "MG" + uuid.uuid4().hex
+        owner_rows(
+            postgres_url,
+            "UPDATE tenant_channels SET config = config || jsonb_build_object('messaging_service_sid', %s::text)"
+            " WHERE kind = 'whatsapp' AND address = %s RETURNING id",
+            service,
+            a.number,
+        )
         refused = {
+            "B's number, vouched for by A's messaging service": (
+                f"/webhooks/whatsapp/{a.slug}",
+                b.form(new_sid(), stranger, "hi", AccountSid=a.account_sid, MessagingServiceSid=service),
+                a,
+            ),
             "A's token, B's number, A's route": (f"/webhooks/whatsapp/{a.slug}", b.form(new_sid(), stranger, "hi"), a),
             "A's token and number, B's route": (f"/webhooks/whatsapp/{b.slug}", a.form(new_sid(), stranger, "hi"), a),
             "A's token, B's number, B's route": (f"/webhooks/whatsapp/{b.slug}", b.form(new_sid(), stranger, "hi"), a),
@@ -179,6 +193,13 @@ async def test_a_webhook_signed_for_one_shop_cannot_speak_for_another(postgres_u
         sids = [form["MessageSid"] for _, form, _ in refused.values()]
         assert owner_rows(postgres_url, "SELECT 1 FROM inbox WHERE external_id = ANY(%s)", sids) == []
 
+        pooled = await post_twilio(
+            client,
+            f"/webhooks/whatsapp/{a.slug}",
+            a.form(new_sid(), stranger, "hi", To=f"whatsapp:{phone()}", MessagingServiceSid=service),
+            token=a.auth_token,
+        )
+        assert pooled.status_code == 200  # another number of A's service: A's, by the service
         accepted = await post_twilio(
             client, f"/webhooks/whatsapp/{a.slug}", a.form(sid := new_sid(), stranger, "hi"), token=a.auth_token
         )

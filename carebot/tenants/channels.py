@@ -50,6 +50,8 @@ async def whatsapp_channel(
     by_number = next((c for c in channels if address and whatsapp_address(c.address) == address), None)
     if by_number is not None or not messaging_service_sid:
         return by_number
+    if address and await registry.channel("whatsapp", address) is not None:
+        return None  # the number is another shop's: its own service cannot vouch for it
     return next(
         (c for c in channels if messaging_service_sid in (c.address, c.config.get("messaging_service_sid"))),
         None,
