@@ -1,5 +1,10 @@
 """Live updates for operators: `GET /admin/events`, Server-Sent Events of every conversation and
-message change, from any process.
+message change of the operator's shop, from any process.
+
+A stream reads the `events` table inside the shop's tenant scope (opened by `current_operator`
+for the request, inherited by the stream's tasks), so row-level security keeps other shops'
+events out of it; the NOTIFY that wakes it carries only an id. A stream stays in the shop it was
+opened in: the app reopens it after switching shops.
 
 Database triggers number each change in the `events` table and NOTIFY its id. The process's
 LISTEN connection (`carebot.db.notifications`) wakes the open streams through the `EventHub`,

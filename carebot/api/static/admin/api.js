@@ -52,6 +52,10 @@ export async function me() {
   return who;
 }
 
+// The shops this operator works in, and switching the session to another (403: not one of theirs).
+export const myShops = () => request("/admin/me/tenants");
+export const switchShop = (slug) => request("/admin/me/tenant", { method: "POST", body: { tenant: slug } });
+
 export const conversationPath = (id) => `/admin/conversations/${encodeURIComponent(id)}`;
 
 export async function signOut() {
