@@ -285,3 +285,34 @@ async def test_adding_an_existing_email_to_another_shop_needs_its_password(postg
                 assert [(o.email, o.role) for o in await accounts.list()] == [(email, "admin")]
             with tenant_scope(TenantRef(a.tenant, a.slug)):
                 assert [(o.email, o.role) for o in await accounts.list()] == [(email, "agent")]
+
+
+async def test_a_page_of_another_shop_is_told_to_reload_and_a_removed_operators_stream_ends(
+    postgres_url: str,
+) -> None:
+    a, b = await seed_shop(postgres_url, "a"), await seed_shop(postgres_url, "b")
+    async with shop(postgres_url) as (server, _twilio, settings):
+        dewi = await add_operator(settings, "Dewi", (a, "admin"), (b, "agent"))
+        async with signed_in(str(server.base_url), dewi) as (client, headers):
+            await client.post("/admin/me/tenant", json={"tenant": a.slug}, headers=headers)
+            page_of_a = {"X-Carebot-Tenant": a.slug}
+            assert (await client.get("/admin/conversations", headers=page_of_a)).status_code == 200
+            # Another tab switches to B: this page, still showing A, is told so instead of answered.
+            await client.post("/admin/me/tenant", json={"tenant": b.slug}, headers=headers)
+            stale = await client.get("/admin/conversations", headers=page_of_a)
+            assert stale.status_code == 409 and stale.headers["X-Carebot-Tenant"] == b.slug
+            assert "conversations" not in stale.json()
+
+            # Removed from B while B's stream is open: the stream ends (the browser reconnects,
+            # in the shop the session is left with).
+            async with client.stream("GET", "/admin/events") as stream:
+                assert stream.status_code == 200
+                lines = stream.aiter_lines()
+                await revoke(settings, dewi, b)
+
+                async def ended() -> None:
+                    async for _line in lines:
+                        pass
+
+                await asyncio.wait_for(ended(), 30)
+            assert (await client.get("/admin/me")).json()["tenant"]["slug"] == a.slug

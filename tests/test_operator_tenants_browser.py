@@ -1,6 +1,7 @@
 """The operator app across shops in a real headless Chromium: an operator of shop A sees A's
 conversation and nothing of B anywhere on the page (inbox, conversation, customer card, stats);
-an operator of both picks B in the header's tenant picker and sees B's, with A gone. Screenshots
+an operator of both picks B in the header's tenant picker and sees B's, with A gone, and their
+other tab, still on A, follows into B by itself. Screenshots
 go to tmp_path and /tmp/inbox-shots/ (names starting with "tenants-")."""
 
 from __future__ import annotations
@@ -88,6 +89,13 @@ async def test_an_operator_sees_only_their_shop_and_one_of_two_shops_switches(
             await expect(page).to_have_title(f"{a.name} — Customer inbox")
             await shoot(page, tmp_path, "tenants-both-in-a")
 
+            # A second tab of the same browser, on A: when the first picks B, it follows by itself.
+            other_tab = await page.context.new_page()
+            other_tab.on("pageerror", lambda e: problems.append(str(e)))
+            await other_tab.goto(f"{base}/admin")
+            await expect(other_tab.locator(f'.conversation-item[data-id="{a.thread}"]')).to_be_visible()
+            await expect(other_tab.locator(".live.on")).to_be_visible()
+
             await page.locator("#shop-picker").select_option(b.slug)
             b_item = page.locator(f'.conversation-item[data-id="{b.thread}"]')
             await expect(b_item).to_contain_text(f"{b.marker} Customer")
@@ -100,6 +108,9 @@ async def test_an_operator_sees_only_their_shop_and_one_of_two_shops_switches(
             await page.locator("#shop-picker option", has_text=a.name).evaluate("o => o.remove()")
             await nothing_of(page, a)
             await shoot(page, tmp_path, "tenants-both-in-b")
+            await expect(other_tab.locator("#shop-picker")).to_have_value(b.slug, timeout=30_000)
+            await expect(other_tab.locator(f'.conversation-item[data-id="{b.thread}"]')).to_be_visible()
+            await expect(other_tab.locator(f'.conversation-item[data-id="{a.thread}"]')).to_have_count(0)
 
             # A phone: the shop's picker stays in the header.
             phone = await new_page(390, 844)

@@ -58,7 +58,12 @@ async def current_operator(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     session: Annotated[str | None, Cookie(alias=OPERATOR_COOKIE)] = None,
     tenant: Annotated[
-        str | None, Header(alias=TENANT_HEADER, max_length=40, description="With ADMIN_TOKEN: the shop's slug.")
+        str | None,
+        Header(
+            alias=TENANT_HEADER,
+            max_length=40,
+            description="ADMIN_TOKEN: the shop's slug; a session: the shop the page shows (409 if not now).",
+        ),
     ] = None,
 ) -> Operator:
     """The operator behind the request, in their shop's tenant scope from here on; a
@@ -77,6 +82,14 @@ async def current_operator(
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER}")
     if account.shop is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "you no longer work in any shop here: ask a shop's admin")
+    if tenant is not None and tenant not in (account.shop.slug, str(account.shop.tenant_id)):
+        # The page was showing another shop (switched in another tab, or removed from it): it
+        # reloads rather than mix one shop's screen with another's answers.
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"this session now works in {account.shop.name}: reload the page",
+            {TENANT_HEADER: account.shop.slug},
+        )
     enter_tenant(account.shop.ref)
     return account
 
