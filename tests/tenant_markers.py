@@ -24,7 +24,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from carebot.db.scope import DEFAULT_TENANT_ID
+from carebot.db.scope import DEFAULT_TENANT_ID, DEFAULT_TENANT_SLUG
 
 PASSWORD = "correct horse battery"
 # Platform tables with a tenant_id column that row-level security does not guard: they are how a
@@ -57,6 +57,11 @@ class Seeded:
     """A shop admin who is a member of this tenant only."""
     tables: dict[str, int] = field(default_factory=dict)
     """Rows written per table."""
+
+    @property
+    def slug(self) -> str:
+        """The slug in the tenant's URLs (`add_tenant`'s, or the default tenant's)."""
+        return DEFAULT_TENANT_SLUG if self.tenant_id == DEFAULT_TENANT_ID else f"shop-{self.tenant_id.hex[:10]}"
 
     def marker(self, table: str, column: str) -> str:
         return f"{self.mark}-{table}-{column}-{self.nonce}"

@@ -190,6 +190,29 @@ async def discord(shop: Shop, s: Seeded) -> httpx.Response:
     return await shop.client.post("/webhooks/discord", content=raw, headers=headers)
 
 
+async def switch_shop(shop: Shop, s: Seeded) -> httpx.Response:
+    """A's operator asks to work in `s`'s shop (a member of A only)."""
+    return await shop.client.post("/admin/me/tenant", json={"tenant": s.slug}, headers=shop.csrf)
+
+
+def shop_webhook(kind: str) -> Caller:
+    """A's signed payload (A's token, A's number or application) posted to `s`'s own tenant route:
+    the default tenant keeps its old URLs and has no per-tenant channel, and B's route does not
+    take A's signature or numbers."""
+
+    async def call(shop: Shop, s: Seeded) -> httpx.Response:
+        if kind == "discord":
+            raw, headers = signed({"type": 1, "application_id": "4242"})
+            return await shop.client.post(f"/webhooks/discord/{s.slug}", content=raw, headers=headers)
+        form = twilio_form("SM" + secrets.token_hex(16), s.customer_phone, f"where is my order {s.order_number}?")
+        if kind == "status":
+            form = {"MessageSid": s.provider_id, "MessageStatus": "read", "AccountSid": ACCOUNT_SID}
+        suffix = "/status" if kind == "status" else ""
+        return await post_signed(shop.client, f"/webhooks/whatsapp/{s.slug}{suffix}", form)
+
+    return call
+
+
 CONVERSATION = "/admin/conversations/{thread_id}"
 ROUTES: dict[tuple[str, str], Route] = {
     # No shop's data behind these: FastAPI's schema and docs, health, the static pages.
@@ -211,6 +234,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     # The operator app, as A's shop admin.
     ("POST", "/admin/login"): Route(a=sign_in_route, a_status=frozenset({303})),
     ("GET", "/admin/me"): Route(a=get("/admin/me"), shows="{s.operator_email}"),
+    ("GET", "/admin/me/tenants"): Route(a=get("/admin/me/tenants"), shows='"{s.slug}"'),
+    ("POST", "/admin/me/tenant"): Route(a=switch_shop, b=(switch_shop,), b_status=403, shows='"{s.slug}"'),
     ("GET", "/admin/conversations"): Route(a=get("/admin/conversations"), shows="{s.thread_id}"),
     ("GET", CONVERSATION): Route(
         a=get("/admin/conversations/{s.thread_id}"), b=(get("/admin/conversations/{s.thread_id}"),), shows="{s.mark}"
@@ -257,6 +282,16 @@ ROUTES: dict[tuple[str, str], Route] = {
         a=whatsapp_status, b=(whatsapp_status,), a_status=frozenset({204}), b_status=204
     ),
     ("POST", "/webhooks/discord"): Route(a=discord, b=(discord,), b_status=200),
+    # A tenant's own webhook routes, with A's signed payloads: refused on either shop's route.
+    ("POST", "/webhooks/whatsapp/{tenant}"): Route(
+        a=shop_webhook("whatsapp"), b=(shop_webhook("whatsapp"),), a_status=frozenset({403}), b_status=403
+    ),
+    ("POST", "/webhooks/whatsapp/{tenant}/status"): Route(
+        a=shop_webhook("status"), b=(shop_webhook("status"),), a_status=frozenset({403}), b_status=403
+    ),
+    ("POST", "/webhooks/discord/{tenant}"): Route(
+        a=shop_webhook("discord"), b=(shop_webhook("discord"),), a_status=frozenset({404}), b_status=404
+    ),
     # Last: signing out ends the session the sweep uses.
     ("POST", "/admin/logout"): Route(a=post("/admin/logout"), a_status=frozenset({204})),
 }
@@ -380,11 +415,6 @@ async def visitor_in_both_shops(shop: Shop) -> None:
         await seed_web_thread(shop.owner_url, s, thread)
 
 
-@pytest.mark.xfail(
-    reason="operator sessions are not yet bound to the operator's shops: today every session works in the"
-    " default shop, whoever signed in (the session's shop, issue 24)",
-    strict=False,
-)
 async def test_another_shops_operator_never_sees_the_default_shops_conversations(
     two_shops: tuple[str, Seeded, Seeded],
 ) -> None:
