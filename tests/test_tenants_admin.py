@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from carebot.composition import open_database, open_tenants
@@ -110,7 +111,8 @@ def test_the_second_demo_shop_is_one_command_with_its_own_shop_articles_and_admi
     empty_env: dict[str, str],
 ) -> None:
     demo = {**empty_env, "CAREBOT_OPERATOR_PASSWORD": PASSWORD}
-    assert carebot(demo, "operators", "add", "demo@carebot.local", "--role", "admin").returncode == 0
+    made = carebot(demo, "operators", "add", "demo@carebot.local", "--role", "admin", "--platform-admin")
+    assert made.returncode == 0, made.stderr
     added = carebot(demo, "tenants", "add-demo")
     assert added.returncode == 0, added.stderr
     exported = carebot(demo, "tenants", "export", "second-shop")
@@ -123,6 +125,9 @@ def test_the_second_demo_shop_is_one_command_with_its_own_shop_articles_and_admi
     assert len(shop["help_centre"]) == 3
     # Alex Morgan's number in the first demo shop is Rosa's here: the same person, two shops.
     assert [c["name"] for c in shop["customers"] if c["phone"] == "+14155550100"] == ["Rosa Lindqvist"]
+    with psycopg.connect(demo["DATABASE_URL"]) as conn:
+        row = conn.execute("SELECT platform_admin FROM operators WHERE email = 'demo@carebot.local'").fetchone()
+    assert row == (True,)
 
 
 async def add_operator(url: str, *, role: str, platform_admin: bool = False) -> str:

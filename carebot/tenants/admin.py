@@ -15,7 +15,7 @@ from psycopg.errors import UniqueViolation
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from carebot.db.pool import Pool
-from carebot.tenants.registry import SLUG_PATTERN, Channel, ChannelKind, Tenant, TenantRegistry
+from carebot.tenants.registry import SLUG_PATTERN, Channel, ChannelKind, Tenant, TenantExists, TenantRegistry
 
 Language = Literal["en", "id", "es"]
 """The languages the bot answers in (its phrases, prompts and offline model know these)."""
@@ -158,7 +158,10 @@ class TenantAdmin:
         fields.pop("slug", None)
         fields.pop("name", None)
         _check_default_language(new.languages or ["en", "id", "es"], new.default_language or "en")
-        return await self.registry.add(slug=new.slug, name=new.name, **fields)
+        try:
+            return await self.registry.add(slug=new.slug, name=new.name, **fields)
+        except UniqueViolation:  # the same slug added at the same moment elsewhere
+            raise TenantExists(f"a tenant with the slug {new.slug!r} already exists") from None
 
     async def update(self, slug: str, changes: TenantSettings) -> Tenant:
         tenant = await self.require(slug)
