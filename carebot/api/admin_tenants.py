@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Self
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from carebot.api.deps import ComponentsDep
 from carebot.api.operator_auth import OperatorDep
+from carebot.delivery.sanitise import clean_json
 from carebot.desk.operators import Operator
 from carebot.tenants.admin import (
     ChannelTaken,
@@ -50,6 +51,7 @@ async def require_platform_admin(operator: OperatorDep, components: ComponentsDe
 
 router = APIRouter(prefix="/admin/tenants", tags=["tenants"], dependencies=[Depends(require_platform_admin)])
 SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN, description="the tenant's slug")]
+AddressPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_+-]{1,100}$", description="the channel's address")]
 
 
 async def get_admin(components: ComponentsDep) -> TenantAdmin:
@@ -57,6 +59,27 @@ async def get_admin(components: ComponentsDep) -> TenantAdmin:
 
 
 AdminDep = Annotated[TenantAdmin, Depends(get_admin)]
+
+
+class _Storable(BaseModel):
+    @model_validator(mode="after")
+    def _storable(self) -> Self:
+        values = self.model_dump()
+        if clean_json(values) != values:
+            raise ValueError("must not contain NUL bytes or lone surrogates (Postgres cannot store them)")
+        return self
+
+
+class TenantIn(NewTenant, _Storable):
+    pass
+
+
+class TenantChanges(TenantSettings, _Storable):
+    pass
+
+
+class ChannelIn(NewChannel, _Storable):
+    pass
 
 
 class TenantDetail(Tenant):
@@ -90,7 +113,7 @@ async def list_tenants(admin: AdminDep) -> list[Tenant]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_tenant(body: NewTenant, admin: AdminDep) -> Tenant:
+async def create_tenant(body: TenantIn, admin: AdminDep) -> Tenant:
     """A new tenant (409 when the slug is taken)."""
     with refusals():
         return await admin.create(body)
@@ -108,7 +131,7 @@ async def show_tenant(slug: SlugPath, admin: AdminDep) -> TenantDetail:
 
 
 @router.patch("/{slug}")
-async def update_tenant(slug: SlugPath, body: TenantSettings, admin: AdminDep) -> Tenant:
+async def update_tenant(slug: SlugPath, body: TenantChanges, admin: AdminDep) -> Tenant:
     """Change the fields given (name, languages, branding, support hours, quotas, config)."""
     with refusals():
         return await admin.update(slug, body)
@@ -128,7 +151,7 @@ async def enable_tenant(slug: SlugPath, admin: AdminDep) -> Tenant:
 
 
 @router.post("/{slug}/channels", status_code=status.HTTP_201_CREATED)
-async def add_channel(slug: SlugPath, body: NewChannel, admin: AdminDep) -> Channel:
+async def add_channel(slug: SlugPath, body: ChannelIn, admin: AdminDep) -> Channel:
     """Add a channel; its secrets are sealed and only their hints come back (409 when another
     channel has the address)."""
     with refusals():
@@ -136,7 +159,7 @@ async def add_channel(slug: SlugPath, body: NewChannel, admin: AdminDep) -> Chan
 
 
 @router.delete("/{slug}/channels/{kind}/{address}", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_channel(slug: SlugPath, kind: ChannelKind, address: str, admin: AdminDep) -> None:
+async def remove_channel(slug: SlugPath, kind: ChannelKind, address: AddressPath, admin: AdminDep) -> None:
     with refusals():
         removed = await admin.remove_channel(slug, kind, address)
     if not removed:

@@ -37,6 +37,7 @@ _FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "discord": ({"public_key", "bot_token"}, set()),
     "web": (set(), {"identity_secret"}),
 }
+_REQUIRED_COLUMNS = ("name", "languages", "default_language", "currency", "branding", "config")
 _SECRET_FIELDS = ("auth_token", "bot_token", "identity_secret")
 _CONFIG_FIELDS = ("account_sid", "messaging_service_sid", "public_key")
 
@@ -81,9 +82,12 @@ class TenantSettings(BaseModel):
     messages_per_minute: int | None = Field(default=None, gt=0, description="rate limit (none: no limit)")
 
     @model_validator(mode="after")
-    def _languages_once(self) -> Self:
+    def _fits_the_columns(self) -> Self:
         if self.languages is not None and len(set(self.languages)) != len(self.languages):
             raise ValueError("languages lists a language twice")
+        # Omitted means unchanged; null is a value only where "none" means something (quotas, hours).
+        if nulls := sorted(f for f in _REQUIRED_COLUMNS if f in self.model_fields_set and getattr(self, f) is None):
+            raise ValueError(f"{', '.join(nulls)} cannot be null")
         return self
 
     def changes(self) -> dict[str, Any]:
