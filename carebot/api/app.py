@@ -16,6 +16,7 @@ from carebot import __version__
 from carebot.api import (
     admin,
     admin_pages,
+    admin_tenants,
     chat,
     discord,
     health,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
 
     app = FastAPI(title="carebot", version=__version__, lifespan=_lifespan(settings, with_worker=with_worker))
     app.include_router(health.router)
+    app.include_router(admin_tenants.router)  # the platform's, in no tenant's scope: platform admins only
     default_tenant = [Depends(in_default_tenant)]
     # The web chat's shop is the one its X-Site-Key names (the default tenant without one).
     app.include_router(chat.router, dependencies=[Depends(web_site)])

@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
+from cryptography.fernet import InvalidToken
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 
 from carebot.db.pool import Pool
 from carebot.db.scope import DEFAULT_TENANT_ID, TenantRef
-from carebot.tenants.secrets import SecretBox, hint
+from carebot.tenants.secrets import SecretBox, SecretsUnreadable, hint
 
 ChannelKind = Literal["whatsapp", "discord", "web"]
 SLUG_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$"
@@ -172,3 +173,62 @@ class TenantRegistry:
             cur = await conn.execute("SELECT secrets FROM tenant_channels WHERE id = %s", (channel.id,))
             row = await cur.fetchone()
         return self._box.open(row["secrets"] if row else None)
+
+    async def update(self, tenant_id: UUID, **fields: Any) -> Tenant | None:
+        """Change the given columns (validated by the caller); None for an unknown tenant."""
+        if not fields:
+            return await self.get(tenant_id)
+        assignments = ", ".join(f"{column} = %s" for column in fields)
+        values = [Jsonb(v) if isinstance(v, dict) else v for v in fields.values()]
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                f"UPDATE tenants SET {assignments} WHERE id = %s RETURNING *",  # type: ignore[arg-type]  # column names from the model, not from input
+                [*values, tenant_id],
+            )
+            row = await cur.fetchone()
+        self.forget()
+        return Tenant.model_validate(row) if row else None
+
+    async def set_enabled(self, tenant_id: UUID, enabled: bool) -> Tenant | None:
+        """Enable or disable a tenant (a disabled one keeps its data; its channels are refused)."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "UPDATE tenants SET disabled_at = CASE WHEN %s THEN NULL ELSE coalesce(disabled_at, now()) END"
+                " WHERE id = %s RETURNING *",
+                (enabled, tenant_id),
+            )
+            row = await cur.fetchone()
+        self.forget()
+        return Tenant.model_validate(row) if row else None
+
+    async def remove_channel(self, tenant_id: UUID, kind: ChannelKind, address: str) -> bool:
+        """Remove one of this tenant's channels (another tenant's address is left alone)."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "DELETE FROM tenant_channels WHERE tenant_id = %s AND kind = %s AND address = %s",
+                (tenant_id, kind, address),
+            )
+            return cur.rowcount > 0
+
+    async def rotate_secrets(self) -> int:
+        """Re-seal every stored secret under the current SECRET_KEY (run after adding a new key,
+        before dropping the old one from SECRET_KEYS_RETIRED); returns how many values were re-sealed."""
+        rotated = 0
+        async with self._pool.connection() as conn, conn.transaction():
+            for table in ("tenants", "tenant_channels"):
+                cur = await conn.execute(
+                    f"SELECT id, secrets FROM {table} WHERE secrets IS NOT NULL FOR UPDATE"  # type: ignore[arg-type]  # one of two names above
+                )
+                for row in await cur.fetchall():
+                    try:
+                        resealed = self._box.rotate(row["secrets"])
+                    except InvalidToken:
+                        raise SecretsUnreadable(
+                            f"{table} row {row['id']} is sealed under a key not in SECRET_KEY/SECRET_KEYS_RETIRED"
+                        ) from None
+                    await conn.execute(
+                        f"UPDATE {table} SET secrets = %s WHERE id = %s",  # type: ignore[arg-type]  # one of two names above
+                        (resealed, row["id"]),
+                    )
+                    rotated += 1
+        return rotated
