@@ -362,7 +362,7 @@ async def open_delivery(
     """The job queue over the composed app, with the channels' senders, and the desk; closed on
     exit. With `acks` (a process that also serves webhooks), its turns let acknowledgements go first."""
     settings, pool = components.settings, components.pool
-    channels = build_channels(settings)
+    channels = build_channels(settings, components.tenants)
     answering = PendingTurns(
         pool,
         components.turns,

@@ -28,12 +28,14 @@ def thread_id_for(channel: str, sender: str, *, salt: str, tenant: UUID) -> str:
     return f"{tenant}:{channel}:{digest[:24]}"
 
 
-def tenant_of(thread_id: str) -> UUID | None:
-    """The tenant a thread id names, None if it names none (not one of ours)."""
-    head, _, rest = thread_id.partition(":")
-    if not rest:
-        return None
-    try:
-        return UUID(head)
-    except ValueError:
-        return None
+def tenant_of(key: str) -> UUID | None:
+    """The tenant a thread id names, None if it names none (not one of ours). A key made from a
+    thread id with one prefix of its own (`handoff:<thread id>`, the team notifications' outbox
+    thread) names its thread's tenant."""
+    parts = key.split(":", 2)
+    for head in parts[:-1]:  # the tenant is never the last part: `<tenant>:<channel>:<hash>`
+        try:
+            return UUID(head)
+        except ValueError:
+            continue
+    return None

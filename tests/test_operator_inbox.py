@@ -181,6 +181,8 @@ async def test_outside_the_whatsapp_window_free_text_is_refused_and_a_template_g
         await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(9201), phone, "I want to talk to a person"))
         await wait_for(lambda: len(twilio.sent) == 1)
         async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
+            # The change records an event, which belongs to the conversation's tenant.
+            await conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(DEFAULT_TENANT_ID),))
             await conn.execute(
                 "UPDATE conversations SET last_customer_at = now() - interval '25 hours' WHERE thread_id = %s",
                 (thread,),

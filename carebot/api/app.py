@@ -29,6 +29,8 @@ from carebot.api.deps import in_default_tenant
 from carebot.api.input_errors import install_input_errors
 from carebot.api.limits import BodySizeLimit
 from carebot.api.live_events import EventHub
+from carebot.api.operator_auth import current_operator, outside_any_tenant
+from carebot.api.web_identity import web_site
 from carebot.composition import embedded_workers, open_components, open_delivery
 from carebot.db.notifications import Notifications
 from carebot.delivery.acks import AckFirst
@@ -88,15 +90,22 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
     app = FastAPI(title="carebot", version=__version__, lifespan=_lifespan(settings, with_worker=with_worker))
     app.include_router(health.router)
     default_tenant = [Depends(in_default_tenant)]
-    app.include_router(chat.router, dependencies=default_tenant)
-    app.include_router(operator_auth.router, dependencies=default_tenant)
-    app.include_router(operator_inbox.router, dependencies=default_tenant)
-    app.include_router(operator_actions.router, dependencies=default_tenant)
-    app.include_router(live_events.router, dependencies=default_tenant)
-    app.include_router(admin_pages.router, dependencies=default_tenant)
-    app.include_router(admin.router, dependencies=default_tenant)
+    # The web chat's shop is the one its X-Site-Key names (the default tenant without one).
+    app.include_router(chat.router, dependencies=[Depends(web_site)])
+    # Sign-in and the app's pages read only the platform's tables (no shop); the operator API
+    # works in the shop of the operator's session (or the admin token's header).
+    no_tenant, operators_shop = [Depends(outside_any_tenant)], [Depends(current_operator)]
+    app.include_router(operator_auth.router, dependencies=no_tenant)
+    app.include_router(operator_inbox.router, dependencies=operators_shop)
+    app.include_router(operator_actions.router, dependencies=operators_shop)
+    app.include_router(live_events.router, dependencies=operators_shop)
+    app.include_router(admin_pages.router, dependencies=no_tenant)
+    app.include_router(admin.router, dependencies=operators_shop)
     app.include_router(whatsapp.router, dependencies=default_tenant)
     app.include_router(discord.router, dependencies=default_tenant)
+    # A tenant's routes find their tenant from what the provider signed (tenants/channels.py).
+    app.include_router(whatsapp.tenant_router)
+    app.include_router(discord.tenant_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_input_errors(app)
 

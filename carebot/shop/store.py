@@ -168,8 +168,7 @@ async def _products(conn: AsyncConnection[Any], product_ids: set[str] | None) ->
         "SELECT p.id, p.name, coalesce(jsonb_agg(jsonb_build_object('id', v.id, 'options', v.options,"
         " 'price', v.price::text, 'available', v.available) ORDER BY v.position, v.id)"
         " FILTER (WHERE v.id IS NOT NULL), '[]') AS variants"
-        " FROM products p LEFT JOIN product_variants v ON v.tenant_id = p.tenant_id AND v.product_id = p.id"
-        # Grouped by the key (tenant, id) of products since tenancy, so the name may be selected.
+        " FROM products p LEFT JOIN product_variants v ON v.product_id = p.id"
         " WHERE %s::text[] IS NULL OR p.id = ANY(%s::text[]) GROUP BY p.tenant_id, p.id ORDER BY p.id",
         (None if product_ids is None else list(product_ids),) * 2,
     )
