@@ -37,6 +37,7 @@ from carebot.db.notifications import Notifications
 from carebot.delivery.acks import AckFirst
 from carebot.delivery.inbox import ANSWERED_CHANNEL, AnswerSignals, Inbox
 from carebot.settings import Settings, get_settings
+from carebot.tenants.quotas import RateLimited, TenantDisabled
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,13 @@ def _lifespan(settings: Settings, *, with_worker: bool) -> Callable[[FastAPI], A
             open_delivery(components, on_answered=signals.answered, acks=acks) as delivery,
         ):
             app.state.components, app.state.jobs, app.state.desk = components, delivery.jobs, delivery.desk
-            app.state.inbox = Inbox(components.pool, components.turns.thread_id, signals)
+            app.state.inbox = Inbox(
+                components.pool,
+                components.turns.thread_id,
+                signals,
+                quotas=components.quotas,
+                shops=components.shop_settings,
+            )
             app.state.event_hub = hub = EventHub()
             notifications = Notifications(str(components.pool.conninfo))
             notifications.on(live_events.CHANNEL, hub.wake)
@@ -112,6 +119,20 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
         log.error("database_unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
         return JSONResponse(
             {"detail": "the service is briefly unavailable; try again"}, status_code=503, headers={"Retry-After": "5"}
+        )
+
+    @app.exception_handler(TenantDisabled)
+    async def tenant_disabled(request: Request, exc: Exception) -> JSONResponse:
+        # Nothing is stored: a provider that retries gets the same answer until the shop is back.
+        return JSONResponse({"detail": "this shop's assistant is disabled"}, status_code=403)
+
+    @app.exception_handler(RateLimited)
+    async def tenant_rate_limited(request: Request, exc: Exception) -> JSONResponse:
+        wait = exc.retry_after if isinstance(exc, RateLimited) else 60
+        return JSONResponse(
+            {"detail": f"this shop receives too many messages just now: send yours again in {wait} seconds"},
+            status_code=429,
+            headers={"Retry-After": str(wait)},
         )
 
     @app.get("/", include_in_schema=False)

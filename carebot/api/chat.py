@@ -95,6 +95,12 @@ async def chat(
         InboundMessage(channel="web", external_id=uuid.uuid4().hex, sender=visitor.sender, body=body.text)
     )
     assert accepted.inbox_id is not None  # a fresh id is never a duplicate
+    if accepted.over_quota:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "this shop's assistant is unavailable right now (its monthly message quota is used up):"
+            " your message was passed to the team, and a person will reply here",
+        )
     await jobs.answer_soon(accepted.thread_id, priority=WEB_PRIORITY)
     outcome = await inbox.wait_for_answer(accepted.inbox_id, within=_ANSWER_WITHIN_SECONDS)
     if outcome is not None and outcome.unanswered == "rate_limited":

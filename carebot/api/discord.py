@@ -156,5 +156,7 @@ async def answer(interaction: Interaction, inbox: Inbox, jobs: JobQueue) -> dict
     )
     accepted = await inbox.accept(message)
     if accepted.inbox_id is not None:
-        await jobs.answer_soon(accepted.thread_id)
+        await jobs.answer_soon(accepted.thread_id, after=accepted.answer_after)
+    if accepted.notice_queued:  # over the shop's quota: the one notice that a person will reply
+        await jobs.send_soon(accepted.thread_id)
     return {"type": DEFERRED_CHANNEL_MESSAGE}

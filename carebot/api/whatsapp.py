@@ -185,7 +185,9 @@ async def accept_message(params: dict[str, str], inbox: Inbox, jobs: JobQueue, *
     )
     accepted = await inbox.accept(message)
     if accepted.inbox_id is not None:
-        await jobs.answer_soon(accepted.thread_id)
+        await jobs.answer_soon(accepted.thread_id, after=accepted.answer_after)
+    if accepted.notice_queued:  # over the shop's quota: the one notice that a person will reply
+        await jobs.send_soon(accepted.thread_id)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
