@@ -202,6 +202,7 @@ def seed(conn: psycopg.Connection[Any], tenant: UUID, marker: str, operator_id: 
         marker,
     )
     one("INSERT INTO sender_controls (tenant_id, thread_id, opted_out_at) VALUES (%s, %s, now())", t, thread)
+    one("INSERT INTO tenant_usage (tenant_id, period, starts_at, messages) VALUES (%s, 'month', now(), 7)", t)
     one("INSERT INTO operator_memberships (operator_id, tenant_id, role) VALUES (%s, %s, 'agent')", operator_id, t)
     one(
         "INSERT INTO operator_sessions (token_hash, operator_id, expires_at, tenant_id)"
