@@ -125,6 +125,7 @@ async def migrate_as_owner(settings: Settings, url: str) -> None:
             await apply_migrations(owner)
             await apply_job_queue_schema(owner)
             await prepare_app_role(owner, settings.database_app_role)
+            await describe_default_tenant(owner, settings)
         if settings.seeds_demo_data:
             with tenant_scope(DEFAULT_TENANT):
                 await seed_demo_shop(owner)
@@ -132,6 +133,24 @@ async def migrate_as_owner(settings: Settings, url: str) -> None:
                 await seed_demo_operator(owner)
     finally:
         await owner.close()
+
+
+async def describe_default_tenant(owner: Pool, settings: Settings) -> None:
+    """The default tenant's row says what the environment says (SHOP_NAME, SHOP_CURRENCY,
+    DEFAULT_LANGUAGE): the single-shop install's settings stay its source, and the operator app's
+    header and `carebot tenants list` show the shop's own name."""
+    async with owner.connection() as conn:
+        await conn.execute(
+            "UPDATE tenants SET name = %(name)s, currency = %(currency)s, default_language = %(language)s"
+            " WHERE id = %(id)s AND (name, currency, default_language)"
+            " IS DISTINCT FROM (%(name)s, %(currency)s, %(language)s)",
+            {
+                "id": DEFAULT_TENANT.id,
+                "name": settings.shop_name,
+                "currency": settings.shop_currency,
+                "language": settings.default_language,
+            },
+        )
 
 
 @asynccontextmanager
