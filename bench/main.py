@@ -23,8 +23,8 @@ from bench.report import Section, console, print_section, write_report
 
 Runner = Callable[[Lab, Options], Awaitable[Section]]
 RUNNERS: dict[str, Runner] = {
-    "p1": lambda lab, options: run_p1(lab, options.sizes),
-    "p2": lambda lab, options: run_p2(lab, options.sizes, options.model_delay),
+    "p1": lambda lab, options: run_p1(lab, options.sizes, tenants=options.tenants),
+    "p2": lambda lab, options: run_p2(lab, options.sizes, options.model_delay, tenants=options.tenants),
     "p3": lambda lab, options: run_p3(lab, options.sizes),
     "cold": lambda lab, options: run_cold_start(lab, options.sizes),
 }
@@ -57,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"logs kept in {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    write_report(options.report, sections, {**dataclasses.asdict(options.sizes), "model_delay": options.model_delay})
+    write_report(
+        options.report,
+        sections,
+        {**dataclasses.asdict(options.sizes), "model_delay": options.model_delay, "tenants": options.tenants},
+    )
     console().print(f"report written to {options.report}")
     return 0

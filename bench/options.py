@@ -71,6 +71,8 @@ class Options:
     """P2: seconds the fake model takes per call."""
     report: Path
     keep: bool
+    tenants: int = 1
+    """P1/P2: shops on the deployment; users and senders are split between them."""
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -106,6 +108,9 @@ def parse_options(argv: list[str] | None = None) -> Options:
     parser.add_argument("--repeats", type=int, help=f"cold start: measurements of each ({FULL.repeats})")
     parser.add_argument("--report", type=Path, default=Path("reports/bench.json"), help="where the JSON goes")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (server logs)")
+    parser.add_argument(
+        "--tenants", type=int, choices=(1, 2), default=1, help="P1/P2: shops, users and senders split between them (1)"
+    )
     args = parser.parse_args(argv)
 
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Sizes) if getattr(args, f.name) is not None}
@@ -115,4 +120,5 @@ def parse_options(argv: list[str] | None = None) -> Options:
         model_delay=args.model_delay,
         report=args.report,
         keep=args.keep,
+        tenants=args.tenants,
     )

@@ -26,8 +26,9 @@ from bench.processes import (
 )
 from bench.report import Section, ms, seconds
 from bench.stats import latency_summary, percentile
+from bench.tenants import Shop, add_second_shop, shops
 from bench.web_chat import timed_chat, web_client
-from bench.whatsapp import customer_number, inbound_form, post_signed, twilio_settings
+from bench.whatsapp import Ack, customer_number, inbound_form, post_signed, twilio_settings
 
 # Classify (structured output) and generate: two model calls per turn of the fake's shipping
 # question, so a turn cannot take less than twice the model's delay.
@@ -45,12 +46,27 @@ class Burst:
     extra_workers: int
     model_delay: float
     timeout: float
+    shops: tuple[Shop, ...]
+    """Sender n writes to shop n mod the shops."""
+
+    def shop(self, n: int) -> Shop:
+        return self.shops[n % len(self.shops)]
+
+    def form(self, n: int, sender: str) -> dict[str, str]:
+        shop = self.shop(n)
+        return inbound_form(n, sender, QUESTION, to=shop.number, account_sid=shop.account_sid)
+
+    async def post(self, session: aiohttp.ClientSession, n: int, sender: str) -> Ack:
+        shop = self.shop(n)
+        return await post_signed(session, self.form(n, sender), path=shop.webhook_path, auth_token=shop.auth_token)
 
 
-async def run_p2(lab: Lab, sizes: Sizes, model_delay: float) -> Section:
+async def run_p2(lab: Lab, sizes: Sizes, model_delay: float, *, tenants: int = 1) -> Section:
+    on = shops(tenants)
     section = Section(
         "p2",
-        f"P2 concurrency: first WhatsApp messages in a burst, model answering after {model_delay:g} s per call",
+        f"P2 concurrency: first WhatsApp messages in a burst, model answering after {model_delay:g} s per call"
+        + (f", {len(on)} shops" if len(on) > 1 else ""),
         (
             "N",
             "processes",
@@ -74,7 +90,7 @@ async def run_p2(lab: Lab, sizes: Sizes, model_delay: float) -> Section:
                 section.notes.append(f"runs with {extra} extra worker process(es) skipped: no `carebot worker` command")
                 continue
         for n in sizes.sizes:
-            burst = Burst(n, extra, model_delay, sizes.p2_timeout)
+            burst = Burst(n, extra, model_delay, sizes.p2_timeout, on)
             result = await run_burst(lab, burst)
             runs.append(result)
             section.rows.append(row(result))
@@ -90,7 +106,7 @@ async def run_p2(lab: Lab, sizes: Sizes, model_delay: float) -> Section:
         f"ideal: every conversation answered {ideal:g} s after the burst ({CALLS_PER_TURN} model calls per turn);"
         " share of ideal = ideal / time until all replied"
     )
-    section.data = {"model_delay_s": model_delay, "ideal_s": ideal, "runs": runs}
+    section.data = {"model_delay_s": model_delay, "ideal_s": ideal, "shops": len(on), "runs": runs}
     return section
 
 
@@ -126,6 +142,8 @@ async def run_burst(lab: Lab, burst: Burst) -> dict[str, Any]:
             OPENAI_BASE_URL=f"{model_url}/v1",
             **twilio_settings(twilio_url),
         )
+        if len(burst.shops) > 1:
+            await add_second_shop(env, lab.workdir)
         registered = await registered_workers(database_url)
         async with (
             carebot_workers(burst.extra_workers, env, lab.workdir),
@@ -148,9 +166,12 @@ async def warm_up(twilio_client: aiohttp.ClientSession, model: SlowModel, twilio
     webhook path and the client's connections are open, as on an evening already under way
     (the first burst after a start otherwise pays ~0.2 s more per ack for both)."""
     twilio.expect(CONNECTIONS)
-    senders = [customer_number(WARM_UP_SENDERS + n) for n in range(CONNECTIONS)]
-    forms = [inbound_form(WARM_UP_SENDERS + n, sender, QUESTION) for n, sender in enumerate(senders)]
-    await asyncio.gather(*(post_signed(twilio_client, form) for form in forms))
+    await asyncio.gather(
+        *(
+            burst.post(twilio_client, WARM_UP_SENDERS + n, customer_number(WARM_UP_SENDERS + n))
+            for n in range(CONNECTIONS)
+        )
+    )
     await asyncio.wait_for(twilio.everyone_replied.wait(), burst.timeout)
     twilio.expect(burst.conversations)
     model.forget()
@@ -170,7 +191,7 @@ async def deliver_and_wait(
         async with gate:
             started = time.monotonic()
             sent_at[f"whatsapp:{sender}"] = started
-            response = await post_signed(twilio_client, inbound_form(n, sender, QUESTION))
+            response = await burst.post(twilio_client, n, sender)
             acks.append(time.monotonic() - started)
         if not response.is_success:
             refused.append(response.status)

@@ -39,9 +39,12 @@ def web_client(url: str, *, timeout: float = 120) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(url, timeout=aiohttp.ClientTimeout(total=timeout), cookie_jar=aiohttp.DummyCookieJar())
 
 
-async def chat(client: aiohttp.ClientSession, user_id: str, text: str) -> dict[str, Any]:
+async def chat(client: aiohttp.ClientSession, user_id: str, text: str, site_key: str | None = None) -> dict[str, Any]:
+    """One message of `user_id`, on the shop `site_key` names (the default shop without one)."""
     session = _SESSIONS.get(user_id)
     headers = {"X-Session-Id": session} if session else {}
+    if site_key:
+        headers["X-Site-Key"] = site_key
     async with client.post("/chat", json={"text": text}, headers=headers, raise_for_status=True) as response:
         answer: dict[str, Any] = await response.json()
     if answer.get("session_id"):
@@ -49,8 +52,8 @@ async def chat(client: aiohttp.ClientSession, user_id: str, text: str) -> dict[s
     return answer
 
 
-async def timed_chat(client: aiohttp.ClientSession, user_id: str, text: str) -> float:
+async def timed_chat(client: aiohttp.ClientSession, user_id: str, text: str, site_key: str | None = None) -> float:
     """Seconds from sending the message to having its answer."""
     started = time.perf_counter()
-    await chat(client, user_id, text)
+    await chat(client, user_id, text, site_key)
     return time.perf_counter() - started

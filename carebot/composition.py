@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph.state import CompiledStateGraph
@@ -24,6 +25,9 @@ from carebot.db.app_secrets import app_secret
 from carebot.db.embedded import resolve_database_url
 from carebot.db.migrations import apply_job_queue_schema, apply_migrations
 from carebot.db.pool import Pool, open_pool
+from carebot.db.roles import app_role_url, check_app_role, prepare_app_role
+from carebot.db.scope import DEFAULT_TENANT, tenant_scope
+from carebot.db.tenant_list import for_each_tenant
 from carebot.delivery.acks import AckFirst
 from carebot.delivery.answering import PendingTurns, trigger_words
 from carebot.delivery.channels.registry import Channels, build_channels
@@ -57,6 +61,11 @@ from carebot.shop.order_api_actions import OrderApiActions
 from carebot.shop.orders import OrderSource, PostgresOrderSource
 from carebot.shop.policy import demo_policy_path, load_policy
 from carebot.shop.store import ShopStore
+from carebot.shop.tenant_shops import ShopSource, TenantOrderSource, TenantShopActions, TenantShops
+from carebot.tenants.quotas import Quotas
+from carebot.tenants.registry import TenantRegistry
+from carebot.tenants.secrets import SecretBox
+from carebot.tenants.settings import ShopSettingsSource
 from carebot.turns import TurnRunner
 from carebot.verification.codes import OneTimeCodes
 from carebot.verification.delivery import DevMailbox, Mailer, SmtpMailer, TwilioVerify
@@ -81,6 +90,14 @@ class Components:
     """The care graph on the Postgres checkpointer."""
     turns: TurnRunner
     verifier: OneTimeCodes
+    tenants: TenantRegistry
+    """The shops this deployment serves, and their channels."""
+    shops: TenantShops
+    """Each tenant's order source and actions (its order API or the database's orders, its policy)."""
+    shop_settings: ShopSettingsSource
+    """Each tenant's shop as a turn sees it: name, languages, currency, support hours, templates."""
+    quotas: Quotas
+    """Each tenant's monthly message quota and rate limit, checked where messages are stored."""
 
 
 @asynccontextmanager
@@ -88,23 +105,58 @@ async def open_database(settings: Settings) -> AsyncIterator[Pool]:
     """The database, migrated (checkpoint tables included) and, if configured, seeded with the
     demo shop when empty. Ops commands that need no model open only this."""
     url = await resolve_database_url(settings.database_url, settings.data_dir)
-    pool = await open_pool(url, max_size=settings.db_pool_max_size, acquire_timeout=settings.db_timeout)
+    await migrate_as_owner(settings, url)
+    app_url = settings.app_database_url or app_role_url(url, settings.database_app_role)
+    pool = await open_pool(app_url, max_size=settings.db_pool_max_size, acquire_timeout=settings.db_timeout)
     try:
-        await AsyncPostgresSaver(pool).setup()  # type: ignore[arg-type]
-        await apply_migrations(pool)
-        await apply_job_queue_schema(pool)
-        if settings.seeds_demo_data:
-            await seed_demo_shop(pool)
-            await seed_demo_help_centre(pool)
-            await seed_demo_operator(pool)
+        await check_app_role(pool)
         yield pool
     finally:
         await pool.close()
 
 
+async def migrate_as_owner(settings: Settings, url: str) -> None:
+    """As the tables' owner: checkpoint tables, migrations, the job queue's schema, the app's role
+    and its grants, and (where configured) the demo shop as the default tenant."""
+    owner = await open_pool(url, max_size=2, acquire_timeout=settings.db_timeout)
+    try:
+        with tenant_scope(None):  # schema work is for no tenant (and cannot run inside a transaction)
+            await AsyncPostgresSaver(owner).setup()  # type: ignore[arg-type]
+            await apply_migrations(owner)
+            await apply_job_queue_schema(owner)
+            await prepare_app_role(owner, settings.database_app_role)
+            await describe_default_tenant(owner, settings)
+        if settings.seeds_demo_data:
+            with tenant_scope(DEFAULT_TENANT):
+                await seed_demo_shop(owner)
+                await seed_demo_help_centre(owner)
+                await seed_demo_operator(owner)
+    finally:
+        await owner.close()
+
+
+async def describe_default_tenant(owner: Pool, settings: Settings) -> None:
+    """The default tenant's row says what the environment says (SHOP_NAME, SHOP_CURRENCY,
+    DEFAULT_LANGUAGE): the single-shop install's settings stay its source, and the operator app's
+    header and `carebot tenants list` show the shop's own name."""
+    async with owner.connection() as conn:
+        await conn.execute(
+            "UPDATE tenants SET name = %(name)s, currency = %(currency)s, default_language = %(language)s"
+            " WHERE id = %(id)s AND (name, currency, default_language)"
+            " IS DISTINCT FROM (%(name)s, %(currency)s, %(language)s)",
+            {
+                "id": DEFAULT_TENANT.id,
+                "name": settings.shop_name,
+                "currency": settings.shop_currency,
+                "language": settings.default_language,
+            },
+        )
+
+
 @asynccontextmanager
 async def open_order_source(settings: Settings, pool: Pool) -> AsyncIterator[OrderSource]:
-    """The shop's order API when ORDERS_API_URL is set, else the database's orders."""
+    """The environment's order source (ORDERS_API_URL, else the database's orders), for tools
+    that work on one shop outside the tenants' shops (`open_shops` serves the app)."""
     if not settings.orders_api_url:
         yield PostgresOrderSource(pool)
         return
@@ -121,15 +173,31 @@ async def open_order_source(settings: Settings, pool: Pool) -> AsyncIterator[Ord
 
 
 def shop_actions(settings: Settings, pool: Pool, orders: OrderSource | None = None) -> ShopActions:
-    """What can be done to orders, under the shop's policy file (POLICY_FILE, else the demo's): the
-    app's tables, or with ORDERS_API_URL the shop's own API, through the HTTP client of `orders`
-    (the source `open_order_source` opened, which closes it)."""
+    """The environment's shop actions under POLICY_FILE (else the demo's): the app's tables, or
+    with ORDERS_API_URL the shop's own API through the HTTP client of `orders` (the source
+    `open_order_source` opened, which closes it)."""
     policy = load_policy(settings.policy_file or demo_policy_path())
     if not settings.orders_api_url:
         return ShopStore(pool, policy)
     if not isinstance(orders, HttpOrderSource):
         raise ValueError("with ORDERS_API_URL, actions need the order source open_order_source opened")
     return OrderApiActions(orders, pool, policy)
+
+
+@asynccontextmanager
+async def open_shops(settings: Settings, pool: Pool, shop_settings: ShopSettingsSource) -> AsyncIterator[TenantShops]:
+    """Each tenant's order source and actions, built on its first turn from its settings (the
+    default tenant's from the environment) and closed on exit."""
+
+    async def source_of(tenant_id: UUID) -> ShopSource:
+        shop = await shop_settings.of(tenant_id)
+        return ShopSource(shop.policy_file, shop.orders_api_url, shop.orders_api_token)
+
+    shops = TenantShops(pool, source_of, timeout=settings.orders_api_timeout, retries=settings.orders_api_retries)
+    try:
+        yield shops
+    finally:
+        await shops.aclose()
 
 
 async def open_knowledge_base(settings: Settings, pool: Pool, embedder: Embedder | None) -> KnowledgeBase:
@@ -141,10 +209,23 @@ async def open_knowledge_base(settings: Settings, pool: Pool, embedder: Embedder
         )
     if embedder is not None:
         await check_embeddings_table(pool)
-        embedded = await embed_pending_chunks(pool, embedder)
+        embedded = sum((await for_each_tenant(pool, lambda: embed_pending_chunks(pool, embedder))).values())
         if embedded:
             log.info("kb_embedded", extra={"chunks": embedded, "model": embedder.name})
     return PostgresKnowledgeBase(pool, embedder=embedder)
+
+
+async def secret_box(settings: Settings, pool: Pool) -> SecretBox:
+    """Tenants' secrets sealed under SECRET_KEY (else the database's own key, for the demo)."""
+    key = (
+        settings.secret_key.get_secret_value() if settings.secret_key else await app_secret(pool, "tenant_secrets_key")
+    )
+    return SecretBox(key, [k.get_secret_value() for k in settings.secret_keys_retired])
+
+
+async def open_tenants(settings: Settings, pool: Pool) -> TenantRegistry:
+    """The tenants and their channels, their secrets sealed (`secret_box`)."""
+    return TenantRegistry(pool, await secret_box(settings, pool))
 
 
 async def with_database_secrets(settings: Settings, pool: Pool) -> tuple[Settings, bytes]:
@@ -203,38 +284,43 @@ async def open_components(settings: Settings, *, warm_up: bool = True) -> AsyncI
     on first use, or when `warm_up_models` is called (the API process, ready before its workers)."""
     models = build_models(settings)  # fails fast on a bad MODEL before touching the database
     embedder = build_embedder(settings)
-    async with (
-        contextlib.aclosing(models),  # the chat models' HTTP clients
-        open_database(settings) as pool,
-        open_order_source(settings, pool) as orders,
-    ):
+    async with contextlib.aclosing(models), open_database(settings) as pool:  # aclosing: the chat models' clients
         settings, signing_key = await with_database_secrets(settings, pool)
-        async with open_verifier(settings, pool, orders, signing_key) as verifier:
-            deps = GraphDeps(
-                classifier=models.classifier,
-                responder=models.responder,
-                knowledge=await open_knowledge_base(settings, pool, embedder),
-                orders=orders,
-                verifier=verifier,
-                screen=models.screen,
-                action_reader=models.action_reader,
-                shop=shop_actions(settings, pool, orders),
-            )
-            graph = build_graph(deps, checkpointer=AsyncPostgresSaver(pool))  # type: ignore[arg-type]
-            if warm_up:
-                await warm_up_models(models, embedder)
-            log.info("service_started", extra={"model": models.description, "embeddings": settings.embeddings})
-            yield Components(
-                settings=settings,
-                signing_key=signing_key,
-                pool=pool,
-                models=models,
-                embedder=embedder,
-                deps=deps,
-                graph=graph,
-                turns=TurnRunner(graph, settings, verifier),
-                verifier=verifier,
-            )
+        box = await secret_box(settings, pool)
+        shop_settings = ShopSettingsSource(pool, box, settings)
+        tenants = TenantRegistry(pool, box)
+        async with open_shops(settings, pool, shop_settings) as shops:
+            orders = TenantOrderSource(shops)
+            async with open_verifier(settings, pool, orders, signing_key) as verifier:
+                deps = GraphDeps(
+                    classifier=models.classifier,
+                    responder=models.responder,
+                    knowledge=await open_knowledge_base(settings, pool, embedder),
+                    orders=orders,
+                    verifier=verifier,
+                    screen=models.screen,
+                    action_reader=models.action_reader,
+                    shop=TenantShopActions(shops),
+                )
+                graph = build_graph(deps, checkpointer=AsyncPostgresSaver(pool))  # type: ignore[arg-type]
+                if warm_up:
+                    await warm_up_models(models, embedder)
+                log.info("service_started", extra={"model": models.description, "embeddings": settings.embeddings})
+                yield Components(
+                    settings=settings,
+                    signing_key=signing_key,
+                    pool=pool,
+                    models=models,
+                    embedder=embedder,
+                    deps=deps,
+                    graph=graph,
+                    turns=TurnRunner(graph, settings, verifier, shops=shop_settings),
+                    verifier=verifier,
+                    tenants=tenants,
+                    shops=shops,
+                    shop_settings=shop_settings,
+                    quotas=Quotas(tenants),
+                )
 
 
 def handoff_webhook(settings: Settings) -> HandoffWebhook | None:
@@ -295,7 +381,7 @@ async def open_delivery(
     """The job queue over the composed app, with the channels' senders, and the desk; closed on
     exit. With `acks` (a process that also serves webhooks), its turns let acknowledgements go first."""
     settings, pool = components.settings, components.pool
-    channels = build_channels(settings)
+    channels = build_channels(settings, components.tenants)
     answering = PendingTurns(
         pool,
         components.turns,

@@ -44,6 +44,7 @@ EscalationReason = Literal[
     "order_unavailable",
     "verification_failed",
     "action_rejected",
+    "quota_exceeded",
 ]
 """Why the bot hands a conversation to a person: the graph decides it, the customer is told it in
 their language (`phrases`: `escalate_<reason>`), the inbox shows it in the shop's words

@@ -154,6 +154,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "pass you to a colleague? Reply “yes”.",
         "escalate_action_rejected": "Our order system didn't accept that change, so nothing has changed yet. "
         "I'm passing you to a colleague at {shop} who will sort it out with you.",
+        "escalate_quota_exceeded": "{shop}'s assistant is unavailable right now. Your message has been passed "
+        "to the team, and a person will reply to you here.",
         "reason_no longer needed": "no longer needed",
         "reason_ordered by mistake": "ordered by mistake",
         "catalogue_which": "We have several: {names}. Which one do you mean?",
@@ -308,6 +310,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "sambungkan ke rekan kami? Balas “ya”.",
         "escalate_action_rejected": "Sistem pesanan kami tidak menerima perubahan itu, jadi belum ada yang berubah. "
         "Saya sambungkan Anda ke rekan kami di {shop} yang akan membantu.",
+        "escalate_quota_exceeded": "Asisten {shop} sedang tidak tersedia. Pesan Anda sudah kami teruskan ke tim, "
+        "dan seorang petugas akan membalas Anda di sini.",
         "reason_no longer needed": "sudah tidak diperlukan",
         "reason_ordered by mistake": "salah pesan",
         "catalogue_which": "Kami punya beberapa: {names}. Yang mana yang Anda maksud?",
@@ -459,6 +463,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "te pase con un compañero? Responde “sí”.",
         "escalate_action_rejected": "Nuestro sistema de pedidos no ha aceptado ese cambio, así que aún no ha "
         "cambiado nada. Te paso con un compañero de {shop} que lo resolverá contigo.",
+        "escalate_quota_exceeded": "El asistente de {shop} no está disponible en este momento. Tu mensaje ya "
+        "está con el equipo y una persona te responderá aquí.",
         "reason_no longer needed": "ya no lo necesito",
         "reason_ordered by mistake": "lo pedí por error",
         "catalogue_which": "Tenemos varios: {names}. ¿Cuál quieres decir?",

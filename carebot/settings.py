@@ -24,6 +24,17 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL; unset means the embedded server under data_dir."
     )
+    app_database_url: str | None = Field(
+        default=None,
+        description="The app's own connection, as a role held to row-level security (no superuser, no BYPASSRLS, "
+        "owns no table); unset means DATABASE_URL's server as DATABASE_APP_ROLE without a password. "
+        "DATABASE_URL (the tables' owner) then only migrates.",
+    )
+    database_app_role: str = Field(
+        default="carebot_app",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="The role the app connects as when APP_DATABASE_URL is unset (created if the owner may).",
+    )
     data_dir: Path = Field(
         default=Path(".data"),
         description="Where the embedded PostgreSQL keeps its files, and cache/ what the offline model computes once.",
@@ -99,6 +110,15 @@ class Settings(BaseSettings):
         " the classifier is unsure about.",
     )
 
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Encrypts tenants' stored secrets (Twilio/Discord tokens, …); unset means a random key kept "
+        "in the database (the demo), so a dump would hold the key too: set it in production.",
+    )
+    secret_keys_retired: list[SecretStr] = Field(
+        default_factory=list,
+        description="Earlier SECRET_KEYs (JSON list), still read until `carebot tenants rotate-secrets` re-seals.",
+    )
     web_identity_secret: SecretStr | None = Field(
         default=None, description="HS256 key of the identity tokens a shop's site signs for its web chat."
     )

@@ -14,6 +14,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 
 from carebot.composition import Components, open_components
+from carebot.db.scope import DEFAULT_TENANT, enter_tenant
 from carebot.graph import build_graph
 from carebot.settings import get_settings
 
@@ -33,5 +34,7 @@ async def _shared_components() -> Components:
 
 
 async def make_graph(config: RunnableConfig) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """The care graph over the shared database; Studio's checkpointer replaces ours."""
+    """The care graph over the shared database; Studio's checkpointer replaces ours. Studio works
+    for the default tenant (the run is awaited in the task that asked for its graph)."""
+    enter_tenant(DEFAULT_TENANT)
     return build_graph((await _shared_components()).deps)

@@ -13,10 +13,12 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
+from carebot.db.scope import current_tenant
 from carebot.domain import Language
 from carebot.graph import GRAPH_NAME, Context
 from carebot.graph.outcome import TurnResult
 from carebot.settings import Settings
+from carebot.tenants.settings import ShopSettings, ShopSettingsSource, environment_shop
 from carebot.threads import thread_id_for
 from carebot.verification.codes import OneTimeCodes
 
@@ -51,7 +53,12 @@ class TurnRunner:
     """Runs customer turns through the graph, one thread per customer per channel."""
 
     def __init__(
-        self, graph: CompiledStateGraph[Any, Any, Any, Any], settings: Settings, verifier: OneTimeCodes
+        self,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        settings: Settings,
+        verifier: OneTimeCodes,
+        *,
+        shops: ShopSettingsSource | None = None,
     ) -> None:
         if settings.thread_id_salt is None:
             raise ValueError("the thread-id salt must be resolved first (composition.with_database_secrets)")
@@ -59,24 +66,35 @@ class TurnRunner:
         self._settings = settings
         self._salt = settings.thread_id_salt.get_secret_value()
         self._verifier = verifier
+        # Each tenant's shop (name, currency, language); without it, the environment's for every turn.
+        self._shops = shops
+        self._environment_shop = environment_shop(settings)
         # The same graph without a checkpointer: drafts for operators, which must not touch the thread.
         self._detached_graph = graph.copy(update={"checkpointer": None})
 
     @property
     def shop_name(self) -> str:
-        return self._settings.shop_name
+        """The running tenant's shop name, as last read (fixed notices cannot wait on the database)."""
+        return self._shops.last_known().name if self._shops else self._settings.shop_name
+
+    async def shop(self) -> ShopSettings:
+        """The running tenant's shop (cached: a warm cache asks the database nothing)."""
+        return await self._shops.current() if self._shops else self._environment_shop
 
     def thread_id(self, channel: str, sender: str) -> str:
-        return thread_id_for(channel, sender, salt=self._salt)
+        return thread_id_for(channel, sender, salt=self._salt, tenant=current_tenant().id)
 
-    def context(self, channel: str, sender: str, turn_id: str | None = None) -> Context:
+    def context(
+        self, channel: str, sender: str, turn_id: str | None = None, *, shop: ShopSettings | None = None
+    ) -> Context:
+        shop = shop or self._environment_shop
         return Context(
             channel=channel,
             sender=sender,
             turn_id=turn_id,
-            shop_name=self._settings.shop_name,
-            currency=self._settings.shop_currency,
-            default_language=sender_language(channel, sender) or self._settings.default_language,
+            shop_name=shop.name,
+            currency=shop.currency,
+            default_language=sender_language(channel, sender) or shop.default_language,
             history_limit=self._settings.history_limit,
             relevance_threshold=self._settings.relevance_threshold,
             unsure_signal_floor=self._settings.unsure_signal_floor,
@@ -100,7 +118,7 @@ class TurnRunner:
             GRAPH_NAME, "chain", inputs={"text": text}, metadata=metadata, tags=[f"channel:{channel}"]
         ) as run:
             config: Any = {"configurable": {"thread_id": thread_id}, "metadata": metadata}
-            context = self.context(channel, sender, turn_id)
+            context = self.context(channel, sender, turn_id, shop=await self.shop())
             message: Any = {"messages": [HumanMessage(text, id=turn_id)]}
             snapshot = await self.graph.aget_state(config)
             steps: list[str]
@@ -155,7 +173,7 @@ class TurnRunner:
         values = await self._detached_graph.ainvoke(
             {"messages": [*history, HumanMessage(text)]},
             config={"configurable": {"thread_id": thread_id}},
-            context=self.context(channel, sender),
+            context=self.context(channel, sender, shop=await self.shop()),
         )
         result = TurnResult.of_run(thread_id, (), values)
         if result.escalate:

@@ -18,6 +18,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from carebot.composition import Components, open_components, open_database
+from carebot.db.scope import DEFAULT_TENANT, tenant_scope
 from carebot.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,6 +57,14 @@ def forget_unfinished_work(url: str) -> None:
             "UPDATE outbox SET status = 'failed', error = 'left by a test' WHERE status IN ('pending', 'sending')"
         )
         conn.execute("UPDATE inbox SET status = 'failed', error = 'left by a test' WHERE status = 'pending'")
+
+
+@pytest.fixture(autouse=True)
+def default_tenant_scope() -> Iterator[None]:
+    """Tests that call the app's parts directly work for the default tenant, as the CLI does (a
+    request, a job or a command opens its own scope; tests of isolation open others)."""
+    with tenant_scope(DEFAULT_TENANT):
+        yield
 
 
 @pytest.fixture(scope="session")

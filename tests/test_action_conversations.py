@@ -40,7 +40,7 @@ async def converse(components: Components, user: str, *messages: str, thread: st
 
 
 async def order(components: Components, number: str) -> dict[str, object]:
-    store = components.deps.shop
+    store = (await components.shops.current()).actions
     assert isinstance(store, ShopStore)
     found = await store.order(number)
     assert found is not None
@@ -110,7 +110,7 @@ async def test_a_size_change_asks_for_the_item_the_variant_and_the_payment(shop:
     bottle = next(i for i in saved["items"] if i["id"] == "4983901480")  # type: ignore[attr-defined]
     assert (bottle["variant_id"], bottle["price"]) == ("4579334072", "54.85")
     assert saved["payments"][-1] == {"payment_method_id": "gift_card_7006457", "amount": "7.01", "kind": "payment"}  # type: ignore[index]
-    customer = await shop.deps.shop.customer(await _customer_id(shop, YUSUF))  # type: ignore[union-attr]
+    customer = await (await shop.shops.current()).actions.customer(await _customer_id(shop, YUSUF))  # type: ignore[union-attr]
     assert customer is not None and customer.gift_card is not None and customer.gift_card.balance == Decimal("52.99")
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from carebot.db.scope import DEFAULT_TENANT_ID
 from tests.test_browser import chromium_path
 from tests.test_channels import ALEX, post_signed, sid, twilio_form, wait_for
 from tests.test_operator_inbox import PASSWORD, add_operator, inbox_settled, new_phone, shop, until, whatsapp_thread
@@ -139,6 +140,8 @@ async def test_operator_answers_a_waiting_customer_and_sees_their_next_message_l
             await page.click(f'.conversation-item[data-id="{whatsapp_thread(settings, other)}"]')
             await expect(page.locator(".customer-card")).to_contain_text("not identified")
             async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
+                # The change records an event, which belongs to the conversation's tenant.
+                await conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(DEFAULT_TENANT_ID),))
                 await conn.execute(
                     "UPDATE conversations SET last_customer_at = now() - interval '25 hours' WHERE thread_id = %s",
                     (whatsapp_thread(settings, other),),

@@ -15,6 +15,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from carebot.composition import open_components, open_database
+from carebot.db.scope import DEFAULT_TENANT_ID
 from carebot.desk.operators import OperatorAccounts
 from carebot.settings import Settings
 from carebot.threads import thread_id_for
@@ -30,7 +31,8 @@ def new_phone() -> str:
 
 def whatsapp_thread(settings: Settings, phone: str) -> str:
     assert settings.thread_id_salt is not None
-    return thread_id_for("whatsapp", f"whatsapp:{phone}", salt=settings.thread_id_salt.get_secret_value())
+    salt = settings.thread_id_salt.get_secret_value()
+    return thread_id_for("whatsapp", f"whatsapp:{phone}", salt=salt, tenant=DEFAULT_TENANT_ID)
 
 
 async def add_operator(settings: Settings, *, name: str = "Ana", role: str = "agent") -> str:
@@ -179,6 +181,8 @@ async def test_outside_the_whatsapp_window_free_text_is_refused_and_a_template_g
         await post_signed(client, "/webhooks/whatsapp", twilio_form(sid(9201), phone, "I want to talk to a person"))
         await wait_for(lambda: len(twilio.sent) == 1)
         async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
+            # The change records an event, which belongs to the conversation's tenant.
+            await conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(DEFAULT_TENANT_ID),))
             await conn.execute(
                 "UPDATE conversations SET last_customer_at = now() - interval '25 hours' WHERE thread_id = %s",
                 (thread,),

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 
+from carebot.db.scope import DEFAULT_TENANT_ID
 from tests.conftest import BIN, REPO, free_port
 from tests.fake_langsmith import INFO
 from tests.loopback import LoopbackServer, Recorded, running_process
@@ -34,7 +35,9 @@ def test_http_api(cli_env: dict[str, str], tmp_path: Path) -> None:
         assert reply.status_code == 200
         body = reply.json()
         assert body["intent"] == "returns_refunds" and body["escalate"] is False
-        assert "Fuente: Devoluciones y reembolsos" in body["answer"] and body["thread_id"].startswith("web:")
+        assert "Fuente: Devoluciones y reembolsos" in body["answer"] and body["thread_id"].startswith(
+            f"{DEFAULT_TENANT_ID}:web:"
+        )
         bad_json = httpx.post(f"{base}/chat", content=b'{"user_id": "x"', headers={"content-type": "application/json"})
         assert bad_json.status_code == 422 and "JSON" in bad_json.text
         empty = httpx.post(f"{base}/chat", json={"user_id": "x", "text": ""})

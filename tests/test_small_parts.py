@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
 from carebot.checks.guardrails import check_answer
+from carebot.db.scope import DEFAULT_TENANT_ID
 from carebot.delivery.acks import AckFirst
 from carebot.domain import parse_order_number
 from carebot.models.factory import ModelConfigError, build_models
@@ -14,7 +16,7 @@ from carebot.models.offline import OfflineClassifier
 from carebot.phrases import ORDER_STATUS_WORDS, PHRASES
 from carebot.prompts import placeholders, prompt_names, render_prompt
 from carebot.settings import Settings
-from carebot.threads import thread_id_for
+from carebot.threads import tenant_of, thread_id_for
 from tests.conftest import REPO
 
 
@@ -65,12 +67,17 @@ def test_every_language_has_every_phrase() -> None:
         assert set(ORDER_STATUS_WORDS[language]) == set(ORDER_STATUS_WORDS["en"])
 
 
-def test_thread_ids_are_stable_per_channel_and_hide_the_number() -> None:
-    a = thread_id_for("whatsapp", "whatsapp:+14155550100", salt="s")
-    assert a == thread_id_for("whatsapp", "+14155550100", salt="s")
-    assert a != thread_id_for("web", "+14155550100", salt="s")
-    assert a.startswith("whatsapp:") and "4155550100" not in a
-    assert a != thread_id_for("whatsapp", "+14155550100", salt="other")
+def test_thread_ids_are_stable_per_channel_and_tenant_and_hide_the_number() -> None:
+    shop_a, shop_b = DEFAULT_TENANT_ID, uuid.UUID("6f1c0d2e-0000-4000-8000-00000000000b")
+    a = thread_id_for("whatsapp", "whatsapp:+14155550100", salt="s", tenant=shop_a)
+    assert a == thread_id_for("whatsapp", "+14155550100", salt="s", tenant=shop_a)
+    assert a != thread_id_for("web", "+14155550100", salt="s", tenant=shop_a)
+    assert a.startswith(f"{shop_a}:whatsapp:") and "4155550100" not in a
+    assert a != thread_id_for("whatsapp", "+14155550100", salt="other", tenant=shop_a)
+    # The same number writing to two shops is two conversations, each naming its shop.
+    b = thread_id_for("whatsapp", "+14155550100", salt="s", tenant=shop_b)
+    assert a != b and tenant_of(a) == shop_a and tenant_of(b) == shop_b
+    assert tenant_of("whatsapp:3f9a") is None and tenant_of("nonsense") is None
 
 
 def test_model_settings_are_checked_before_anything_starts() -> None:

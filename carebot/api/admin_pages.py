@@ -34,9 +34,12 @@ def _page(name: str) -> HTMLResponse:
 async def operator_app(
     components: ComponentsDep, session: Annotated[str | None, Cookie(alias=OPERATOR_COOKIE)] = None
 ) -> Response:
-    """The inbox (signed-out visitors go to the sign-in page)."""
-    if not session or await OperatorAccounts(components.pool).session_operator(session) is None:
+    """The inbox (signed-out visitors go to the sign-in page, as do operators of no shop)."""
+    account = await OperatorAccounts(components.pool).session_operator(session) if session else None
+    if account is None:
         return RedirectResponse("/admin/login", status_code=status.HTTP_303_SEE_OTHER)
+    if account.shop is None:
+        return RedirectResponse("/admin/login?error=no-shop", status_code=status.HTTP_303_SEE_OTHER)
     return _page("index.html")
 
 

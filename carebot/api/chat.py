@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from functools import cache
+from html import escape
 from importlib import resources
-from typing import Annotated
+from string import Template
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
@@ -13,7 +16,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from carebot.api.deps import ComponentsDep, InboxDep, JobsDep
-from carebot.api.web_identity import SESSION_COOKIE, SESSION_MAX_AGE, WebVisitorDep
+from carebot.api.tenant_routes import site_tenant
+from carebot.api.web_identity import SESSION_MAX_AGE, WebSiteDep, WebVisitorDep
 from carebot.delivery.inbox import InboundMessage
 from carebot.delivery.jobs import WEB_PRIORITY
 
@@ -64,17 +68,23 @@ class ChatResponse(BaseModel):
     },
 )
 async def chat(
-    body: ChatRequestDep, visitor: WebVisitorDep, inbox: InboxDep, jobs: JobsDep, request: Request, response: Response
+    body: ChatRequestDep,
+    site: WebSiteDep,
+    visitor: WebVisitorDep,
+    inbox: InboxDep,
+    jobs: JobsDep,
+    request: Request,
+    response: Response,
 ) -> ChatResponse:
     """Answer one web-chat message, as an anonymous session (order data only after a one-time
     code) or as the customer an identity token (`Authorization: Bearer <JWT>`) names.
 
-    It goes through the same inbox and per-thread ordering as WhatsApp and Discord, and waits
-    for its answer.
+    A shop's site names the shop with `X-Site-Key` (without it: the default tenant). It goes
+    through the same inbox and per-thread ordering as WhatsApp and Discord, and waits for its answer.
     """
     if visitor.session_id is not None:
         response.set_cookie(
-            SESSION_COOKIE,
+            site.session_cookie,
             visitor.session_id,
             max_age=SESSION_MAX_AGE,
             httponly=True,
@@ -85,6 +95,12 @@ async def chat(
         InboundMessage(channel="web", external_id=uuid.uuid4().hex, sender=visitor.sender, body=body.text)
     )
     assert accepted.inbox_id is not None  # a fresh id is never a duplicate
+    if accepted.over_quota:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "this shop's assistant is unavailable right now (its monthly message quota is used up):"
+            " your message was passed to the team, and a person will reply here",
+        )
     await jobs.answer_soon(accepted.thread_id, priority=WEB_PRIORITY)
     outcome = await inbox.wait_for_answer(accepted.inbox_id, within=_ANSWER_WITHIN_SECONDS)
     if outcome is not None and outcome.unanswered == "rate_limited":
@@ -147,12 +163,35 @@ async def chat_updates(
     }
 
 
+# A colour from a tenant's branding goes into the page's CSS: only a plain hex colour is taken.
+_COLOUR = re.compile(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?")
+_DEFAULT_TITLE, _DEFAULT_COLOUR = "carebot", "#128c7e"
+
+
 @cache
-def _chat_page_html() -> str:
-    return (resources.files("carebot.api") / "static" / "chat.html").read_text(encoding="utf-8")
+def _chat_page_template() -> Template:
+    return Template((resources.files("carebot.api") / "static" / "chat.html").read_text(encoding="utf-8"))
+
+
+def chat_page_html(branding: dict[str, Any] | None = None, *, name: str = _DEFAULT_TITLE) -> str:
+    """The chat page in a shop's colours and name (`tenants.branding`: `title`, `colour`)."""
+    branding = branding or {}
+    title = branding.get("title") if isinstance(branding.get("title"), str) else name
+    colour = branding.get("colour") or branding.get("color")
+    return _chat_page_template().safe_substitute(
+        shop_title=escape(str(title)[:80]),
+        shop_colour=colour if isinstance(colour, str) and _COLOUR.fullmatch(colour) else _DEFAULT_COLOUR,
+    )
 
 
 @router.get("/ui", response_class=HTMLResponse)
-async def chat_page() -> HTMLResponse:
-    """A small chat page for trying the agent in a browser."""
-    return HTMLResponse(_chat_page_html())
+async def chat_page(
+    components: ComponentsDep,
+    site: Annotated[str | None, Query(max_length=200, description="The shop's web chat site key.")] = None,
+) -> HTMLResponse:
+    """A small chat page for trying the agent in a browser; `/ui?site=KEY` is the shop's page (in
+    its branding), and it sends the key with every message (`X-Site-Key`)."""
+    if not site:
+        return HTMLResponse(chat_page_html())
+    tenant, _ = await site_tenant(components.tenants, site)
+    return HTMLResponse(chat_page_html(tenant.branding, name=tenant.name))

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from carebot.composition import Components
+from carebot.db.scope import DEFAULT_TENANT, enter_tenant
 from carebot.delivery.acks import AckFirst
 from carebot.delivery.inbox import Inbox
 from carebot.delivery.jobs import JobQueue
@@ -55,3 +56,8 @@ async def get_desk(request: Request) -> Desk:
 
 
 DeskDep = Annotated[Desk, Depends(get_desk)]
+
+
+async def in_default_tenant() -> None:
+    """The default tenant's scope for the request (the old single-shop URLs serve it)."""
+    enter_tenant(DEFAULT_TENANT)

@@ -10,11 +10,17 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from carebot.api.deps import ComponentsDep, InboxDep, JobsDep, acknowledging
-from carebot.delivery.inbox import InboundMessage
+from carebot.api.tenant_routes import route_tenant
+from carebot.db.scope import enter_tenant
+from carebot.delivery.inbox import InboundMessage, Inbox
+from carebot.delivery.jobs import JobQueue
+from carebot.tenants.channels import discord_channel
 
 log = logging.getLogger(__name__)
 # Acknowledgements go before this process's turns (AckFirst).
 router = APIRouter(prefix="/webhooks/discord", tags=["discord"], dependencies=[Depends(acknowledging)])
+# A tenant's own Discord application posts here; `{tenant}` is its slug.
+tenant_router = APIRouter(prefix="/webhooks/discord/{tenant}", tags=["discord"], dependencies=[Depends(acknowledging)])
 
 PING, APPLICATION_COMMAND = 1, 2
 PONG, CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE = 1, 4, 5
@@ -77,11 +83,11 @@ def signature_valid(public_key: str | None, signature: str, timestamp: str, body
     return True
 
 
-@router.post("")
-async def interaction(request: Request, components: ComponentsDep, inbox: InboxDep, jobs: JobsDep) -> dict[str, Any]:
-    body = await request.body()  # the raw bytes: re-serialised JSON would not verify
+def verified_interaction(request: Request, public_key: str | None, body: bytes) -> Interaction:
+    """The interaction in `body`, once its Ed25519 signature checks out with `public_key` (401
+    otherwise, as Discord expects) and it parses (400 otherwise)."""
     if not signature_valid(
-        components.settings.discord_public_key,
+        public_key,
         request.headers.get("x-signature-ed25519", ""),
         request.headers.get("x-signature-timestamp", ""),
         body,
@@ -89,11 +95,43 @@ async def interaction(request: Request, components: ComponentsDep, inbox: InboxD
         log.warning("signature_rejected", extra={"channel": "discord"})
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid request signature")
     try:
-        interaction = Interaction.model_validate_json(body)
+        return Interaction.model_validate_json(body)
     except (ValidationError, RecursionError):
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, "body must be a Discord interaction (JSON with a type)"
         ) from None
+
+
+@router.post("")
+async def interaction(request: Request, components: ComponentsDep, inbox: InboxDep, jobs: JobsDep) -> dict[str, Any]:
+    """The default tenant's interactions, signed with the deployment's DISCORD_PUBLIC_KEY."""
+    body = await request.body()  # the raw bytes: re-serialised JSON would not verify
+    return await answer(verified_interaction(request, components.settings.discord_public_key, body), inbox, jobs)
+
+
+@tenant_router.post("")
+async def tenant_interaction(
+    tenant: str, request: Request, components: ComponentsDep, inbox: InboxDep, jobs: JobsDep
+) -> dict[str, Any]:
+    """A tenant's interactions: signed with its application's public key (401 otherwise) and
+    naming that application (403 otherwise: a key does not let one app speak for another's)."""
+    registry = components.tenants
+    shop = await route_tenant(registry, tenant)
+    channel = await discord_channel(registry, shop.id)
+    if channel is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"the shop {tenant!r} has no Discord application")
+    public_key = channel.config.get("public_key")
+    body = await request.body()
+    received = verified_interaction(request, public_key if isinstance(public_key, str) else None, body)
+    if received.application_id != channel.address:
+        log.warning("application_not_the_tenants", extra={"channel": "discord", "tenant": tenant})
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the interaction is for another application")
+    enter_tenant(shop.ref)
+    return await answer(received, inbox, jobs)
+
+
+async def answer(interaction: Interaction, inbox: Inbox, jobs: JobQueue) -> dict[str, Any]:
+    """PING → PONG; `/chat` stored, deferred and answered in the background; anything else a hint."""
     if interaction.type == PING:
         return {"type": PONG}
     data = interaction.data
@@ -113,9 +151,12 @@ async def interaction(request: Request, components: ComponentsDep, inbox: InboxD
         external_id=interaction.id,
         sender=user.id,
         body=question[:4000],
+        # The follow-ups go to this application's webhook with the interaction's own token.
         payload={"application_id": interaction.application_id, "token": interaction.token},
     )
     accepted = await inbox.accept(message)
     if accepted.inbox_id is not None:
-        await jobs.answer_soon(accepted.thread_id)
+        await jobs.answer_soon(accepted.thread_id, after=accepted.answer_after)
+    if accepted.notice_queued:  # over the shop's quota: the one notice that a person will reply
+        await jobs.send_soon(accepted.thread_id)
     return {"type": DEFERRED_CHANNEL_MESSAGE}

@@ -1,5 +1,10 @@
 """Live updates for operators: `GET /admin/events`, Server-Sent Events of every conversation and
-message change, from any process.
+message change of the operator's shop, from any process.
+
+A stream reads the `events` table inside the shop's tenant scope (opened by `current_operator`
+for the request, inherited by the stream's tasks), so row-level security keeps other shops'
+events out of it; the NOTIFY that wakes it carries only an id. A stream stays in the shop it was
+opened in: the app reopens it after switching shops.
 
 Database triggers number each change in the `events` table and NOTIFY its id. The process's
 LISTEN connection (`carebot.db.notifications`) wakes the open streams through the `EventHub`,
@@ -13,16 +18,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Cookie, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from carebot.api.deps import ComponentsDep
-from carebot.api.operator_auth import OperatorDep
+from carebot.api.operator_auth import OPERATOR_COOKIE, OperatorDep
+from carebot.composition import Components
 from carebot.db.pool import Pool
+from carebot.desk.operators import Operator, OperatorAccounts
 
 CHANNEL = "carebot_events"
 # Without a NOTIFY (a database restart dropped one), streams still look this often.
@@ -72,6 +80,24 @@ async def latest_event_id(pool: Pool) -> int:
     return int(row["id"]) if row else 0
 
 
+def _still_in_shop(components: Components, operator: Operator, session: str | None) -> Callable[[], Awaitable[bool]]:
+    """Whether a stream may go on: its session has not ended and still works in the stream's shop
+    (not removed from it, not switched elsewhere), checked at most every poll interval. The
+    browser reconnects by itself, in the session's shop as it is then."""
+    shop = operator.shop.tenant_id if operator.shop else None
+    checked = time.monotonic()
+
+    async def still_here() -> bool:
+        nonlocal checked
+        if session is None or time.monotonic() - checked < _POLL_SECONDS:
+            return True
+        checked = time.monotonic()
+        account = await OperatorAccounts(components.pool).session_operator(session)
+        return account is not None and account.shop is not None and account.shop.tenant_id == shop
+
+    return still_here
+
+
 router = APIRouter(prefix="/admin", tags=["operators"])
 
 
@@ -81,6 +107,7 @@ async def events(
     components: ComponentsDep,
     operator: OperatorDep,
     last_event_id: Annotated[str | None, Header()] = None,
+    session: Annotated[str | None, Cookie(alias=OPERATOR_COOKIE)] = None,
     after: Annotated[int | None, Query(ge=0, description="Replay events after this id (as Last-Event-ID).")] = None,
 ) -> EventSourceResponse:
     """Server-Sent Events: `conversation` (status, unread, assignee, …) and `message` (a transcript
@@ -93,10 +120,12 @@ async def events(
     if start is None:
         start = await latest_event_id(pool)
 
+    still_here = _still_in_shop(components, operator, session)
+
     async def stream() -> AsyncIterator[ServerSentEvent]:
         last = start
         with hub.subscribe() as woken:
-            while True:
+            while await still_here():
                 woken.clear()  # before reading: an event recorded after the read wakes the wait below
                 batch = await events_after(pool, last)
                 for event in batch:

@@ -1,5 +1,12 @@
-"""Who is calling the operator API: a signed-in operator (session cookie from `/admin/login`) or
-automation holding `ADMIN_TOKEN` (`Authorization: Bearer …`); 401 otherwise.
+"""Who is calling the operator API, and for which shop: a signed-in operator (session cookie from
+`/admin/login`) in the shop their session works in, with their role there; or automation holding
+`ADMIN_TOKEN` (`Authorization: Bearer …`), an admin of the default shop or of the one its
+`X-Carebot-Tenant` header names; 401 otherwise.
+
+`current_operator` is the operator routers' own dependency: it opens the shop's tenant scope for
+the rest of the request, so every query after it sees that shop's rows only. An operator who no
+longer works in any enabled shop gets 403. The session's shop is chosen at sign-in (the one used
+last, else the first by name) and changed with `POST /admin/me/tenant` (the app's tenant picker).
 
 The cookie is HttpOnly and SameSite=Strict, and a request that changes something with it must
 also carry `X-CSRF-Token` (a keyed hash of the session, handed to the app by `GET /admin/me`),
@@ -14,19 +21,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Cookie, Depends, Form, HTTPException, Request, Response, status
+from fastapi import APIRouter, Cookie, Depends, Form, Header, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from carebot.api.deps import ComponentsDep
-from carebot.desk.operators import Operator, OperatorAccounts, SignInThrottled
+from carebot.composition import Components
+from carebot.db.scope import DEFAULT_TENANT_SLUG, enter_tenant
+from carebot.desk.operators import Operator, OperatorAccounts, Shop, SignInThrottled
 
 OPERATOR_COOKIE = "carebot_operator"
 CSRF_HEADER = "X-CSRF-Token"
+TENANT_HEADER = "X-Carebot-Tenant"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _AUTOMATION = Operator(id=None, name="Automation", email=None, role="admin")
 
@@ -46,16 +57,20 @@ async def current_operator(
     components: ComponentsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     session: Annotated[str | None, Cookie(alias=OPERATOR_COOKIE)] = None,
+    tenant: Annotated[
+        str | None,
+        Header(
+            alias=TENANT_HEADER,
+            max_length=40,
+            description="ADMIN_TOKEN: the shop's slug; a session: the shop the page shows (409 if not now).",
+        ),
+    ] = None,
 ) -> Operator:
-    """The operator behind the request; a cookie-authenticated change needs the CSRF header (403)."""
+    """The operator behind the request, in their shop's tenant scope from here on; a
+    cookie-authenticated change needs the CSRF header (403)."""
     if credentials is not None:
-        token = components.settings.admin_token
-        given = credentials.credentials.encode()
-        if token is None:
-            raise _unauthorized("bearer tokens are disabled: set ADMIN_TOKEN, or sign in at /admin/login")
-        if not secrets.compare_digest(given, token.get_secret_value().encode()):
-            raise _unauthorized("a valid admin bearer token (ADMIN_TOKEN) is required")
-        return _AUTOMATION
+        _check_admin_token(components, credentials)
+        return await _automation_in(components, tenant or DEFAULT_TENANT_SLUG)
     if not session:
         raise _unauthorized("sign in at /admin/login, or send Authorization: Bearer <ADMIN_TOKEN>")
     account = await OperatorAccounts(components.pool).session_operator(session)
@@ -65,7 +80,42 @@ async def current_operator(
         expected = csrf_token(components.signing_key, session)
         if not hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), expected):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER}")
+    if account.shop is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "you no longer work in any shop here: ask a shop's admin")
+    if tenant is not None and tenant not in (account.shop.slug, str(account.shop.tenant_id)):
+        # The page was showing another shop (switched in another tab, or removed from it): it
+        # reloads rather than mix one shop's screen with another's answers.
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"this session now works in {account.shop.name}: reload the page",
+            {TENANT_HEADER: account.shop.slug},
+        )
+    enter_tenant(account.shop.ref)
     return account
+
+
+def _check_admin_token(components: Components, credentials: HTTPAuthorizationCredentials) -> None:
+    token = components.settings.admin_token
+    if token is None:
+        raise _unauthorized("bearer tokens are disabled: set ADMIN_TOKEN, or sign in at /admin/login")
+    if not secrets.compare_digest(credentials.credentials.encode(), token.get_secret_value().encode()):
+        raise _unauthorized("a valid admin bearer token (ADMIN_TOKEN) is required")
+
+
+async def _automation_in(components: Components, slug: str) -> Operator:
+    """The admin token acts as an admin of the shop `slug` (the deployment's token is trusted
+    with every shop, as the CLI is)."""
+    found = await components.tenants.by_slug(slug)
+    if found is None or not found.enabled:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no shop {slug!r} (the {TENANT_HEADER} header)")
+    shop = Shop(tenant_id=found.id, slug=found.slug, name=found.name, role="admin")
+    enter_tenant(shop.ref)
+    return replace(_AUTOMATION, shop=shop)
+
+
+async def outside_any_tenant() -> None:
+    """Sign-in and the app's pages touch only the platform's tables (accounts, sessions): no shop."""
+    enter_tenant(None)
 
 
 OperatorDep = Annotated[Operator, Depends(current_operator)]
@@ -107,8 +157,13 @@ async def login(
         return _too_many_tries(account.retry_after)
     if account is None:
         return RedirectResponse("/admin/login?error=1", status_code=status.HTTP_303_SEE_OTHER)
+    assert account.id is not None
+    shops = await accounts.shops(account.id)
+    if not shops:
+        return RedirectResponse("/admin/login?error=no-shop", status_code=status.HTTP_303_SEE_OTHER)
     lasts = timedelta(hours=components.settings.operator_session_hours)
-    token = await accounts.start_session(account, lasts=lasts)
+    # The shop used last (or the first by name); the app's tenant picker changes it.
+    token = await accounts.start_session(account, lasts=lasts, shop=shops[0])
     response = RedirectResponse("/admin", status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(
         OPERATOR_COOKIE,

@@ -1,8 +1,11 @@
 """The operator API: the conversations waiting for a person, a conversation's transcript and
-customer, take over / hand back / resolve, replies on the customer's channel, and the stats."""
+customer, take over / hand back / resolve, replies on the customer's channel, and the stats — all
+of the shop the operator works in now (`current_operator` opens its scope); and the shops they
+work in, to switch between (the app's tenant picker)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Cookie, HTTPException, Query, Response, status
@@ -10,11 +13,12 @@ from pydantic import BaseModel, Field, model_validator
 
 from carebot.api.deps import ComponentsDep, DeskDep
 from carebot.api.input_errors import StorableStr
-from carebot.api.operator_auth import OPERATOR_COOKIE, OperatorDep, csrf_token
-from carebot.api.schemas import ConversationsOut, MeOut
+from carebot.api.operator_auth import OPERATOR_COOKIE, TENANT_HEADER, OperatorDep, csrf_token
+from carebot.api.schemas import ConversationsOut, MeOut, ShopOut, ShopsOut, SwitchIn
+from carebot.composition import Components
 from carebot.delivery.channels.errors import CannotSend
 from carebot.desk.desk import Desk
-from carebot.desk.operators import OperatorAccounts
+from carebot.desk.operators import Operator, OperatorAccounts, Shop
 from carebot.desk.replies import UnknownTemplate
 from carebot.desk.stats import InboxStats, inbox_stats
 from carebot.desk.status import ConversationNotFound
@@ -50,20 +54,57 @@ class MessageIn(BaseModel):
         return self
 
 
+def _shop_out(shop: Shop | None) -> ShopOut | None:
+    return None if shop is None else ShopOut(id=shop.tenant_id, slug=shop.slug, name=shop.name, role=shop.role)
+
+
+def _me(operator: Operator, components: Components, session: str | None) -> MeOut:
+    return MeOut(
+        id=operator.id,
+        name=operator.name,
+        email=operator.email,
+        role=operator.role,
+        tenant=_shop_out(operator.shop),
+        csrf_token=csrf_token(components.signing_key, session) if session and operator.id else None,
+    )
+
+
 @router.get("/me")
 async def me(
     operator: OperatorDep,
     components: ComponentsDep,
     session: Annotated[str | None, Cookie(alias=OPERATOR_COOKIE)] = None,
 ) -> MeOut:
-    """Who is signed in, and the CSRF token the app sends with every change (`X-CSRF-Token`)."""
-    return MeOut(
-        id=operator.id,
-        name=operator.name,
-        email=operator.email,
-        role=operator.role,
-        csrf_token=csrf_token(components.signing_key, session) if session and operator.id else None,
-    )
+    """Who is signed in, the shop they work in now with their role there, and the CSRF token the
+    app sends with every change (`X-CSRF-Token`)."""
+    return _me(operator, components, session)
+
+
+@router.get("/me/tenants")
+async def my_shops(operator: OperatorDep, components: ComponentsDep) -> ShopsOut:
+    """The shops this operator works in (the tenant picker's list), with their role in each."""
+    current = operator.shop.tenant_id if operator.shop else None
+    if operator.id is None:  # the admin token: the shop its header names
+        return ShopsOut(current=current, tenants=[s for s in [_shop_out(operator.shop)] if s])
+    shops = await OperatorAccounts(components.pool).shops(operator.id)
+    return ShopsOut(current=current, tenants=[s for s in map(_shop_out, shops) if s])
+
+
+@router.post("/me/tenant")
+async def switch_shop(
+    body: SwitchIn,
+    operator: OperatorDep,
+    components: ComponentsDep,
+    session: Annotated[str | None, Cookie(alias=OPERATOR_COOKIE)] = None,
+) -> MeOut:
+    """Work in another of my shops from now on (this browser session; the next sign-in opens in
+    it too). 403 for a shop I do not work in; the admin token names its shop per request instead."""
+    if operator.id is None or not session:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"the admin token names its shop with {TENANT_HEADER}")
+    shop = await OperatorAccounts(components.pool).switch(session, body.tenant)
+    if shop is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "you do not work in that shop")
+    return _me(replace(operator, role=shop.role, shop=shop), components, session)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)

@@ -195,7 +195,7 @@ def _run(options: EvalOptions) -> int:
         agent = evals.Agent(
             turns=components.turns,
             pool=components.pool,
-            shop_actions=components.deps.shop,
+            shop_actions=(await components.shops.current()).actions,  # the CLI's tenant's own
             model=components.models.description,
         )
         return await evals.execute(run, agent, progress=_progress_bar, note=say)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from carebot.cli.common import JsonOption, errors, print_json, say, with_database
+from carebot.cli.common import JsonOption, TenantOption, errors, print_json, say, with_database
 from carebot.db.pool import Pool
 from carebot.evals.dataset import DatasetError, load_dataset
 from carebot.evals.retrieval import RetrievalResult, evaluate_retrieval, metrics_by_language
@@ -34,6 +34,7 @@ def ingest(
     sync: Annotated[bool, typer.Option("--sync", help="Delete documents whose files are gone.")] = False,
     language: LanguageOption = None,
     as_json: JsonOption = False,
+    tenant: TenantOption = None,
 ) -> None:
     """Add or update documents; unchanged ones are left alone. Exits 1 if any file failed."""
     _check_language(language)
@@ -54,7 +55,7 @@ def ingest(
             embedder=embedder,
         )
 
-    report = with_database(run)
+    report = with_database(run, tenant=tenant)
     if as_json:
         print_json(report.as_json())
     else:
@@ -77,6 +78,7 @@ def search(
     k: Annotated[int, typer.Option("--k", min=1, max=50, help="How many passages.")] = 5,
     language: LanguageOption = None,
     as_json: JsonOption = False,
+    tenant: TenantOption = None,
 ) -> None:
     """Search the knowledge base as the bot does; scores are in [0, 1], best first."""
     _check_language(language)
@@ -92,7 +94,7 @@ def search(
         )
         return [{"title": p.title, "source": p.source, "text": p.text, "score": p.score} for p in passages]
 
-    results = with_database(run, seed=True)
+    results = with_database(run, seed=True, tenant=tenant)
     if as_json:
         print_json(results)
         return
@@ -102,13 +104,13 @@ def search(
 
 
 @kb_app.command("list")
-def list_(as_json: JsonOption = False) -> None:
+def list_(as_json: JsonOption = False, tenant: TenantOption = None) -> None:
     """List the documents in the knowledge base."""
 
     async def run(pool: Pool, settings: Settings) -> list[dict[str, Any]]:
         return await list_documents(pool)
 
-    documents = with_database(run, seed=True)
+    documents = with_database(run, seed=True, tenant=tenant)
     if as_json:
         print_json(documents)
         return
@@ -117,13 +119,16 @@ def list_(as_json: JsonOption = False) -> None:
 
 
 @kb_app.command("delete")
-def delete(source: Annotated[str, typer.Argument(help="The document's source, as `kb list` shows it.")]) -> None:
+def delete(
+    source: Annotated[str, typer.Argument(help="The document's source, as `kb list` shows it.")],
+    tenant: TenantOption = None,
+) -> None:
     """Delete one document and its chunks."""
 
     async def run(pool: Pool, settings: Settings) -> bool:
         return await delete_document(pool, source)
 
-    if not with_database(run):
+    if not with_database(run, tenant=tenant):
         errors.print(f"No document with source {source!r}.", markup=False)
         raise typer.Exit(1)
     say(f"Deleted {source}.")
@@ -138,6 +143,7 @@ def evaluate(
         float | None, typer.Option("--fail-under", help="Exit 1 when recall@3 of any language of any dataset is lower.")
     ] = None,
     as_json: JsonOption = False,
+    tenant: TenantOption = None,
 ) -> None:
     """Retrieval quality on question → document sets: recall@1, recall@3 and MRR per dataset and language."""
     try:
@@ -153,7 +159,7 @@ def evaluate(
         kb = await open_knowledge_base(settings, pool, build_embedder(settings))
         return {name: await evaluate_retrieval(kb, set_cases) for name, set_cases in cases.items()}
 
-    results = with_database(run, seed=True)
+    results = with_database(run, seed=True, tenant=tenant)
     every_result = [r for set_results in results.values() for r in set_results]
     report = {
         name: {language: m.as_json() for language, m in metrics_by_language(set_results).items()}

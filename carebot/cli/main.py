@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from carebot.cli.common import JsonOption, exit_cleanly_on_sigterm, print_json, say, with_components
+from carebot.cli.common import JsonOption, TenantOption, exit_cleanly_on_sigterm, print_json, say, with_components
 from carebot.cli.dev import dev_app
 from carebot.cli.discord import discord_app
 from carebot.cli.evals import eval_command
 from carebot.cli.kb import kb_app
 from carebot.cli.operators import operators_app
 from carebot.cli.shop import customers_app, demo_app, orders_app, shop_app
+from carebot.cli.tenants import tenants_app
 from carebot.logs import configure_logging
 from carebot.settings import get_settings
 from carebot.threads import CHANNELS
@@ -30,6 +31,7 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(orders_app, name="orders")
 app.add_typer(kb_app, name="kb")
 app.add_typer(operators_app, name="operators")
+app.add_typer(tenants_app, name="tenants")
 app.add_typer(discord_app, name="discord")
 app.add_typer(dev_app, name="dev")
 app.command("eval")(eval_command)
@@ -96,6 +98,7 @@ def chat(
     user: UserOption = "+14155550100",
     channel: ChannelOption = "web",
     as_json: JsonOption = False,
+    tenant: TenantOption = None,
 ) -> None:
     """Send a message as a customer and print the agent's answer.
 
@@ -125,11 +128,13 @@ def chat(
             result = await components.turns.chat(channel=channel, sender=user, text=line)
             say(f"bot> {result.answer}")
 
-    with_components(one if text else interactive)
+    with_components(one if text else interactive, tenant=tenant)
 
 
 @app.command()
-def history(user: UserOption, channel: ChannelOption = "web", as_json: JsonOption = False) -> None:
+def history(
+    user: UserOption, channel: ChannelOption = "web", as_json: JsonOption = False, tenant: TenantOption = None
+) -> None:
     """Print a customer's conversation as the checkpoint holds it."""
     _check_channel(channel)
 
@@ -137,7 +142,7 @@ def history(user: UserOption, channel: ChannelOption = "web", as_json: JsonOptio
         messages = await components.turns.history(channel=channel, sender=user)
         return {"thread_id": components.turns.thread_id(channel, user), "messages": messages}
 
-    thread = with_components(read)
+    thread = with_components(read, tenant=tenant)
     if as_json:
         print_json(thread)
         return

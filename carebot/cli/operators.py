@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from carebot.cli.common import JsonOption, errors, print_json, say, with_database
+from carebot.cli.common import JsonOption, TenantOption, errors, print_json, say, with_database
 from carebot.db.pool import Pool
 from carebot.settings import Settings
 
@@ -35,9 +35,15 @@ def operators_add(
     role: Annotated[
         Literal["admin", "agent"], typer.Option(help="agent: answers customers; admin: also manages the help centre.")
     ] = "agent",
+    tenant: TenantOption = None,
+    platform_admin: Annotated[
+        bool, typer.Option("--platform-admin", help="Also let them manage every tenant (/admin/tenants).")
+    ] = False,
 ) -> None:
-    """Add an operator. The password is asked for (or read from CAREBOT_OPERATOR_PASSWORD)."""
+    """Add an operator to a shop's team (--tenant, default the default shop). The password is
+    asked for (or read from CAREBOT_OPERATOR_PASSWORD)."""
     from carebot.desk.operators import OperatorAccounts, OperatorExists
+    from carebot.tenants.admin import set_platform_admin
 
     if "@" not in email:
         raise typer.BadParameter("expected an email address", param_hint="EMAIL")
@@ -47,17 +53,20 @@ def operators_add(
         account = await OperatorAccounts(pool).add(
             email=email, name=name or email.split("@")[0], role=role, password=password
         )
-        say(f"Added {account.name} <{account.email}> as {account.role}. They sign in at /admin.")
+        if platform_admin:
+            await set_platform_admin(pool, account.email or email, True)
+        also = " and platform admin" if platform_admin else ""
+        say(f"Added {account.name} <{account.email}> as {account.role}{also}. They sign in at /admin.")
 
     try:
-        with_database(add)
+        with_database(add, tenant=tenant)
     except (OperatorExists, ValueError) as exc:
         errors.print(str(exc), markup=False)
         raise typer.Exit(2) from None
 
 
 @operators_app.command("list")
-def operators_list(as_json: JsonOption = False) -> None:
+def operators_list(as_json: JsonOption = False, tenant: TenantOption = None) -> None:
     """List operators (never their passwords)."""
     from carebot.desk.operators import OperatorAccounts
 
@@ -67,7 +76,7 @@ def operators_list(as_json: JsonOption = False) -> None:
             for a in await OperatorAccounts(pool).list()
         ]
 
-    accounts = with_database(read)
+    accounts = with_database(read, tenant=tenant)
     if as_json:
         print_json(accounts)
         return

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import psycopg
 import typer
 
-from carebot.cli.common import JsonOption, errors, print_json, say, with_database
+from carebot.cli.common import JsonOption, TenantOption, errors, print_json, say, with_database
 from carebot.db.pool import Pool
 from carebot.demo.seed import seed_demo_help_centre, seed_demo_shop
 from carebot.domain import Order
@@ -48,7 +48,9 @@ def demo_seed() -> None:
 
 @customers_app.command("list")
 def customers_list(
-    limit: Annotated[int, typer.Option(help="Most customers to list.")] = 1000, as_json: JsonOption = False
+    limit: Annotated[int, typer.Option(help="Most customers to list.")] = 1000,
+    as_json: JsonOption = False,
+    tenant: TenantOption = None,
 ) -> None:
     """List customers with their contact ids and number of orders."""
 
@@ -62,7 +64,7 @@ def customers_list(
             )
             return await cur.fetchall()
 
-    customers = with_database(read)
+    customers = with_database(read, tenant=tenant)
     if as_json:
         print_json(customers)
         return
@@ -74,6 +76,7 @@ def customers_list(
 def orders_list(
     customer: Annotated[str, typer.Option("--customer", help="The customer's phone number (E.164).")],
     as_json: JsonOption = False,
+    tenant: TenantOption = None,
 ) -> None:
     """List a customer's orders, newest first."""
 
@@ -82,7 +85,7 @@ def orders_list(
         found = await source.find_customer(channel="whatsapp", sender=customer)
         return None if found is None else await source.recent_orders(found.id, limit=10_000)
 
-    orders = with_database(read)
+    orders = with_database(read, tenant=tenant)
     if orders is None:
         raise fail(f"No customer with phone number {customer}.")
     if as_json:
@@ -96,6 +99,7 @@ def orders_list(
 def orders_show(
     number: Annotated[str, typer.Argument(help="The order number, with or without its #.")],
     as_json: JsonOption = False,
+    tenant: TenantOption = None,
 ) -> None:
     """Show one order: its customer, address, items, payments and refunds, and every action taken on it."""
 
@@ -110,7 +114,7 @@ def orders_show(
         return order, (await store.customer(row["id"]) if row else None)
 
     try:
-        found = with_database(read)
+        found = with_database(read, tenant=tenant)
     except PolicyFileError as exc:
         raise fail(str(exc)) from exc
     if found is None:
@@ -165,6 +169,7 @@ def _order_text(order: OrderRecord, customer: ShopCustomer | None) -> list[str]:
 @shop_app.command("import")
 def shop_import(
     folder: Annotated[Path, typer.Argument(help="The folder with products.json, customers.json and orders.json.")],
+    tenant: TenantOption = None,
 ) -> None:
     """Import a shop's catalogue, customers and orders from its files (an upsert by id: importing the
     same files again changes nothing)."""
@@ -177,7 +182,7 @@ def shop_import(
         return await import_shop(pool, data)
 
     try:
-        counts = with_database(write)
+        counts = with_database(write, tenant=tenant)
     except psycopg.IntegrityError as exc:
         # Nothing was imported (one transaction): e.g. an email that another customer id already has.
         raise fail(f"{folder}: clashes with the shop's data: {exc.diag.message_primary}; nothing imported") from exc

@@ -2,15 +2,61 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
-Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
+from carebot.db.scope import scoped_tenant
+
+log = logging.getLogger(__name__)
+
+
+class ScopedPool(AsyncConnectionPool[AsyncConnection[DictRow]]):
+    """A pool whose connections work inside the current tenant's scope (`db/scope.py`).
+
+    Inside a scope, a checkout is one transaction that starts by setting `app.tenant_id` for
+    itself (`set_config(…, true)`: it ends with the transaction, so the next user of the pooled
+    connection starts with none); the row-level security policies read it. A `conn.transaction()`
+    inside becomes a savepoint. BEGIN and the setting go in one round trip, COMMIT in another.
+    Outside any scope the connection is handed out as it is (autocommit) and sees no tenant's rows.
+    """
+
+    @asynccontextmanager
+    async def connection(
+        self,
+        timeout: float | None = None,  # noqa: ASYNC109  # psycopg_pool's signature, overridden
+    ) -> AsyncIterator[AsyncConnection[DictRow]]:
+        async with super().connection(timeout) as conn:
+            tenant = scoped_tenant()
+            if tenant is None:
+                yield conn
+                return
+            # A UUID's text is hex and dashes only: safe in the statement, which lets BEGIN and the
+            # setting share one simple query (parameters would need a round trip of their own).
+            await conn.execute(f"BEGIN; SELECT set_config('app.tenant_id', '{tenant.id}', true)", prepare=False)  # type: ignore[arg-type]
+            try:
+                yield conn
+            except BaseException:
+                if not conn.closed:
+                    await conn.execute("ROLLBACK")
+                raise
+            if conn.pgconn.transaction_status == TransactionStatus.INERROR:
+                # The block caught an error of its own and went on: nothing it did after can commit.
+                log.warning("scoped_transaction_rolled_back", extra={"tenant": tenant.slug})
+                await conn.execute("ROLLBACK")
+            else:
+                await conn.execute("COMMIT")
+
+
+Pool = ScopedPool
 
 # AsyncPostgresSaver needs autocommit (its setup() runs CREATE INDEX CONCURRENTLY) and dict
 # rows; prepare_threshold=0 keeps it working behind pgbouncer in transaction mode.
@@ -47,7 +93,7 @@ async def open_pool(url: str, *, max_size: int = 20, acquire_timeout: float = 2.
     are checked when taken, so those broken by an outage are replaced and the app recovers
     without a restart.
     """
-    pool: Pool = AsyncConnectionPool(
+    pool = ScopedPool(
         url,
         min_size=1,
         max_size=max_size,

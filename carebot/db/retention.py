@@ -9,6 +9,7 @@ import logging
 from psycopg import sql
 
 from carebot.db.pool import Pool
+from carebot.db.scope import current_tenant
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,15 @@ async def prune_thread(pool: Pool, thread_id: str, *, keep: int) -> None:
 
 
 async def delete_idle_threads(pool: Pool, *, idle_days: float) -> int:
-    """Delete conversations whose latest checkpoint is older than `idle_days`; return how many."""
+    """Delete the current tenant's conversations whose latest checkpoint is older than `idle_days`;
+    return how many. Checkpoints carry no tenant column (LangGraph's tables): the tenant's threads
+    are those whose id starts with its id."""
+    prefix = f"{current_tenant().id}:"
     async with pool.connection() as conn, conn.transaction():
         cur = await conn.execute(
-            "SELECT thread_id FROM checkpoints GROUP BY thread_id"
+            "SELECT thread_id FROM checkpoints WHERE starts_with(thread_id, %s) GROUP BY thread_id"
             " HAVING max((checkpoint ->> 'ts')::timestamptz) < now() - make_interval(secs => %s)",
-            (idle_days * 86400,),
+            (prefix, idle_days * 86400),
         )
         threads = [r["thread_id"] for r in await cur.fetchall()]
         for table in ("checkpoint_writes", "checkpoint_blobs", "checkpoints"):

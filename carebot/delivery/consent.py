@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from psycopg import sql
 
 from carebot.db.pool import Pool
 from carebot.delivery.channels.registry import Channels
-from carebot.delivery.inbox import PendingMessage
+
+if TYPE_CHECKING:  # the inbox says what it did with a message through the outbox, which reads consent
+    from carebot.delivery.inbox import PendingMessage
 
 # Whole-message keywords only: "stop sending me the wrong size" is a question, not an opt-out.
 STOP_WORDS = frozenset({"stop", "stopall", "unsubscribe", "optout", "opt-out", "baja", "berhenti"})

@@ -43,10 +43,13 @@ from carebot.db.retention import (
     forget_expired_interaction_tokens,
     prune_thread,
 )
+from carebot.db.scope import TenantRef, tenant_scope
+from carebot.db.tenant_list import for_each_tenant
 from carebot.delivery.acks import AckFirst
 from carebot.delivery.answering import PendingTurns
 from carebot.delivery.outbox import Outbox, SendLater
 from carebot.settings import Settings
+from carebot.threads import tenant_of
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +134,15 @@ async def _autocommit(conn: AsyncConnection[Any]) -> None:
 
 def _checked_when_idle_pool(**options: Any) -> AsyncConnectionPool[Any]:
     return AsyncConnectionPool(**{**options, "check": CheckedWhenIdle()})
+
+
+def thread_tenant(thread_id: str) -> TenantRef:
+    """A job's tenant: the one its thread id names (built on the server, so it is the one the
+    message came for). A thread id naming none is a bug, not a tenant to guess."""
+    tenant = tenant_of(thread_id)
+    if tenant is None:
+        raise ValueError(f"thread id {thread_id!r} names no tenant")
+    return TenantRef(tenant)
 
 
 class JobQueue:
@@ -219,6 +231,9 @@ class JobQueue:
                 log.warning("stalled_job_superseded", extra={"task": job.task_name, "job_id": job.id})
 
     async def _defer_forgotten_work(self) -> None:
+        await for_each_tenant(self._pool, self._defer_tenants_forgotten_work)
+
+    async def _defer_tenants_forgotten_work(self) -> None:
         async with self._pool.connection() as conn:
             cur = await conn.execute("SELECT DISTINCT thread_id FROM inbox WHERE status = 'pending'")
             unanswered = [r["thread_id"] for r in await cur.fetchall()]
@@ -228,11 +243,11 @@ class JobQueue:
             await self.send_soon(thread_id)
 
     async def _forget_expired_tokens(self) -> None:
-        await forget_expired_interaction_tokens(self._pool)
+        await for_each_tenant(self._pool, lambda: forget_expired_interaction_tokens(self._pool))
 
     async def run_handover_timers(self) -> None:
         if self.timers is not None:
-            await self.timers()
+            await for_each_tenant(self._pool, self.timers)
 
     def stop_workers(self) -> None:
         """Have this process's workers stop for good: each finishes the jobs it is running (as on
@@ -319,6 +334,10 @@ class JobQueue:
             await task.configure(**options).defer_async(thread_id=thread_id)
 
     async def _answer_conversation(self, thread_id: str) -> None:
+        with tenant_scope(thread_tenant(thread_id)):
+            await self._answer_in_scope(thread_id)
+
+    async def _answer_in_scope(self, thread_id: str) -> None:
         sends = [thread_id]  # after a failure: whatever was queued before it
         try:
             sends = await self._answering.answer_all(thread_id)
@@ -332,20 +351,24 @@ class JobQueue:
                 await self.send_soon(key)
 
     async def _send_replies(self, thread_id: str) -> None:
-        try:
-            await self._outbox.send_pending(thread_id)
-        except SendLater as exc:
-            await self.send_soon(thread_id, after=exc.after)
+        with tenant_scope(thread_tenant(thread_id)):
+            try:
+                await self._outbox.send_pending(thread_id)
+            except SendLater as exc:
+                await self.send_soon(thread_id, after=exc.after)
 
     async def _sweep_task(self, timestamp: int) -> None:
         await self.sweep()
 
     async def _retention_task(self, timestamp: int) -> None:
+        await for_each_tenant(self._pool, self._tenants_retention)
+        await delete_expired_operator_sessions(self._pool)
+
+    async def _tenants_retention(self) -> None:
         await delete_idle_threads(self._pool, idle_days=self._settings.thread_ttl_days)
         await delete_old_messages(self._pool, older_than_days=self._settings.message_retention_days)
         await delete_old_transcripts(self._pool, older_than_days=self._settings.transcript_retention_days)
         await delete_old_events(self._pool)
-        await delete_expired_operator_sessions(self._pool)
 
 
 class EmbeddedWorkers:

@@ -25,6 +25,7 @@ REASON_LABELS: dict[EscalationReason, str] = {
     "verification_failed": "could not verify their account",
     "repeated_question": "asked the same thing three times",
     "action_rejected": "asked for a change the shop's order system refused",
+    "quota_exceeded": "wrote after the shop's monthly message quota was used up",
 }
 
 # Notifications are sent as the outbox "thread" `handoff:<thread id>`: ordered among themselves,

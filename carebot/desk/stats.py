@@ -1,15 +1,18 @@
 """How the bot is doing, from the transcript: conversations and messages, the share the bot
-resolved alone, hand-overs by reason, first-response times (bot and people), intents, per day."""
+resolved alone, hand-overs by reason, first-response times (bot and people), intents, per day;
+and a shop's month against its quota, for the platform's administrators (`tenant_stats`)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
 
 from carebot.db.pool import Pool
+from carebot.db.scope import tenant_scope
 from carebot.desk.handover import reason_label
+from carebot.tenants.registry import Tenant
 
 # Every query reads the window [now - days, now).
 _SUMMARY = """
@@ -137,4 +140,68 @@ async def inbox_stats(pool: Pool, *, days: int) -> InboxStats:
         first_response=FirstResponse(bot=_percentiles(bot), human=_percentiles(human)),
         intents=intents,
         per_day=[Day.model_validate(r) for r in per_day],
+    )
+
+
+# A shop's calendar month (UTC) so far, from its transcript and its actions: customer messages are
+# what the quota counts (`tenants/quotas.py` keeps its own counter, which starts with these).
+_TENANT_MONTH = """
+WITH month AS (SELECT date_trunc('month', now(), 'UTC') AS starts_at)
+SELECT (SELECT starts_at FROM month) AS month_start,
+    (SELECT count(*) FROM messages WHERE role = 'customer' AND at >= (SELECT starts_at FROM month)) AS messages,
+    (SELECT count(DISTINCT thread_id) FROM messages
+     WHERE role = 'customer' AND at >= (SELECT starts_at FROM month)) AS conversations,
+    (SELECT count(*) FROM messages
+     WHERE meta ->> 'event' = 'handover' AND at >= (SELECT starts_at FROM month)) AS handovers,
+    (SELECT count(*) FROM order_actions WHERE at >= (SELECT starts_at FROM month))
+    + (SELECT count(*) FROM order_api_requests WHERE at >= (SELECT starts_at FROM month)) AS actions,
+    (SELECT count(*) FROM conversations WHERE status <> 'bot') AS with_people
+"""
+
+
+class TenantStats(BaseModel):
+    """A shop's calendar month (UTC) so far, against its quota."""
+
+    tenant_id: str
+    slug: str
+    month_start: datetime
+    messages: int
+    """Customer messages received this month (what `messages_per_month` counts)."""
+    messages_per_month: int | None
+    """The quota; None: none."""
+    quota_used_share: float | None
+    """messages / quota (over 1 once the assistant stopped answering); None without a quota."""
+    messages_per_minute: int | None
+    conversations: int
+    """Conversations with a customer message this month."""
+    handovers: int
+    """Hand-overs to the shop's people this month."""
+    actions: int
+    """Actions on orders done (or sent to the shop's order API) this month."""
+    with_people: int
+    """Conversations waiting for or with a person now."""
+    disabled: bool
+
+
+async def tenant_stats(pool: Pool, tenant: Tenant) -> TenantStats:
+    """`tenant`'s month so far, read in its own scope (the platform's admin API and
+    `carebot tenants show` call it from outside any)."""
+    with tenant_scope(tenant.ref):
+        async with pool.connection() as conn:
+            row = await (await conn.execute(_TENANT_MONTH)).fetchone()
+    assert row is not None
+    quota = tenant.messages_per_month
+    return TenantStats(
+        tenant_id=str(tenant.id),
+        slug=tenant.slug,
+        month_start=row["month_start"],
+        messages=row["messages"],
+        messages_per_month=quota,
+        quota_used_share=round(row["messages"] / quota, 3) if quota else None,
+        messages_per_minute=tenant.messages_per_minute,
+        conversations=row["conversations"],
+        handovers=row["handovers"],
+        actions=row["actions"],
+        with_people=row["with_people"],
+        disabled=not tenant.enabled,
     )

@@ -26,7 +26,7 @@ ACCEPT_INBOUND = """
 WITH new AS (
     INSERT INTO inbox (channel, external_id, thread_id, sender, body, payload)
     VALUES (%(channel)s, %(external_id)s, %(thread)s, %(sender)s, %(body)s, %(payload)s)
-    ON CONFLICT (channel, external_id) DO NOTHING
+    ON CONFLICT (tenant_id, channel, external_id) DO NOTHING
     RETURNING id, received_at
 ), conversation AS (
     INSERT INTO conversations AS c (thread_id, channel, sender, last_message_at, last_customer_at)

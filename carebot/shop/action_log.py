@@ -20,7 +20,7 @@ async def record_action(
     cur = await conn.execute(
         "INSERT INTO order_actions (idempotency_key, order_id, order_number, kind, actor, operator_email, thread_id,"
         " confirming_message, request, before, after) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+        " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id",
         (
             key,
             order_id,

@@ -146,7 +146,10 @@ class ShopRejected(Exception):
 class ShopActions(Protocol):
     """The shop's data an action needs, and the action itself; identity is the caller's to establish."""
 
-    policy: Policy
+    @property
+    def policy(self) -> Policy:
+        """The shop's rules for actions (its policy file)."""
+        ...
 
     async def customer(self, customer_id: int) -> ShopCustomer | None:
         """The customer with their address and payment methods."""

@@ -111,12 +111,14 @@ async def write_shop(conn: AsyncConnection[Any], data: ShopData) -> ImportCounts
 async def _upsert_products(conn: AsyncConnection[Any], products: list[Product]) -> None:
     async with conn.cursor() as cur:
         await cur.executemany(
-            "INSERT INTO products (id, name) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name",
+            "INSERT INTO products (id, name) VALUES (%s, %s)"
+            " ON CONFLICT (tenant_id, id) DO UPDATE SET name = EXCLUDED.name",
             [(p.id, p.name) for p in products],
         )
         await cur.executemany(
             "INSERT INTO product_variants (id, product_id, options, price, available, position)"
-            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET product_id = EXCLUDED.product_id,"
+            " VALUES (%s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (tenant_id, id) DO UPDATE SET product_id = EXCLUDED.product_id,"
             " options = EXCLUDED.options, price = EXCLUDED.price, available = EXCLUDED.available,"
             " position = EXCLUDED.position",
             [
@@ -131,7 +133,7 @@ async def _upsert_customers(conn: AsyncConnection[Any], customers: list[ShopCust
     async with conn.cursor() as cur:
         await cur.executemany(
             "INSERT INTO customers (shop_id, name, email, phone, discord_id, language, address)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (shop_id) DO UPDATE SET name = EXCLUDED.name,"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (tenant_id, shop_id) DO UPDATE SET name = EXCLUDED.name,"
             " email = EXCLUDED.email, phone = EXCLUDED.phone, discord_id = EXCLUDED.discord_id,"
             " language = EXCLUDED.language, address = EXCLUDED.address",
             [
@@ -145,7 +147,7 @@ async def _upsert_customers(conn: AsyncConnection[Any], customers: list[ShopCust
         await cur.executemany(
             "INSERT INTO payment_methods (id, customer_id, kind, label, balance, position)"
             " SELECT %s, id, %s, %s, %s, %s FROM customers WHERE shop_id = %s"
-            " ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, kind = EXCLUDED.kind,"
+            " ON CONFLICT (tenant_id, id) DO UPDATE SET customer_id = EXCLUDED.customer_id, kind = EXCLUDED.kind,"
             " label = EXCLUDED.label, balance = EXCLUDED.balance, position = EXCLUDED.position",
             [
                 (m.id, m.kind, m.label, m.balance, position, c.id)
@@ -163,7 +165,8 @@ async def _upsert_orders(conn: AsyncConnection[Any], orders: list[ShopOrder]) ->
             " return_request, exchange_request)"
             " SELECT %s, id, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s"
             " FROM customers WHERE shop_id = %s"
-            " ON CONFLICT (number) DO UPDATE SET customer_id = EXCLUDED.customer_id, status = EXCLUDED.status,"
+            " ON CONFLICT (tenant_id, number) DO UPDATE SET customer_id = EXCLUDED.customer_id,"
+            " status = EXCLUDED.status,"
             " items = EXCLUDED.items, total = EXCLUDED.total, currency = EXCLUDED.currency,"
             " carrier = EXCLUDED.carrier, tracking_number = EXCLUDED.tracking_number,"
             " created_at = EXCLUDED.created_at, shipped_at = EXCLUDED.shipped_at,"

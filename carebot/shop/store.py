@@ -169,7 +169,7 @@ async def _products(conn: AsyncConnection[Any], product_ids: set[str] | None) ->
         " 'price', v.price::text, 'available', v.available) ORDER BY v.position, v.id)"
         " FILTER (WHERE v.id IS NOT NULL), '[]') AS variants"
         " FROM products p LEFT JOIN product_variants v ON v.product_id = p.id"
-        " WHERE %s::text[] IS NULL OR p.id = ANY(%s::text[]) GROUP BY p.id ORDER BY p.id",
+        " WHERE %s::text[] IS NULL OR p.id = ANY(%s::text[]) GROUP BY p.tenant_id, p.id ORDER BY p.id",
         (None if product_ids is None else list(product_ids),) * 2,
     )
     return {row["id"]: Product.model_validate(row) for row in await cur.fetchall()}

@@ -127,7 +127,7 @@ class OneTimeCodes:
                 await conn.execute("UPDATE verification_codes SET used_at = now() WHERE id = %s", (row["id"],))
                 await conn.execute(
                     "INSERT INTO verified_links (sender_key, customer_id, expires_at) VALUES (%s, %s, now() + %s)"
-                    " ON CONFLICT (sender_key) DO UPDATE SET customer_id = excluded.customer_id,"
+                    " ON CONFLICT (tenant_id, sender_key) DO UPDATE SET customer_id = excluded.customer_id,"
                     " verified_at = now(), expires_at = excluded.expires_at",
                     (conversation, row["customer_id"], LINK_TTL),
                 )

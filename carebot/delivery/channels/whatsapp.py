@@ -11,9 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from carebot.db.pool import Pool
+from carebot.db.scope import DEFAULT_TENANT_ID, current_tenant
 from carebot.delivery.channels.base import Channel, LatestContact, ReplyTarget
 from carebot.delivery.channels.errors import CannotSend, PermanentSendError, TransientSendError
 from carebot.delivery.channels.formatting import split_message, to_whatsapp
+from carebot.tenants.registry import Channel as TenantChannel
+from carebot.tenants.registry import TenantRegistry
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,9 @@ class WhatsAppChannel(Channel):
                 "WhatsApp only delivers free text within 24 hours of the customer's last message: "
                 "send an approved template instead"
             )
-        return ReplyTarget(contact.sender, {"reply_to": contact.sender})
+        # From the shop's number the customer last wrote to (a tenant may have several).
+        via = contact.last_payload.get("via")
+        return ReplyTarget(contact.sender, {"reply_to": contact.sender} | ({"via": via} if via else {}))
 
 
 async def record_delivery_status(pool: Pool, provider_id: str, status: str, error_code: str | None) -> None:
@@ -146,3 +151,90 @@ class TwilioSender:
 
     async def aclose(self) -> None:
         await self._http.close()
+
+
+class TenantTwilioSenders:
+    """WhatsApp messages through the Twilio account of the shop the running job works for: from
+    the tenant's number the customer wrote to (the inbound payload's `via`), else its first
+    number; the default tenant, written to at the old URL, keeps the deployment's TWILIO_* sender.
+
+    One SDK client per channel, kept while its credentials stay the same (a changed token or
+    number builds a new one on the next send)."""
+
+    def __init__(
+        self,
+        tenants: TenantRegistry,
+        *,
+        deployment: TwilioSender | None,
+        public_base_url: str | None,
+        api_base_url: str | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self._tenants = tenants
+        self._deployment = deployment
+        self._public_base_url = public_base_url.rstrip("/") if public_base_url else None
+        self._api_base_url = api_base_url
+        self._timeout = timeout
+        self._senders: dict[int, tuple[tuple[str, ...], TwilioSender]] = {}
+        self._retired: list[TwilioSender] = []
+
+    async def send(self, *, recipient: str, body: str, part: int, payload: dict[str, Any]) -> str | None:
+        sender = await self._sender(payload)
+        return await sender.send(recipient=recipient, body=body, part=part, payload=payload)
+
+    async def find_sent(
+        self, *, recipient: str, body: str, part: int, payload: dict[str, Any], since: datetime
+    ) -> str | None:
+        sender = await self._sender(payload)
+        return await sender.find_sent(recipient=recipient, body=body, part=part, payload=payload, since=since)
+
+    async def aclose(self) -> None:
+        senders = [s for _, s in self._senders.values()] + self._retired
+        if self._deployment is not None:
+            senders.append(self._deployment)
+        for sender in senders:
+            await sender.aclose()
+
+    async def _sender(self, payload: dict[str, Any]) -> TwilioSender:
+        tenant = current_tenant()
+        via = payload.get("via")
+        if via is None and tenant.id == DEFAULT_TENANT_ID and self._deployment is not None:
+            return self._deployment  # the old single-shop path: no lookups
+        channels = await self._tenants.channels(tenant.id, "whatsapp")
+        channel = next((c for c in channels if c.address == via), None)
+        if channel is None and tenant.id == DEFAULT_TENANT_ID and self._deployment is not None:
+            return self._deployment
+        channel = channel or (channels[0] if channels else None)
+        if channel is None:
+            raise PermanentSendError("this shop has no WhatsApp number configured (carebot tenants channels)")
+        return await self._channel_sender(channel)
+
+    async def _channel_sender(self, channel: TenantChannel) -> TwilioSender:
+        account_sid = str(channel.config.get("account_sid") or "")
+        token = (await self._tenants.secrets_of(channel)).get("auth_token", "")
+        if not (account_sid and token):
+            raise PermanentSendError("the shop's WhatsApp channel has no account_sid or auth_token")
+        service = channel.address if channel.address.startswith("MG") else channel.config.get("messaging_service_sid")
+        credentials = (account_sid, token, channel.address, str(service or ""))
+        cached = self._senders.get(channel.id)
+        if cached is not None and cached[0] == credentials:
+            return cached[1]
+        tenant = await self._tenants.get(channel.tenant_id)
+        callback = (
+            f"{self._public_base_url}/webhooks/whatsapp/{tenant.slug}/status"
+            if self._public_base_url and tenant is not None
+            else None
+        )
+        sender = TwilioSender(
+            account_sid=account_sid,
+            auth_token=token,
+            whatsapp_from=None if service else channel.address,
+            messaging_service_sid=str(service) if service else None,
+            api_base_url=self._api_base_url,
+            status_callback=callback,
+            timeout=self._timeout,
+        )
+        if cached is not None:
+            self._retired.append(cached[1])  # a send may still be using it: closed with the rest
+        self._senders[channel.id] = (credentials, sender)
+        return sender

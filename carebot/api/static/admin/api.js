@@ -1,6 +1,7 @@
 // The operator API: same-origin JSON with the session cookie; every change carries the CSRF token.
 
 let csrf = null;
+let shop = null; // the shop this page shows: sent with every request, so a stale page finds out
 
 export class ApiError extends Error {
   constructor(status, detail, body) {
@@ -15,9 +16,17 @@ function signedOut() {
   return new Promise(() => {}); // the page is leaving: nothing after this should run
 }
 
+// The session works in another shop now (picked in another tab): start over in it.
+function shopChanged() {
+  location.hash = "#/";
+  location.reload();
+  return new Promise(() => {});
+}
+
 export async function request(path, { method = "GET", body, headers: extra = {} } = {}) {
   const headers = { Accept: "application/json", ...extra };
   if (method !== "GET") headers["X-CSRF-Token"] = csrf ?? "";
+  if (shop) headers["X-Carebot-Tenant"] = shop;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
     method,
@@ -26,6 +35,7 @@ export async function request(path, { method = "GET", body, headers: extra = {} 
     credentials: "same-origin",
   });
   if (response.status === 401) return signedOut();
+  if (response.status === 409 && response.headers.has("X-Carebot-Tenant")) return shopChanged();
   if (response.status === 204) return null;
   const data = await response.json().catch(() => ({}));
   if (!response.ok) throw new ApiError(response.status, plainDetail(data.detail), data);
@@ -49,8 +59,13 @@ export function newKey() {
 export async function me() {
   const who = await request("/admin/me");
   csrf = who.csrf_token;
+  shop = who.tenant?.slug ?? null;
   return who;
 }
+
+// The shops this operator works in, and switching the session to another (403: not one of theirs).
+export const myShops = () => request("/admin/me/tenants");
+export const switchShop = (slug) => request("/admin/me/tenant", { method: "POST", body: { tenant: slug } });
 
 export const conversationPath = (id) => `/admin/conversations/${encodeURIComponent(id)}`;
 

@@ -1,6 +1,7 @@
 // The operator app: who is signed in, hash routes (#/, #/conversations/<id>, #/stats) and live
 // updates from the server's event stream, which the browser reconnects by itself.
-import { me, signOut } from "./api.js";
+import { me, myShops, signOut, switchShop } from "./api.js";
+import { h, replace } from "./dom.js";
 import * as inbox from "./inbox.js";
 import * as conversation from "./conversation.js";
 import * as stats from "./stats.js";
@@ -59,11 +60,41 @@ function live() {
   });
 }
 
+// The shop's name always shows; an operator of several shops picks another here, and the page
+// starts over in it (the inbox, the open conversation's id and the event stream are per shop).
+async function showShop(who) {
+  const place = document.getElementById("shop");
+  const current = who.tenant;
+  document.title = current ? `${current.name} — Customer inbox` : "Customer inbox";
+  replace(place, current ? current.name : "");
+  const { tenants } = await myShops();
+  if (!current || tenants.length < 2) return;
+  const picker = h(
+    "select",
+    { "aria-label": "Shop", id: "shop-picker" },
+    tenants.map((shop) => h("option", { value: shop.slug, selected: shop.slug === current.slug }, shop.name)),
+  );
+  picker.addEventListener("change", async () => {
+    picker.disabled = true;
+    try {
+      await switchShop(picker.value);
+      location.hash = "#/";
+      location.reload();
+    } catch {
+      picker.value = current.slug;
+      picker.disabled = false;
+      failed("That shop could not be opened. Reload the page to see the shops you work in.");
+    }
+  });
+  replace(place, picker);
+}
+
 async function start() {
   const who = await me();
   inbox.setOperator(who);
   conversation.setOperator(who);
   document.getElementById("me").textContent = who.name;
+  showShop(who).catch(() => {});
   document.getElementById("signout").addEventListener("click", () => signOut());
   window.addEventListener("hashchange", route);
   route();

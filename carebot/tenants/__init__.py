@@ -1,0 +1,1 @@
+"""Tenants: the shops one deployment serves, their channels, secrets and settings."""
