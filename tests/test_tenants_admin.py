@@ -195,6 +195,14 @@ async def test_only_platform_admins_manage_tenants_over_http(empty_database_url:
         assert [c["address"] for c in shown.json()["channels"]] == ["+14155550177"]
         listed: list[dict[str, Any]] = (await client.get("/admin/tenants")).json()
         assert [t["slug"] for t in listed] == ["default", "shop-z"]
+        month = await client.get("/admin/tenants/shop-z/stats")
+        assert month.status_code == 200, month.text
+        assert (month.json()["slug"], month.json()["messages"], month.json()["messages_per_minute"]) == (
+            "shop-z",
+            0,
+            30,
+        )
+        assert (await client.get("/admin/tenants/nope/stats")).status_code == 404
 
         removed = await client.delete("/admin/tenants/shop-z/channels/whatsapp/+14155550177", headers=headers)
         assert removed.status_code == 204

@@ -21,6 +21,7 @@ from carebot.api.deps import ComponentsDep
 from carebot.api.operator_auth import OperatorDep
 from carebot.delivery.sanitise import clean_json
 from carebot.desk.operators import Operator
+from carebot.desk.stats import TenantStats, tenant_stats
 from carebot.tenants.admin import (
     ChannelTaken,
     InvalidTenantSettings,
@@ -128,6 +129,15 @@ async def show_tenant(slug: SlugPath, admin: AdminDep) -> TenantDetail:
         channels=await admin.registry.channels(tenant.id),
         operators=await admin.members(tenant),
     )
+
+
+@router.get("/{slug}/stats")
+async def stats(slug: SlugPath, admin: AdminDep) -> TenantStats:
+    """The tenant's month so far: customer messages against its quota, conversations, hand-overs,
+    actions, conversations with a person."""
+    with refusals():
+        tenant = await admin.require(slug)
+    return await tenant_stats(admin.pool, tenant)
 
 
 @router.patch("/{slug}")

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from carebot.cli.common import JsonOption, errors, print_json, say
 from carebot.db.scope import tenant_scope
+from carebot.desk.stats import tenant_stats
 from carebot.logs import configure_logging
 from carebot.settings import get_settings
 from carebot.tenants.admin import (
@@ -138,7 +139,8 @@ def tenants_list(as_json: JsonOption = False) -> None:
 
 @tenants_app.command("show")
 def tenants_show(slug: SlugArgument, as_json: JsonOption = False) -> None:
-    """A tenant, its channels (secrets as their last four characters) and its team."""
+    """A tenant, its channels (secrets as their last four characters), its team and its month so far
+    (customer messages against the quota, conversations, hand-overs, actions)."""
 
     async def read(admin: TenantAdmin) -> dict[str, Any]:
         tenant = await admin.require(slug)
@@ -147,6 +149,7 @@ def tenants_show(slug: SlugArgument, as_json: JsonOption = False) -> None:
             **tenant.model_dump(mode="json"),
             "channels": [c.model_dump(mode="json", exclude={"tenant_id"}) for c in channels],
             "operators": [m.model_dump() for m in await admin.members(tenant)],
+            "this_month": (await tenant_stats(admin.pool, tenant)).model_dump(mode="json"),
         }
 
     shown = with_tenants(read)
