@@ -57,7 +57,7 @@ from carebot.shop.order_api_actions import OrderApiActions
 from carebot.shop.orders import OrderSource, PostgresOrderSource
 from carebot.shop.policy import demo_policy_path, load_policy
 from carebot.shop.store import ShopStore
-from carebot.turns import TurnRunner
+from carebot.turns import TurnCheckpointer, TurnRunner
 from carebot.verification.codes import OneTimeCodes
 from carebot.verification.delivery import DevMailbox, Mailer, SmtpMailer, TwilioVerify
 
@@ -220,7 +220,7 @@ async def open_components(settings: Settings, *, warm_up: bool = True) -> AsyncI
                 action_reader=models.action_reader,
                 shop=shop_actions(settings, pool, orders),
             )
-            graph = build_graph(deps, checkpointer=AsyncPostgresSaver(pool))  # type: ignore[arg-type]
+            graph = build_graph(deps, checkpointer=TurnCheckpointer(pool))  # type: ignore[arg-type]
             if warm_up:
                 await warm_up_models(models, embedder)
             log.info("service_started", extra={"model": models.description, "embeddings": settings.embeddings})
