@@ -66,7 +66,7 @@ from carebot.tenants.quotas import Quotas
 from carebot.tenants.registry import TenantRegistry
 from carebot.tenants.secrets import SecretBox
 from carebot.tenants.settings import ShopSettingsSource
-from carebot.turns import TurnRunner
+from carebot.turns import TurnCheckpointer, TurnRunner
 from carebot.verification.codes import OneTimeCodes
 from carebot.verification.delivery import DevMailbox, Mailer, SmtpMailer, TwilioVerify
 
@@ -302,7 +302,7 @@ async def open_components(settings: Settings, *, warm_up: bool = True) -> AsyncI
                     action_reader=models.action_reader,
                     shop=TenantShopActions(shops),
                 )
-                graph = build_graph(deps, checkpointer=AsyncPostgresSaver(pool))  # type: ignore[arg-type]
+                graph = build_graph(deps, checkpointer=TurnCheckpointer(pool))  # type: ignore[arg-type]
                 if warm_up:
                     await warm_up_models(models, embedder)
                 log.info("service_started", extra={"model": models.description, "embeddings": settings.embeddings})

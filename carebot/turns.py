@@ -6,10 +6,16 @@ worker), the CLI and the eval runner all answer a message by calling `chat`.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, cast
 
 import langsmith
 from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import CheckpointTuple, copy_checkpoint, get_checkpoint_id
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
@@ -31,6 +37,47 @@ _CALLING_CODE_LANGUAGES: dict[str, Language] = {
         "es",
     ),
 }
+
+
+# The checkpoint a turn read to choose how to run, by thread and namespace, until its run reads it.
+# None outside `TurnRunner.chat`.
+_TURN_READ: ContextVar[dict[tuple[str, str], CheckpointTuple | None] | None] = ContextVar("turn_read", default=None)
+
+
+class TurnCheckpointer(AsyncPostgresSaver):
+    """The Postgres checkpointer, reading a turn's checkpoint once. `TurnRunner.chat` looks at the
+    thread's state before running the message (a question waiting for its answer, a step to finish, a
+    message already answered); the run then read the same row again: a second round trip and the
+    conversation's messages decoded twice, about a sixth of a turn's CPU. Within a turn, the run is
+    handed the checkpoint the look read, as long as nothing was pending on it: the turn holds its
+    conversation's lock, so the row cannot change in between. A checkpoint with pending writes (an
+    interrupt, a saved answer not acted on) is read afresh, as before: the look applies those writes
+    to what it read."""
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        kept = _TURN_READ.get()
+        if kept is None or get_checkpoint_id(config):
+            return await super().aget_tuple(config)
+        configurable = config["configurable"]
+        key = (str(configurable["thread_id"]), str(configurable.get("checkpoint_ns", "")))
+        if key in kept:
+            return kept.pop(key)  # once: a second run in the turn reads what the first one saved
+        saved = await super().aget_tuple(config)
+        if saved is None or not saved.pending_writes:
+            # A copy of the checkpoint's dicts, which a run updates in place (versions, values seen).
+            kept[key] = saved._replace(checkpoint=copy_checkpoint(saved.checkpoint)) if saved else None
+        return saved
+
+
+@asynccontextmanager
+async def _one_checkpoint_read() -> AsyncIterator[None]:
+    """Within the block, the runner's look at a thread and the run after it share one checkpoint read
+    (with a `TurnCheckpointer`; other checkpointers read twice)."""
+    token = _TURN_READ.set({})
+    try:
+        yield
+    finally:
+        _TURN_READ.reset(token)
 
 
 def _answered(values: dict[str, Any], turn_id: str) -> bool:
@@ -114,9 +161,12 @@ class TurnRunner:
         """
         thread_id = thread_id or self.thread_id(channel, sender)
         metadata = {"thread_id": thread_id, "channel": channel}
-        async with langsmith.trace(
-            GRAPH_NAME, "chain", inputs={"text": text}, metadata=metadata, tags=[f"channel:{channel}"]
-        ) as run:
+        async with (
+            langsmith.trace(
+                GRAPH_NAME, "chain", inputs={"text": text}, metadata=metadata, tags=[f"channel:{channel}"]
+            ) as run,
+            _one_checkpoint_read(),
+        ):
             config: Any = {"configurable": {"thread_id": thread_id}, "metadata": metadata}
             context = self.context(channel, sender, turn_id, shop=await self.shop())
             message: Any = {"messages": [HumanMessage(text, id=turn_id)]}

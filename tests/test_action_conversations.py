@@ -13,6 +13,9 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import CheckpointTuple
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from carebot.composition import Components, open_components
 from carebot.graph.outcome import TurnResult
@@ -62,6 +65,32 @@ async def test_a_cancel_is_stated_then_done_only_after_yes(shop: Components) -> 
     assert (saved["status"], saved["cancel_reason"]) == ("cancelled", "ordered by mistake")
     actions = saved["actions"]
     assert isinstance(actions, list) and len(actions) == 1 and actions[0]["confirming_message"] == "yes please"
+
+
+async def test_a_turn_reads_its_conversation_once_unless_a_confirmation_waits(
+    shop: Components, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The throughput of issue 23's regression: each turn looked at its thread, then ran it, reading
+    the saved conversation twice. Only a turn with something pending (the answer to a confirmation)
+    reads it again, and the action is still done once."""
+    reads: list[str] = []
+    read = AsyncPostgresSaver.aget_tuple
+
+    async def counted(saver: AsyncPostgresSaver, config: RunnableConfig) -> CheckpointTuple | None:
+        reads.append(config["configurable"]["thread_id"])
+        return await read(saver, config)
+
+    monkeypatch.setattr(AsyncPostgresSaver, "aget_tuple", counted)
+    thread = f"web:test-{uuid.uuid4().hex}"
+    per_turn = []
+    for text in ("hello", "how long does shipping take?", "cancel W2378156 please, I ordered it by mistake", "yes",
+                 "thanks"):  # fmt: skip
+        reads.clear()
+        (result,) = await converse(shop, YUSUF, text, thread=thread)
+        per_turn.append((result.action or {}).get("state"))
+        assert reads.count(thread) == (2 if text == "yes" else 1), text
+    assert per_turn == [None, None, "proposed", "done", None]
+    assert len((await order(shop, "#W2378156"))["actions"]) == 1  # type: ignore[arg-type]
 
 
 async def test_anything_but_yes_leaves_the_order_as_it_was(shop: Components) -> None:
