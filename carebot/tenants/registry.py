@@ -82,6 +82,7 @@ class TenantRegistry:
         self._pool = pool
         self._box = box
         self._cache: dict[object, tuple[float, Tenant | None]] = {}
+        self._channel_cache: dict[tuple[str, str], tuple[float, Channel]] = {}
 
     async def get(self, tenant_id: UUID) -> Tenant | None:
         return await self._cached(tenant_id, "SELECT * FROM tenants WHERE id = %s", tenant_id)
@@ -109,6 +110,7 @@ class TenantRegistry:
     def forget(self) -> None:
         """Drop what this process cached (after it changed a tenant itself)."""
         self._cache.clear()
+        self._channel_cache.clear()
 
     async def add(self, *, slug: str, name: str, **fields: Any) -> Tenant:
         columns = ["slug", "name", *fields]
@@ -126,11 +128,20 @@ class TenantRegistry:
         return Tenant.model_validate(row)
 
     async def channel(self, kind: ChannelKind, address: str) -> Channel | None:
-        """The channel the provider's signed `address` names, if any tenant has it."""
+        """The channel the provider's signed `address` names, if any tenant has it (cached like the
+        tenants: every web chat request names its site key)."""
+        now = time.monotonic()
+        hit = self._channel_cache.get((kind, address))
+        if hit is not None and now - hit[0] < _CACHE_SECONDS:
+            return hit[1]
         async with self._pool.connection() as conn:
             cur = await conn.execute("SELECT * FROM tenant_channels WHERE kind = %s AND address = %s", (kind, address))
             row = await cur.fetchone()
-        return Channel.model_validate(row) if row else None
+        if row is None:
+            return None  # not remembered: a channel added a moment ago (by the CLI) works at once
+        channel = Channel.model_validate(row)
+        self._channel_cache[(kind, address)] = (now, channel)
+        return channel
 
     async def channels(self, tenant_id: UUID, kind: ChannelKind | None = None) -> builtins.list[Channel]:
         async with self._pool.connection() as conn:
