@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import weakref
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
@@ -45,7 +47,9 @@ class ScopedPool(AsyncConnectionPool[AsyncConnection[DictRow]]):
             try:
                 yield conn
             except BaseException:
-                if not conn.closed:
+                # The block's own error is the one to raise: a connection lost with it cannot roll
+                # back either, and the pool discards it when it comes back broken.
+                with contextlib.suppress(psycopg.Error):
                     await conn.execute("ROLLBACK")
                 raise
             if conn.pgconn.transaction_status == TransactionStatus.INERROR:
