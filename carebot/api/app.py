@@ -37,7 +37,8 @@ from carebot.db.notifications import Notifications
 from carebot.delivery.acks import AckFirst
 from carebot.delivery.inbox import ANSWERED_CHANNEL, AnswerSignals, Inbox
 from carebot.settings import Settings, get_settings
-from carebot.tenants.quotas import RateLimited, TenantDisabled
+from carebot.tenants.channels import TenantDisabled, UnknownTenant
+from carebot.tenants.quotas import RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,12 @@ def create_app(settings: Settings | None = None, *, with_worker: bool = True) ->
     @app.exception_handler(TenantDisabled)
     async def tenant_disabled(request: Request, exc: Exception) -> JSONResponse:
         # Nothing is stored: a provider that retries gets the same answer until the shop is back.
-        return JSONResponse({"detail": "this shop's assistant is disabled"}, status_code=403)
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @app.exception_handler(UnknownTenant)
+    async def unknown_tenant(request: Request, exc: Exception) -> JSONResponse:
+        # A route's slug or a web chat's site key that names no shop.
+        return JSONResponse({"detail": str(exc)}, status_code=404)
 
     @app.exception_handler(RateLimited)
     async def tenant_rate_limited(request: Request, exc: Exception) -> JSONResponse:

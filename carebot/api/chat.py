@@ -16,10 +16,10 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from carebot.api.deps import ComponentsDep, InboxDep, JobsDep
-from carebot.api.tenant_routes import site_tenant
 from carebot.api.web_identity import SESSION_MAX_AGE, WebSiteDep, WebVisitorDep
 from carebot.delivery.inbox import InboundMessage
 from carebot.delivery.jobs import WEB_PRIORITY
+from carebot.tenants.channels import web_site
 
 router = APIRouter(tags=["chat"])
 
@@ -193,5 +193,5 @@ async def chat_page(
     its branding), and it sends the key with every message (`X-Site-Key`)."""
     if not site:
         return HTMLResponse(chat_page_html())
-    tenant, _ = await site_tenant(components.tenants, site)
+    tenant, _ = await web_site(components.tenants, site)
     return HTMLResponse(chat_page_html(tenant.branding, name=tenant.name))

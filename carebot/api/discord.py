@@ -10,11 +10,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from carebot.api.deps import ComponentsDep, InboxDep, JobsDep, acknowledging
-from carebot.api.tenant_routes import route_tenant
 from carebot.db.scope import enter_tenant
 from carebot.delivery.inbox import InboundMessage, Inbox
 from carebot.delivery.jobs import JobQueue
-from carebot.tenants.channels import discord_channel
+from carebot.tenants.channels import discord_channel, enabled_tenant
 
 log = logging.getLogger(__name__)
 # Acknowledgements go before this process's turns (AckFirst).
@@ -116,7 +115,7 @@ async def tenant_interaction(
     """A tenant's interactions: signed with its application's public key (401 otherwise) and
     naming that application (403 otherwise: a key does not let one app speak for another's)."""
     registry = components.tenants
-    shop = await route_tenant(registry, tenant)
+    shop = await enabled_tenant(registry, tenant)
     channel = await discord_channel(registry, shop.id)
     if channel is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"the shop {tenant!r} has no Discord application")

@@ -24,10 +24,10 @@ from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from carebot.api.deps import ComponentsDep
-from carebot.api.tenant_routes import site_tenant
 from carebot.db.scope import DEFAULT_TENANT, DEFAULT_TENANT_ID, TenantRef, enter_tenant
 from carebot.domain import E164
 from carebot.shop.orders import ANONYMOUS_PREFIX
+from carebot.tenants import channels
 from carebot.tenants.registry import Channel, Tenant
 
 SESSION_COOKIE = "carebot_session"
@@ -75,7 +75,7 @@ async def web_site(
     if not site_key:
         enter_tenant(DEFAULT_TENANT)
         return WebSite(DEFAULT_TENANT)
-    tenant, channel = await site_tenant(components.tenants, site_key)
+    tenant, channel = await channels.web_site(components.tenants, site_key)
     enter_tenant(tenant.ref)
     return WebSite(tenant.ref, tenant, channel)
 

@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
 from carebot.api.deps import ComponentsDep, InboxDep, JobsDep, acknowledging
-from carebot.api.tenant_routes import route_tenant
 from carebot.composition import Components
 from carebot.db.scope import enter_tenant
 from carebot.delivery.channels.whatsapp import record_delivery_status
@@ -18,7 +17,7 @@ from carebot.delivery.inbox import InboundMessage, Inbox
 from carebot.delivery.jobs import JobQueue
 from carebot.domain import E164
 from carebot.settings import Settings
-from carebot.tenants.channels import owned_by_account, whatsapp_channel
+from carebot.tenants.channels import enabled_tenant, owned_by_account, whatsapp_channel
 
 log = logging.getLogger(__name__)
 # Acknowledgements go before this process's turns (AckFirst).
@@ -93,7 +92,7 @@ async def tenant_params(request: Request, components: Components, slug: str, *, 
     Then the request works in the tenant's scope. 404/403 for an unknown/disabled tenant, 403
     for anything else (the signature is always checked here: it is what binds a request to a shop)."""
     registry = components.tenants
-    tenant = await route_tenant(registry, slug)
+    tenant = await enabled_tenant(registry, slug)
     params = await posted_form(request)
     channel = await whatsapp_channel(
         registry,

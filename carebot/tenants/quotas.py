@@ -17,11 +17,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
 from carebot.db.scope import current_tenant
+from carebot.tenants.channels import TenantDisabled
 from carebot.tenants.registry import TenantRegistry
-
-
-class TenantDisabled(Exception):
-    """The shop was disabled (or deleted): its messages are refused, not stored."""
 
 
 class RateLimited(Exception):
