@@ -70,6 +70,8 @@ eval: venv
 		$(if $(wildcard $(COMPARE)-actions-blind),--compare $(COMPARE)-actions-blind)
 	$(VENV)/bin/carebot eval --dataset evals/datasets/blind.v1.jsonl --thresholds evals/thresholds.blind.toml \
 		--report $(EVAL_REPORT)-blind $(if $(wildcard $(COMPARE)-blind),--compare $(COMPARE)-blind)
+	$(VENV)/bin/carebot eval --dataset evals/datasets/blind.v2.jsonl --thresholds evals/thresholds.blind2.toml \
+		--report $(EVAL_REPORT)-blind2 $(if $(wildcard $(COMPARE)-blind2),--compare $(COMPARE)-blind2)
 	$(MAKE) --no-print-directory eval-retrieval
 
 eval-retrieval: venv

@@ -60,6 +60,13 @@ SCRIPT = {
     "when is the next full moon": replace(
         reading("shipping", confidence=0.3), unsure=True, off_topic=0.5, topics=("shipping", "order_status")
     ),
+    "my uber eats order is 40 min late, can you chase it": replace(
+        reading("order_status", confidence=0.3),
+        unsure=True,
+        off_topic=0.0,
+        topics=("order_status", "shipping", "order_change"),
+        elsewhere=True,
+    ),
     "2": reading("greeting", "es", confidence=0.2, language_confidence=0.5),
     "4": reading("greeting", "es", confidence=0.2, language_confidence=0.5),
     "ok": reading("greeting", "es", language_confidence=0.8),
@@ -364,6 +371,18 @@ async def test_an_off_topic_unsure_message_sharing_a_word_with_a_passage_is_not_
     # The same passage with meaning and words both matching is answered.
     graph, _, _, _ = make_graph(passages=[replace(missing, score=0.8, semantic=0.6, lexical=0.5)])
     assert answer(await turn(graph, "when is the next full moon")) == "shipping/en source:Shipping"
+
+
+async def test_another_companys_order_is_asked_about_without_an_answer_from_the_help_centre() -> None:
+    # "order" and "late" would find the shop's own passage on late orders, clearly relevant: the
+    # classifier read the message as about another company, so the bot asks which topic instead.
+    late = passage("Shipping", "Orders that are late by more than 5 working days are refunded.", score=0.9)
+    graph, kb, orders, responder = make_graph(passages=[replace(late, semantic=0.8, lexical=0.7)])
+    state = await turn(graph, "my uber eats order is 40 min late, can you chase it")
+    assert kb.queries == [] and orders.asked == []
+    assert "1. " in answer(state) and "source:" not in answer(state) and "not something" not in answer(state)
+    assert state["topic_choices"] == ["order_status", "shipping", "order_change", "human_agent"]
+    assert isinstance(responder, EchoResponder) and responder.requests == []
 
 
 async def test_the_last_choice_of_an_unsure_reading_hands_over() -> None:

@@ -13,23 +13,27 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from carebot.domain import INTENTS, OrderLookup
+from carebot.models.chat_spelling import spelled_out
 from carebot.models.offline import OfflineClassifier, OfflineResponder, relevant_sentences
 from carebot.models.scope import COSTS, ScopeReading, choose_thresholds, cost, decide
 from carebot.models.sentence_encoder import SentenceEncoder, local_sentence_encoder
 from carebot.models.sentiment import sentiment_score
+from carebot.models.shipped_scope import data_fingerprint, shipped_choice
 from carebot.models.text_models import (
     Example,
     ShopTerms,
     TextClassifier,
     _trained_offline,
+    choose_scope,
     default_language_model,
     default_text_models,
     fit_intent_estimators,
     fit_language_pipeline,
     load_examples,
     normalise,
+    shop_terms_text,
     train_text_models,
-    validation_split,
+    validation_folds,
 )
 from carebot.models.types import AnswerRequest
 from tests.fakes import order, passage
@@ -111,8 +115,11 @@ def test_off_topic_requests_are_out_of_scope_and_shop_questions_with_off_topic_w
     classifier: OfflineClassifier,
 ) -> None:
     readings = {text: classifier.classify_now(text) for text in OFF_TOPIC}
-    assert [t for t, r in readings.items() if r.intent != "out_of_scope"] == []
-    assert all(0.5 <= r.confidence <= 1 for r in readings.values())
+    # Declined, or (closer to a shop question: "cara merawat…", how to care for…) asked which topic:
+    # never answered as a shop question.
+    assert [t for t, r in readings.items() if r.intent != "out_of_scope" and not r.unsure] == []
+    declined = [r for r in readings.values() if r.intent == "out_of_scope"]
+    assert len(declined) > len(OFF_TOPIC) / 2 and all(0.5 <= r.confidence <= 1 for r in declined)
     for text, _ in SHOP_WITH_OFF_TOPIC_WORDS:
         assert classifier.classify_now(text).intent != "out_of_scope", text
 
@@ -139,14 +146,43 @@ def test_a_message_the_model_cannot_place_is_asked_about_not_declined(classifier
     assert len(reading.topics) == 3 and "out_of_scope" not in reading.topics and "greeting" not in reading.topics
 
 
-def test_the_scope_thresholds_are_chosen_on_a_validation_split_at_least_cost() -> None:
+def test_another_companys_charge_naming_a_shop_word_is_asked_about_not_declined_or_answered(
+    classifier: OfflineClassifier,
+) -> None:
+    # "charged" is a shop word (a payment question would use it), so it is never declined; the
+    # rest reads as a streaming service's bill, so it is not answered as the shop's payment either.
+    reading = classifier.classify_now("Netflix charged me twice this month")
+    assert reading.intent != "out_of_scope" and reading.unsure and reading.elsewhere
+    mine = classifier.classify_now("you charged me twice for my order")
+    assert mine.intent == "payment" and not mine.unsure and not mine.elsewhere
+
+
+def test_chat_shorthand_and_missing_accents_read_as_the_words_they_stand_for() -> None:
+    assert spelled_out("q paso con mi envío xq no llega") == "que paso con mi envio porque no llega"
+    assert spelled_out("sy udh bayar tp blm dikirim") == "saya sudah bayar tp belum dikirim"
+    assert spelled_out("can u check ur system pls") == "can you check your system please"
+    # Tokens with more than one reading are left alone ("k": ok or que), and so are parts of words.
+    assert spelled_out("k thanks, qué tal") == "k thanks, que tal"
+
+
+def test_the_shipped_scope_thresholds_are_the_ones_the_shipped_examples_choose() -> None:
+    """Chosen once and shipped next to the examples (a first start then trains in one fit, not six);
+    a change of examples, shop words or code that would choose others must ship them too."""
     examples = load_examples()
-    training, validation = validation_split(examples)
-    assert not set(training) & set(validation) and len(training) + len(validation) == len(examples)
-    for intent in INTENTS:
-        for language in ("en", "id", "es"):
-            held = [i for i in validation if (examples[i].intent, examples[i].language) == (intent, language)]
-            assert held, (intent, language)
+    chosen = choose_scope(examples, local_sentence_encoder(), ShopTerms.load())
+    shipped = shipped_choice(data_fingerprint(examples, shop_terms_text()))
+    assert shipped == chosen, "the training data changed: run python -m carebot.models.shipped_scope"
+    assert shipped_choice("another-fingerprint") is None  # other data: chosen afresh
+
+
+def test_the_scope_thresholds_are_chosen_on_examples_the_fit_never_saw_at_least_cost() -> None:
+    examples = load_examples()
+    folds = validation_folds(examples)
+    assert len(folds) == len(examples) and set(folds) == set(range(5))
+    # Every fold holds every intent in every language, so each is read by a fit that saw the others.
+    for fold in range(5):
+        held = {(e.intent, e.language) for e, f in zip(examples, folds, strict=True) if f == fold}
+        assert held == {(intent, language) for intent in INTENTS for language in ("en", "id", "es")}, fold
     # Declining a shop question costs more than asking about it, so the chosen threshold keeps it.
     # A shop question the model reads as off-topic-ish and whose best intent is wrong.
     shop = ScopeReading(expected="payment", best_intent="shipping", intent_probability=0.3, off_topic=0.6)
@@ -257,11 +293,11 @@ def test_the_compiled_models_predict_what_scikit_learn_predicts(tmp_path: Path) 
     ]
     assert len(texts) > 1500
 
-    for pipeline, classifier in (
-        (estimators.lexical, compiled.lexical),
-        (language_pipeline, TextClassifier.from_fitted(language_pipeline)),
+    for pipeline, classifier, spelled in (
+        (estimators.lexical, compiled.lexical, True),
+        (language_pipeline, TextClassifier.from_fitted(language_pipeline), False),
     ):
-        normalised = [normalise(t) for t in texts]
+        normalised = [normalise(t, spelled=spelled) for t in texts]
         probabilities = np.array([classifier.probabilities(t) for t in texts])
         _assert_same_predictions(
             pipeline.predict_proba(normalised), pipeline.predict(normalised), probabilities, classifier.labels

@@ -335,7 +335,7 @@ asked which topic.</p>
 <h2>Out-of-scope threshold: trade-off</h2>
 <p class="meta">For each decline threshold on the classifier's off-topic evidence: the share of shop questions
 it would decline (false alarms) and of off-topic requests (the rest are asked which topic, or answered). The
-threshold the model uses was chosen at training time on a validation split of its training examples, at least
+threshold the model uses was chosen at training time on its training examples, each read by a fit without it, at least
 cost (<code>carebot/models/scope.py</code>), never on these sets.</p>
 {_curve_tables(report)}
 <h2>Intents</h2>

@@ -288,6 +288,7 @@ class CareNodes:
             unsure_reading=unsure and reason is None,
             topics=list(reading.topics or _DEFAULT_TOPICS) if unsure else [],
             off_topic=reading.off_topic,
+            elsewhere=unsure and reading.elsewhere,
             requested_action=call.kind if call else None,
             action_args=call.args if call else None,
             catalogue_question=self.deps.shop is not None and call is None and asks_catalogue(question),
@@ -386,6 +387,9 @@ class CareNodes:
         """Find help-centre passages; with nothing relevant enough (and no order to talk
         about) the turn goes to a human rather than to a made-up answer."""
         query = latest_question(state.messages)
+        if state.turn["unsure_reading"] and state.turn.get("elsewhere", False):  # absent from turns saved before it
+            # "My Rappi order is late": the help centre's passage on late orders is about the shop's.
+            return {"turn": {"documents": []}}
         if state.turn["unsure_reading"]:
             return {"turn": await self._search_when_unsure(query, state.language, runtime.context)}
         if state.turn["intent_confidence"] < runtime.context.follow_up_confidence:

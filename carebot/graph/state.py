@@ -107,6 +107,9 @@ class Turn(TypedDict):
     """The likeliest shop topics of an unsure reading, best first: the choices if the bot asks."""
     off_topic: float | None
     """The classifier's evidence that the message is about something other than the shop (None: not given)."""
+    elsewhere: bool
+    """An unsure reading of a message that names the shop's things but reads as about something else:
+    asked which topic without searching the help centre first."""
     action: ActionOutcome | None
     """What this turn did about an action on an order (asked for a detail, proposed it, did it, …)."""
     requested_action: ActionKind | None
@@ -137,6 +140,7 @@ def new_turn(**values: Any) -> Turn:
         "unsure_reading": False,
         "topics": [],
         "off_topic": None,
+        "elsewhere": False,
         "action": None,
         "requested_action": None,
         "action_args": None,

@@ -7,10 +7,12 @@ retrieved help-centre passages and the order tool's result into the customer's l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
 from langchain_core.messages import BaseMessage, HumanMessage
 
@@ -62,6 +64,7 @@ class OfflineClassifier:
             off_topic=round(reading.off_topic, 3),
             unsure=unsure,
             topics=cast(tuple[Intent, ...], reading.topics if unsure else ()),
+            elsewhere=unsure and reading.elsewhere,
         )
 
     async def classify(self, text: str, *, history: Sequence[BaseMessage] = ()) -> Classification:
@@ -70,10 +73,42 @@ class OfflineClassifier:
             # Milliseconds of CPU: a thread would not run it sooner (the GIL), only add a hand-over
             # each way; turns run on the workers' own loop, not the API's.
             return self.classify_now(text, previous=previous)
-        # The first call loads the models from disk: off the event loop.
-        reading = await asyncio.to_thread(self.classify_now, text, previous=previous)
+        # The first call loads the models from disk (or trains them: half a minute on a new
+        # machine): off the event loop, in a thread a stopping process does not wait for.
+        reading = await in_daemon_thread(lambda: self.classify_now(text, previous=previous))
         self._loaded = True
         return reading
+
+
+_Result = TypeVar("_Result")
+
+
+async def in_daemon_thread(work: Callable[[], _Result]) -> _Result:
+    """`work()` in a daemon thread of its own. `asyncio.to_thread`'s pool is joined when the loop
+    closes: Ctrl-C or SIGTERM during a first start's training would wait for it to finish. A model
+    file being written when the process ends is not left half-written (`cache_files.write_aside`)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[_Result] = loop.create_future()
+
+    def run() -> None:
+        try:
+            outcome: tuple[_Result | None, BaseException | None] = (work(), None)
+        except BaseException as error:  # handed to the awaiting task, which raises it
+            outcome = (None, error)
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody is waiting
+            loop.call_soon_threadsafe(_settle, done, *outcome)
+
+    threading.Thread(target=run, name="carebot-models", daemon=True).start()
+    return await done
+
+
+def _settle(future: asyncio.Future[_Result], result: _Result | None, error: BaseException | None) -> None:
+    if future.done():  # the awaiting task was cancelled
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(cast(_Result, result))
 
 
 # Follow-ups are short ("and express?", "kalau dana bisa?"); a longer message stands on its own.

@@ -4,8 +4,8 @@ Three outcomes, not two: answer (a confident shop intent), decline (confident ev
 message is about something else: weather, recipes, banking, trivia, …), or ask which topic the
 customer means (a numbered list of the shop's topics). A wrong decline is a dead end for a
 customer who needed the shop; a question back costs one more message. The costs below say so,
-and the thresholds are the ones that cost least on a validation split of the training examples
-(never on an evaluation set): `choose_thresholds`, run at training time.
+and the thresholds are the ones that cost least on the training examples, each read by classifiers
+fitted without it (five folds; never on an evaluation set): `choose_thresholds`, run at training time.
 """
 
 from __future__ import annotations
@@ -52,13 +52,20 @@ class ScopeReading:
     """The most probable shop intent (never out of scope)."""
     intent_probability: float
     off_topic: float
-    """The evidence that the message is about something other than the shop (`IntentReading.off_topic`)."""
+    """The evidence that the message is about something other than the shop, in [0, 1]."""
+    names_the_shop: bool = False
+    """The message names the shop's things or an order: never declined, however it reads."""
 
 
 def decide(reading: ScopeReading, thresholds: ScopeThresholds) -> str:
-    """`decline`, `answer` or `ask`."""
+    """`decline`, `answer` or `ask`.
+
+    A message that names the shop's things but reads as about something else ("my Rappi order is
+    late", "Movistar charged me a penalty") is asked about rather than declined or answered: the
+    shop word forbids the dead end, the evidence forbids a shop answer to another company's order.
+    """
     if reading.off_topic >= thresholds.decline:
-        return "decline"
+        return "ask" if reading.names_the_shop else "decline"
     return "answer" if reading.intent_probability >= thresholds.answer else "ask"
 
 
@@ -73,7 +80,7 @@ def cost(reading: ScopeReading, thresholds: ScopeThresholds, costs: ScopeCosts =
     return 0.0 if reading.best_intent == reading.expected else costs.in_scope_wrong_intent
 
 
-# The grid the thresholds are chosen from (hundredths: finer would fit the validation split's noise).
+# The grid the thresholds are chosen from (hundredths: finer would fit the readings' noise).
 DECLINE_GRID = tuple(round(0.30 + 0.05 * i, 2) for i in range(14))  # 0.30 … 0.95
 ANSWER_GRID = tuple(round(0.05 * i, 2) for i in range(13))  # 0.00 … 0.60
 

@@ -32,6 +32,9 @@ class Classification:
     and the graph searches the help centre, then asks with `topics` as the choices."""
     topics: tuple[Intent, ...] = ()
     """The likeliest shop topics, best first, to offer when unsure."""
+    elsewhere: bool = False
+    """Unsure because the message names the shop's things but reads as about something else
+    ("my Rappi order is late"): the graph asks which topic at once, without searching the help centre."""
 
 
 @dataclass(frozen=True, slots=True)
