@@ -5,7 +5,8 @@ message is about something else: weather, recipes, banking, trivia, …), or ask
 customer means (a numbered list of the shop's topics). A wrong decline is a dead end for a
 customer who needed the shop; a question back costs one more message. The costs below say so,
 and the thresholds are the ones that cost least on the training examples, each read by classifiers
-fitted without it (five folds; never on an evaluation set): `choose_thresholds`, run at training time.
+fitted without it (five folds; never on an evaluation set): `choose_thresholds`, run when the
+examples change and shipped with them (`shipped_scope.py`).
 """
 
 from __future__ import annotations
