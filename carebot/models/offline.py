@@ -19,7 +19,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from carebot.domain import Intent, Language, Passage, parse_order_number
 from carebot.models.scope import OUT_OF_SCOPE
 from carebot.models.sentiment import sentiment_score
-from carebot.models.text_models import TextModels, default_text_models
+from carebot.models.text_models import TextModels, default_text_models, words_of_several_languages
 from carebot.models.two_questions import first_question, other_question_intent, question_parts
 from carebot.models.types import AnswerRequest, Classification
 from carebot.phrases import format_order_lookup, phrase
@@ -54,12 +54,18 @@ class OfflineClassifier:
             confidence = 1 - confidence if intent == OUT_OF_SCOPE else confidence
             intent, unsure = "complaint", False
         language = models.language.predict(text)
+        language_confidence = language.confidence
+        words = _LETTERS.findall(text.lower())
+        if 0 < len(words) <= _FEW_WORDS and all(w in words_of_several_languages() for w in words):
+            # "status A1001", "ok", "refund?": words customers of every language write; however sure the
+            # identifier is, they are no reason to switch a conversation's language.
+            language_confidence = min(language_confidence, _SHARED_WORDS_CONFIDENCE)
         return Classification(
             intent=cast(Intent, intent),
             language=cast(Language, language.label),
             sentiment=sentiment,
             confidence=round(confidence, 3),
-            language_confidence=round(language.confidence, 3),
+            language_confidence=round(language_confidence, 3),
             order_number=parse_order_number(text),
             off_topic=round(reading.off_topic, 3),
             unsure=unsure,
@@ -123,6 +129,10 @@ _FOLLOW_UP_CONFIDENCE = 0.45
 _ASKS_TO_VERIFY = frozenset({"unknown_customer", "not_found"})
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
+# A message of up to this many words, every one said in several languages, is in none of them.
+_FEW_WORDS = 3
+_SHARED_WORDS_CONFIDENCE = 0.5
 # Sentences end at . ! ? or a line break; bullet lines stay whole.
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 _THANKS = re.compile(r"\b(thank|thanks|thx|makasih|terima kasih|gracias)\b", re.IGNORECASE)

@@ -504,6 +504,28 @@ def default_text_models(cache_dir: Path | None = None) -> TextModels:
     )
 
 
+# A word is said in several languages when its second language accounts for at least this share of
+# the examples using it ("status", "ok", "refund": Indonesian and Spanish customers write them too).
+_SHARED_WORD_SHARE = 0.2
+
+
+@cache
+def words_of_several_languages() -> frozenset[str]:
+    """Words the shipped examples use in more than one language, often enough that alone they say
+    nothing of which ("status", "ok", "refund"); a language's own words ("hola", "makasih") are not."""
+    counts: dict[str, dict[str, int]] = {}
+    for example in load_examples():
+        for word in set(_WORD.findall(example.text.lower())):
+            per_language = counts.setdefault(word, {})
+            per_language[example.language] = per_language.get(example.language, 0) + 1
+    return frozenset(
+        word
+        for word, per_language in counts.items()
+        if len(per_language) > 1
+        and sorted(per_language.values())[-2] >= _SHARED_WORD_SHARE * sum(per_language.values())
+    )
+
+
 def detect_language(text: str, *, cache_dir: Path | None = None) -> str:
     """The language (en, id, es) of a document or message, by the shipped language model."""
     return default_language_model(cache_dir).predict(text).label
