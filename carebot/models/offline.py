@@ -19,7 +19,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from carebot.domain import Intent, Language, Passage, parse_order_number
 from carebot.models.scope import OUT_OF_SCOPE
 from carebot.models.sentiment import sentiment_score
-from carebot.models.text_models import TextModels, default_text_models, words_of_several_languages
+from carebot.models.text_models import TextModels, default_text_models, says_no_language
 from carebot.models.two_questions import first_question, other_question_intent, question_parts
 from carebot.models.types import AnswerRequest, Classification
 from carebot.phrases import format_order_lookup, phrase
@@ -55,10 +55,8 @@ class OfflineClassifier:
             intent, unsure = "complaint", False
         language = models.language.predict(text)
         language_confidence = language.confidence
-        words = _LETTERS.findall(text.lower())
-        if 0 < len(words) <= _FEW_WORDS and all(w in words_of_several_languages() for w in words):
-            # "status A1001", "ok", "refund?": words customers of every language write; however sure the
-            # identifier is, they are no reason to switch a conversation's language.
+        if says_no_language(text):
+            # No reason to switch a conversation's language, however sure the identifier is.
             language_confidence = min(language_confidence, _SHARED_WORDS_CONFIDENCE)
         return Classification(
             intent=cast(Intent, intent),
@@ -129,9 +127,7 @@ _FOLLOW_UP_CONFIDENCE = 0.45
 _ASKS_TO_VERIFY = frozenset({"unknown_customer", "not_found"})
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
-# A message of up to this many words, every one said in several languages, is in none of them.
-_FEW_WORDS = 3
+# Below the 0.85 the graph needs before a message of a few words switches a conversation's language.
 _SHARED_WORDS_CONFIDENCE = 0.5
 # Sentences end at . ! ? or a line break; bullet lines stay whole.
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")

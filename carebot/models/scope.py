@@ -66,8 +66,13 @@ def decide(reading: ScopeReading, thresholds: ScopeThresholds) -> str:
     shop word forbids the dead end, the evidence forbids a shop answer to another company's order.
     """
     if reading.off_topic >= thresholds.decline:
-        return "ask" if reading.names_the_shop else "decline"
+        return "ask" if named_but_elsewhere(reading, thresholds) else "decline"
     return "answer" if reading.intent_probability >= thresholds.answer else "ask"
+
+
+def named_but_elsewhere(reading: ScopeReading, thresholds: ScopeThresholds) -> bool:
+    """Naming the shop's things, but off topic enough that it would otherwise be declined."""
+    return reading.names_the_shop and reading.off_topic >= thresholds.decline
 
 
 def cost(reading: ScopeReading, thresholds: ScopeThresholds, costs: ScopeCosts = COSTS) -> float:

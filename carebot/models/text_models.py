@@ -47,6 +47,7 @@ from carebot.models.scope import (
     ScopeThresholds,
     choose_thresholds,
     decide,
+    named_but_elsewhere,
     trade_off_curve,
 )
 from carebot.models.sentence_encoder import LOCAL_EMBEDDINGS_NAME, SentenceEncoder, local_sentence_encoder
@@ -307,7 +308,7 @@ class IntentModel:
             off_topic,
             unsure=True,
             topics=tuple(ranked[:_TOPICS_OFFERED]),
-            elsewhere=reading.off_topic >= learned.thresholds.decline,
+            elsewhere=named_but_elsewhere(reading, learned.thresholds),
         )
 
 
@@ -381,9 +382,10 @@ def fit_intent_estimators(
 ) -> IntentEstimators:
     texts = [e.text for e in examples]
     vectors = encoder.encode_cached(texts, cache_dir)
+    labels = [e.intent for e in examples]
     shipped = shipped_choice(data_fingerprint(examples, shop_terms_text()))
-    thresholds, curve = shipped or choose_scope(examples, encoder, shop_terms, cache_dir=cache_dir)
-    lexical, semantic = _fit_classifiers(texts, vectors, [e.intent for e in examples])
+    thresholds, curve = shipped or _chosen_scope(examples, vectors, shop_terms)
+    lexical, semantic = _fit_classifiers(texts, vectors, labels)
     return IntentEstimators(lexical=lexical, semantic=semantic, thresholds=thresholds, validation_curve=curve)
 
 
@@ -395,8 +397,13 @@ def choose_scope(
     fifth chose a decline threshold anywhere from 0.70 to 0.90 depending on which fifth it was (the
     cost is flat near its least); all five together hold still. (For the shipped examples they are
     chosen once and shipped: `shipped_scope.py`.)"""
+    return _chosen_scope(examples, encoder.encode_cached([e.text for e in examples], cache_dir), shop_terms)
+
+
+def _chosen_scope(
+    examples: list[Example], vectors: NDArray[np.float32], shop_terms: ShopTerms
+) -> tuple[ScopeThresholds, tuple[CurvePoint, ...]]:
     texts = [e.text for e in examples]
-    vectors = encoder.encode_cached(texts, cache_dir)
     labels = [e.intent for e in examples]
     readings = _out_of_fold_readings(texts, vectors, labels, validation_folds(examples), shop_terms)
     # A message naming the shop is never declined, at any threshold.
@@ -524,6 +531,17 @@ def words_of_several_languages() -> frozenset[str]:
         if len(per_language) > 1
         and sorted(per_language.values())[-2] >= _SHARED_WORD_SHARE * sum(per_language.values())
     )
+
+
+# A message of up to this many words, every one said in several languages, is in none of them.
+_FEW_WORDS = 3
+
+
+def says_no_language(text: str) -> bool:
+    """ "status A1001", "ok", "refund?": a few words customers of every language write, however sure
+    the language model is of them."""
+    words = _WORD.findall(text.lower())
+    return 0 < len(words) <= _FEW_WORDS and all(w in words_of_several_languages() for w in words)
 
 
 def detect_language(text: str, *, cache_dir: Path | None = None) -> str:
