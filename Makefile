@@ -72,6 +72,8 @@ eval: venv
 		--report $(EVAL_REPORT)-blind $(if $(wildcard $(COMPARE)-blind),--compare $(COMPARE)-blind)
 	$(VENV)/bin/carebot eval --dataset evals/datasets/blind.v2.jsonl --thresholds evals/thresholds.blind2.toml \
 		--report $(EVAL_REPORT)-blind2 $(if $(wildcard $(COMPARE)-blind2),--compare $(COMPARE)-blind2)
+	$(VENV)/bin/carebot eval --dataset evals/datasets/blind.v3.jsonl --thresholds evals/thresholds.blind3.toml \
+		--report $(EVAL_REPORT)-blind3 $(if $(wildcard $(COMPARE)-blind3),--compare $(COMPARE)-blind3)
 	$(MAKE) --no-print-directory eval-retrieval
 
 eval-retrieval: venv

@@ -17,6 +17,7 @@ DATASETS = REPO / "evals" / "datasets"
 BLIND_SETS = {
     "blind.v1.jsonl": "## The blind set (frozen)",
     "blind.v2.jsonl": "### The second blind set (frozen)",
+    "blind.v3.jsonl": "### The third blind set (frozen)",
 }
 
 
