@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -13,6 +13,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from carebot.graph import Context, GraphDeps, build_graph
 from carebot.models.llm import ChatResponder
 from carebot.models.types import Responder
+from carebot.shop.actions import ShopActions
 from carebot.turns import sender_language
 from tests.fakes import (
     EchoResponder,
@@ -72,6 +73,13 @@ SCRIPT = {
     "ok": reading("greeting", "es", language_confidence=0.8),
     "A1042": reading("order_status", "en", language_confidence=0.5, order_number="A1042"),
     "¿y cuánto cuesta el envío exprés a Valencia?": reading("shipping", "es", language_confidence=0.8),
+    "what does processing mean on my order": reading("order_status"),
+    "I want to exchange my shoes for another size": replace(
+        reading("returns_refunds", confidence=0.3),
+        unsure=True,
+        off_topic=0.1,
+        topics=("returns_refunds", "order_change"),
+    ),
 }
 
 
@@ -270,6 +278,44 @@ async def test_a_damaged_item_gets_the_policy_before_verification_and_a_plain_st
     assert answer(broken) == "order_status/en order:not_found: source:Damaged items"
     status = await turn(graph, "status of A2002?", sender="+15550001", thread="t2")
     assert answer(status) == "order_status/en order:not_found:" and len(kb.queries) == 1
+
+
+async def test_a_general_question_about_orders_gets_its_answer_with_the_request_to_verify() -> None:
+    statuses = replace(
+        passage("What does each order status mean?", "Processing: being prepared for shipment."),
+        semantic=0.99,
+        lexical=1.0,
+    )
+    graph, _, _, _ = make_graph(passages=[statuses])
+    general = await turn(graph, "what does processing mean on my order", sender="+15559999")
+    assert general["verification"] == {"order_number": None}
+    assert answer(general) == "order_status/en order:unknown_customer: source:What does each order status mean?"
+    # "Where is my order?" shares words with a passage on changing orders, not its meaning.
+    cancelling = replace(passage("Changing or cancelling an order", "Cancel any time."), semantic=0.54, lexical=1.0)
+    graph, kb, _, _ = make_graph(passages=[cancelling])
+    plain = await turn(graph, "where is my order?", sender="+15559999")
+    assert answer(plain) == "order_status/en order:unknown_customer:" and len(kb.queries) == 1
+
+
+async def test_an_unsure_request_for_an_action_asks_to_verify_not_which_topic() -> None:
+    # The shop can act; the sender is unknown, so the exchange waits for verification. The reading
+    # is unsure, but the turn has its answer (the request to verify): no list of topics after it.
+    graph, kb, orders, _ = make_graph(passages=[])
+    graph = build_graph(
+        GraphDeps(
+            classifier=ScriptedClassifier(SCRIPT),
+            responder=EchoResponder(),
+            knowledge=kb,
+            orders=orders,
+            verifier=FakeVerifier(orders),
+            shop=cast(ShopActions, object()),  # never reached before the customer is verified
+        ),
+        checkpointer=InMemorySaver(),
+    )
+    state = await turn(graph, "I want to exchange my shoes for another size", sender="+15559999")
+    assert state["action"] is not None and state["action"]["kind"] == "exchange"
+    assert answer(state) == "returns_refunds/en order:unknown_customer:"
+    assert state["topic_choices"] == []
 
 
 def with_verifier() -> tuple[Any, FakeVerifier]:

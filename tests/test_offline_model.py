@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from langchain_core.messages import HumanMessage
 
 from carebot.domain import INTENTS, OrderLookup
 from carebot.models.chat_spelling import spelled_out
-from carebot.models.offline import OfflineClassifier, OfflineResponder, relevant_sentences
+from carebot.models.offline import OfflineClassifier, OfflineResponder, format_passages, relevant_sentences
 from carebot.models.scope import COSTS, ScopeReading, choose_thresholds, cost, decide
 from carebot.models.sentence_encoder import SentenceEncoder, local_sentence_encoder
 from carebot.models.sentiment import sentiment_score
@@ -374,6 +375,20 @@ def test_relevant_sentences_pick_what_the_question_asks() -> None:
     )
     chosen = relevant_sentences("how many days does express delivery take", passage(text=text), limit=2)
     assert chosen == ["Standard delivery takes 3 to 5 working days.", "Express delivery takes 1 to 2 working days."]
+
+
+def test_two_passages_the_search_cannot_tell_apart_are_both_said() -> None:
+    create = replace(passage("How do I create an account?", "Click Sign Up."), semantic=0.49, lexical=0.33)
+    delete = replace(passage("Can I delete my account?", "Go to Settings > Delete."), semantic=0.45, lexical=0.33)
+    both = format_passages("please close my account for good", [create, delete], "en")
+    assert "Click Sign Up." in both and "Go to Settings > Delete." in both
+    assert both.endswith("Source: Can I delete my account?")
+    clear = replace(delete, semantic=0.2)
+    assert "Delete" not in format_passages("please close my account for good", [create, clear], "en")
+    # The same article in two languages is said once, in the customer's.
+    spanish = replace(delete, title="¿Puedo borrar mi cuenta?", text="Ve a Ajustes > Borrar.", language="es")
+    said = format_passages("quiero borrar mi cuenta", [create, spanish], "es")
+    assert said.startswith("Ve a Ajustes > Borrar.") and "Sign Up" not in said
 
 
 async def test_order_answer_in_indonesian_names_status_tracking_and_items() -> None:

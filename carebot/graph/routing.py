@@ -7,7 +7,7 @@ from typing import Literal
 
 from langchain_core.messages import AIMessage
 
-from carebot.graph.nodes import latest_question
+from carebot.graph.nodes import asks_topic_unless_found, latest_question
 from carebot.graph.state import State
 from carebot.shop.help_centre.search import names_item_problem
 
@@ -81,18 +81,21 @@ def route_after_lookup(state: State) -> Literal["retrieve", "generate", "escalat
     if isinstance(state.messages[-1], AIMessage):
         return "__end__"  # lookup_order has replied: what verification still needs
     # Changing an order depends on the shop's policy as well as on the order itself. A customer who
-    # must verify first and says an item arrived damaged or never arrived gets the help centre's
-    # policy and next step with the request to verify; "where is my order?" gets the request alone.
+    # must verify first may get the help centre's answer with the request to verify (a damaged or
+    # missing item's policy, a general question about orders): `retrieve` keeps it only when relevant.
+    # A message naming its order asks about that order only, unless it says what went wrong with it.
     if state.intent == "order_change":
         return "retrieve"
-    pending = state.verification is not None
-    return "retrieve" if pending and names_item_problem(latest_question(state.messages), state.language) else "generate"
+    if state.verification is None:
+        return "generate"
+    item_problem = names_item_problem(latest_question(state.messages), state.language)
+    return "retrieve" if item_problem or state.turn["order_number"] is None else "generate"
 
 
 def route_after_retrieve(state: State) -> Literal["generate", "escalate", "ask_to_rephrase", "ask_topic"]:
     if state.turn["escalation"]:
         return "escalate"
-    if state.turn["unsure_reading"] and not state.turn["documents"]:
+    if asks_topic_unless_found(state) and not state.turn["documents"]:
         return "ask_topic"
     return "ask_to_rephrase" if state.turn["unsure"] else "generate"
 

@@ -247,12 +247,6 @@ async def embed_pending_chunks(pool: Pool, embedder: Embedder, *, batch: int = 6
 _OTHER_LANGUAGE_FACTOR = 0.8
 # Each search returns this many candidates for fusion, however few passages are asked for.
 _CANDIDATES = 10
-# A chunk's place in the fused ranking: its semantic relevance plus this share of its lexical
-# coverage (both in [0, 1]). Reciprocal rank fusion was used before and lost on paraphrases: it
-# hears only each list's order, so a chunk that shares one common word with the question ranked
-# with the one whose label says what the question means. Measured on the FAQ dev set and the demo
-# retrieval sets (evals/faq/README.md); 0.3–0.7 are within a case of each other.
-LEXICAL_WEIGHT = 0.5
 # A chunk's similarity to a question: a blend of how close the question is to the chunk's label
 # (the question it answers) and to its whole text; a customer's paraphrase usually says what
 # the label says in other words, not what the answer says.
@@ -274,8 +268,7 @@ def _key(passage: Passage) -> tuple[str, str, str]:
 
 
 def fuse(lexical: list[Passage], semantic: list[Passage], *, language: str, k: int) -> list[Passage]:
-    """One ranking from both searches: semantic relevance plus `LEXICAL_WEIGHT` of lexical
-    coverage; ties go to the customer's language.
+    """One ranking from both searches (`Passage.rank`); ties go to the customer's language.
 
     A passage's score stays a relevance in [0, 1] for the "relevant enough to answer" check: the
     probabilistic OR of its two scores (1 - (1-a)(1-b)), so either strong signal is enough."""
@@ -286,8 +279,8 @@ def fuse(lexical: list[Passage], semantic: list[Passage], *, language: str, k: i
     for p in semantic:
         base, lexical_score, _ = fused.get(_key(p), (p, 0.0, 0.0))
         fused[_key(p)] = (base, lexical_score, p.score)
-    ranked = sorted(fused.values(), key=lambda row: (-(LEXICAL_WEIGHT * row[1] + row[2]), row[0].language != language))
-    return [replace(p, score=round(1 - (1 - a) * (1 - b), 4), lexical=a, semantic=b) for p, a, b in ranked[:k]]
+    scored = [replace(p, score=round(1 - (1 - a) * (1 - b), 4), lexical=a, semantic=b) for p, a, b in fused.values()]
+    return sorted(scored, key=lambda p: (-p.rank, p.language != language))[:k]
 
 
 def _passage(row: dict[str, Any], score: float) -> Passage:
