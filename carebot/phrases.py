@@ -72,6 +72,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "orders, shipping, returns and refunds, payments, your account and our products.",
         "not_sure": "I'm not sure I understood. Could you say it in other words? Or, if you prefer, reply "
         '"yes" and I\'ll pass you to a colleague.',
+        "contact_search": "contact customer service phone email hours",
+        "contact_offer_human": "If you'd rather talk to a colleague here in the chat, reply \"yes\" and I'll pass "
+        "you on.",
         "escalate_repeated_question": "I'm sorry I couldn't help with this. I've passed the conversation to a "
         "colleague, who will reply here as soon as possible.",
         "handoff_wait": "Thanks for waiting. Everyone on our team is busy right now; your messages are saved and a "
@@ -228,6 +231,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "pesanan, pengiriman, retur dan pengembalian dana, pembayaran, akun, dan produk kami.",
         "not_sure": 'Maaf, saya kurang paham. Bisa dijelaskan dengan kata lain? Atau balas "ya" dan saya '
         "sambungkan dengan rekan kami.",
+        "contact_search": "kontak hubungi layanan pelanggan telepon email jam",
+        "contact_offer_human": 'Kalau ingin bicara dengan rekan kami langsung di chat ini, balas "ya" dan saya '
+        "sambungkan.",
         "escalate_repeated_question": "Maaf saya belum bisa membantu soal ini. Percakapan ini sudah saya teruskan "
         "ke rekan kami, yang akan membalas di sini secepatnya.",
         "handoff_wait": "Terima kasih sudah menunggu. Tim kami sedang sibuk; pesan Anda tersimpan dan rekan kami "
@@ -383,6 +389,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "envíos, devoluciones y reembolsos, pagos, tu cuenta y nuestros productos.",
         "not_sure": "No estoy seguro de haberte entendido. ¿Puedes decirlo con otras palabras? O, si prefieres, "
         'responde "sí" y te paso con un compañero.',
+        "contact_search": "contacto atención al cliente teléfono correo horario",
+        "contact_offer_human": 'Si prefieres hablar con un compañero aquí en el chat, responde "sí" y te paso con él.',
         "escalate_repeated_question": "Siento no haber podido ayudarte con esto. Pasé la conversación a un "
         "compañero, que te responderá aquí lo antes posible.",
         "handoff_wait": "Gracias por esperar. Todo nuestro equipo está ocupado ahora; tus mensajes están guardados "

@@ -74,6 +74,8 @@ SCRIPT = {
     "A1042": reading("order_status", "en", language_confidence=0.5, order_number="A1042"),
     "¿y cuánto cuesta el envío exprés a Valencia?": reading("shipping", "es", language_confidence=0.8),
     "what does processing mean on my order": reading("order_status"),
+    "is there a number I can call?": reading("human_agent"),
+    "give me your phone number": reading("human_agent"),
     "I want to exchange my shoes for another size": replace(
         reading("returns_refunds", confidence=0.3),
         unsure=True,
@@ -316,6 +318,22 @@ async def test_an_unsure_request_for_an_action_asks_to_verify_not_which_topic() 
     assert state["action"] is not None and state["action"]["kind"] == "exchange"
     assert answer(state) == "returns_refunds/en order:unknown_customer:"
     assert state["topic_choices"] == []
+
+
+async def test_asking_how_to_reach_the_shop_gets_the_contact_page_and_the_offer_of_a_person() -> None:
+    contact = passage("Contact us", "Call us on 1-800-123-4567, Mon-Fri 9-17.")
+    graph, kb, _, _ = make_graph(passages=[contact])
+    asked = await turn(graph, "is there a number I can call?")
+    assert answer(asked) == "human_agent/en source:Contact us" and asked["turn"]["escalation"] is None
+    assert "customer service phone" in kb.queries[0][0]  # searched with the words of a contact page
+    taken = await turn(graph, "yes please")
+    assert taken["turn"]["escalation"]["reason"] == "human_requested"
+    # A demand for a way to reach a person, or a help centre with no contact page: a colleague at once.
+    demanded = await turn(graph, "give me your phone number", thread="t2")
+    assert demanded["turn"]["escalation"]["reason"] == "human_requested"
+    graph, _, _, _ = make_graph(passages=[passage("Contact us", score=0.1)])
+    nothing = await turn(graph, "is there a number I can call?")
+    assert nothing["turn"]["escalation"]["reason"] == "human_requested"
 
 
 def with_verifier() -> tuple[Any, FakeVerifier]:

@@ -391,6 +391,14 @@ def test_two_passages_the_search_cannot_tell_apart_are_both_said() -> None:
     assert said.startswith("Ve a Ajustes > Borrar.") and "Sign Up" not in said
 
 
+async def test_a_question_on_how_to_reach_us_is_answered_with_the_offer_of_a_person() -> None:
+    contact = passage("Kontak", "Tim kami menjawab chat ini Senin sampai Jumat pukul 08.00-20.00.")
+    text = await OfflineResponder().respond(
+        AnswerRequest(question="nomor cs berapa?", intent="human_agent", language="id", passages=[contact])
+    )
+    assert "08.00-20.00" in text and text.endswith('balas "ya" dan saya sambungkan.')
+
+
 async def test_order_answer_in_indonesian_names_status_tracking_and_items() -> None:
     lookup = OrderLookup(kind="order", orders=(order("A1001"),), customer_name="Siti Rahayu")
     text = await OfflineResponder().respond(

@@ -34,6 +34,7 @@ from carebot.graph.action_flow import (
 )
 from carebot.graph.action_words import requested_action, says_yes
 from carebot.graph.catalogue_answers import asks_catalogue, catalogue_answer, products_named
+from carebot.graph.contact_words import asks_how_to_reach
 from carebot.graph.context import Context
 from carebot.graph.state import ActionOutcome, Escalation, RetrievedDocument, State, Turn, Verification, new_turn
 from carebot.models.types import (
@@ -182,7 +183,10 @@ def asked_three_times(messages: list[AnyMessage]) -> bool:
 
 def _hand_over_reason(reading: Classification, state: State, context: Context) -> EscalationReason | None:
     question = latest_question(state.messages)
-    if reading.intent == "human_agent" or (state.offered_human and takes_offer(question)):
+    if state.offered_human and takes_offer(question):
+        return "human_requested"
+    if reading.intent == "human_agent" and not asks_how_to_reach(question):
+        # "Is there a number I can call?" is answered from the help centre, with the offer of a person.
         return "human_requested"
     if reading.sentiment <= context.escalation_sentiment:
         return "negative_sentiment"
@@ -281,6 +285,8 @@ class CareNodes:
             default=runtime.context.default_language,
         )
         reason = _hand_over_reason(reading, state, runtime.context)
+        if reason is None and intent == "human_agent":
+            unsure = False  # asks how to reach us (`asks_how_to_reach`): the help centre, or a person
         if chosen == "human_agent":
             reason = "human_requested"
         contact = code = None
@@ -413,12 +419,21 @@ class CareNodes:
             # shipping costs rather than the regions again.
             topic = phrase(state.language, f"topic_{state.intent}") if state.intent in _CONTINUABLE else ""
             query = f"{query} {topic or previous_question(state.messages)}".strip()
+        if state.intent == "human_agent":
+            # Asked how to reach us: the words a help centre's contact page uses.
+            query = f"{query} {phrase(state.language, 'contact_search')}"
         passages = await self.deps.knowledge.search(query, language=state.language)
         documents: list[RetrievedDocument] = [asdict(p) for p in passages]  # type: ignore[misc]
         turn: dict[str, Any] = {"documents": documents}
         best = passages[0].score if passages else 0.0
         if state.verification is not None and not _worth_saying_before_verification(passages, state):
             turn["documents"] = []  # only the request to verify: nothing clearly relevant to add
+        if state.intent == "human_agent":
+            # Asked how to reach the shop: the help centre's contact details and the offer of a
+            # colleague; with none, the colleague at once.
+            if best < runtime.context.relevance_threshold:
+                turn["escalation"] = _escalation("human_requested")
+            return {"turn": turn, "offered_human": True}
         if best < runtime.context.relevance_threshold and state.turn["order"] is None:
             # A first miss may be the wording: ask again and offer a person; a second one hands over.
             if state.turn["missed_before"]:

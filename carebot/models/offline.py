@@ -231,4 +231,6 @@ class OfflineResponder:
             lookup = format_order_lookup(request.order, language)
             facts.insert(len(facts) if request.order.kind in _ASKS_TO_VERIFY else 0, lookup)
         opening = [phrase(language, "complaint")] if intent == "complaint" else []
+        if intent == "human_agent" and request.passages:
+            facts.append(phrase(language, "contact_offer_human"))  # asked how to reach us: a person, if they like
         return "\n\n".join(opening + (facts or [phrase(language, "no_answer")]))

@@ -1,0 +1,59 @@
+"""Reading whether a message asks how to reach the shop ("is there a number I can call?", "¿cómo los
+contacto?", "nomor CS berapa?") rather than asks for a person now ("I want to talk to a human").
+
+The intent model reads both as `human_agent`. A customer asking how to reach the shop gets the help
+centre's contact details at once, with the offer of a colleague; handing the conversation over
+instead makes them wait for a reply to a question the help centre answers. Rules, not a model: a
+request for a person, a call back or a manager still hands over whatever else it says.
+"""
+
+from __future__ import annotations
+
+import re
+
+from carebot.graph.action_words import plain_text
+
+# Asking for a way to reach the shop: a phone number, an email address, opening hours, a contact page.
+_HOW_TO_REACH = re.compile(
+    r"\b("
+    # English
+    r"how (do|can|could|would|should) (i|we|you) (contact|reach|call|phone|ring|email|e-mail|message|write to|"
+    r"get (hold of|in touch with|through to)|speak to|talk to)|"
+    r"(is there|do you have|have you got|got) (a|an|any) (phone|telephone|number|email|e-mail|hotline|helpline|"
+    r"contact|whatsapp|live chat)|"
+    r"(what is|whats|what's|where is|wheres|where's|where can i find) (your|the) (phone|telephone|"
+    r"number|email|e-mail|contact|hotline|helpline|whatsapp|address|opening hours|hours)|"
+    r"(phone|contact|customer service|customer support|support|helpline|hotline) (number|details|info|email|"
+    r"address|hours)|"
+    r"(can|could) i (call|phone|ring|email) (you|your|the|someone|somebody)|"
+    r"do you (offer|have) (phone|telephone|live chat|chat|email) support|"
+    # Spanish (accents stripped)
+    r"como (los|las|les|te|le)? ?(contacto|contacte|contactamos|llamo|escribo|comunico|localizo)|"
+    r"(hay|tienen|tienes) (un|una|algun|alguna)? ?(telefono|numero|correo|email|whatsapp|chat|linea)|"
+    r"(cual es|donde encuentro) (el|su|tu|un) (telefono|numero|correo|email|"
+    r"whatsapp|horario|contacto)|"
+    r"(telefono|numero|correo|email) de (atencion|contacto|servicio|soporte)|"
+    r"(puedo|se puede) (llamar|escribir)(les|le|los)?|"
+    # Indonesian
+    r"(gimana|bagaimana|gmn|cara) (cara )?(hubungi|menghubungi|kontak|mengontak|telepon|menelepon|nelpon|"
+    r"telp|email|chat)|"
+    r"(nomor|nomer|no) (telepon|telpon|telp|hp|wa|whatsapp|cs|customer service|kontak|layanan)|"
+    r"(ada|punya) (nomor|nomer|telepon|telpon|email|wa|whatsapp|kontak)|"
+    r"(bisa|boleh) (ditelepon|telepon|nelpon|telp|dihubungi)"
+    r")\b"
+)
+# Asking for a person now, or to be called back, or demanding a way to reach one ("give me the
+# number", "minta nomor CS", "pásame el teléfono"): a hand-over, however it is put.
+_WANTS_PERSON_NOW = re.compile(
+    r"\b(human|person|real (person|people|staff)|agent|manager|supervisor|someone real|call me|call back|"
+    r"callback|ring me|phone me|persona|humano|agente|encargado|gerente|supervisor|llamenme|llamame|"
+    r"orang|manusia|agen|atasan|telepon saya|telpon saya|hubungi saya|telp saya|"
+    r"give me|send me|minta|kasih|kasi|bagi|dame|pasame|mandame|pasenme|denme)\b"
+)
+
+
+def asks_how_to_reach(text: str) -> bool:
+    """Whether the message asks how to reach the shop (a number, an email, hours), without asking
+    for a person now ("can I talk to a human", "call me back", "give me the number")."""
+    plain = plain_text(text)
+    return _HOW_TO_REACH.search(plain) is not None and _WANTS_PERSON_NOW.search(plain) is None
