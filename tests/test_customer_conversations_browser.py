@@ -34,6 +34,14 @@ CONVERSATIONS: list[tuple[str, list[tuple[str, list[str]]]]] = [
             ("this is ridiculous", ["sorry", "colleague"]),
         ],
     ),
+    # Asked how to reach us: the contact page at once, and a person if they say yes.
+    (
+        "contact-then-person",
+        [
+            ("how do I get in touch with you?", ["Contact and opening hours", 'reply "yes"']),
+            ("yes", ["passed", "colleague"]),
+        ],
+    ),
     (
         "order-number-instead-of-email",
         [

@@ -385,6 +385,10 @@ def test_two_passages_the_search_cannot_tell_apart_are_both_said() -> None:
     assert both.endswith("Source: Can I delete my account?")
     clear = replace(delete, semantic=0.2)
     assert "Delete" not in format_passages("please close my account for good", [create, clear], "en")
+    # Two sections of one article: both said, the article named once.
+    section = replace(create, text="Or sign up with Google.", heading="Social sign-in")
+    merged = format_passages("how do i sign up", [create, section], "en")
+    assert "Click Sign Up." in merged and "Or sign up with Google." in merged and merged.count("Source:") == 1
     # The same article in two languages is said once, in the customer's.
     spanish = replace(delete, title="¿Puedo borrar mi cuenta?", text="Ve a Ajustes > Borrar.", language="es")
     said = format_passages("quiero borrar mi cuenta", [create, spanish], "es")

@@ -285,8 +285,9 @@ class CareNodes:
             default=runtime.context.default_language,
         )
         reason = _hand_over_reason(reading, state, runtime.context)
-        if reason is None and intent == "human_agent":
-            unsure = False  # asks how to reach us (`asks_how_to_reach`): the help centre, or a person
+        if reason is None and (intent == "human_agent" or unsure) and asks_how_to_reach(question):
+            # How to reach us, however the classifier read it: the contact page, or a person.
+            intent, unsure = "human_agent", False
         if chosen == "human_agent":
             reason = "human_requested"
         contact = code = None

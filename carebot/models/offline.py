@@ -176,10 +176,13 @@ def format_passages(question: str, passages: Sequence[Passage], language: str) -
     if tied and second is not None and second.language != best.language:
         # Most likely one article in two languages: the customer's, once.
         best, tied = (second if second.language == language else best), False
-    answer = _cited(relevant_sentences(question, best), best, language)
+    sentences = relevant_sentences(question, best)
     if not tied or second is None:
-        return answer
-    return f"{answer}\n\n{_cited(relevant_sentences(question, second, limit=2), second, language)}"
+        return _cited(sentences, best, language)
+    also = relevant_sentences(question, second, limit=2)
+    if second.title == best.title:  # two sections of one article: one source line
+        return _cited(sentences + also, best, language)
+    return f"{_cited(sentences, best, language)}\n\n{_cited(also, second, language)}"
 
 
 def _cited(sentences: list[str], passage: Passage, language: str) -> str:
