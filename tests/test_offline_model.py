@@ -141,10 +141,14 @@ def test_shop_questions_without_shop_words_are_not_declined(classifier: OfflineC
     assert [t for t, r in readings.items() if r.intent == "out_of_scope"] == []
 
 
-def test_a_message_the_model_cannot_place_is_asked_about_not_declined(classifier: OfflineClassifier) -> None:
+def test_a_message_naming_no_topic_is_asked_about_or_greeted_never_declined(classifier: OfflineClassifier) -> None:
+    # "I need help with something" names no topic: it is never declined; it is asked about with the
+    # likeliest topics, or greeted (the greeting lists what the bot can help with and asks what it is).
     reading = classifier.classify_now("necesito ayuda con algo")
-    assert reading.intent != "out_of_scope" and reading.unsure
-    assert len(reading.topics) == 3 and "out_of_scope" not in reading.topics and "greeting" not in reading.topics
+    assert reading.intent != "out_of_scope"
+    assert reading.intent == "greeting" or reading.unsure
+    if reading.unsure:
+        assert len(reading.topics) == 3 and "out_of_scope" not in reading.topics and "greeting" not in reading.topics
 
 
 def test_another_companys_charge_naming_a_shop_word_is_asked_about_not_declined_or_answered(
@@ -289,7 +293,7 @@ def _assert_same_predictions(expected: Any, labels: Any, got: Any, got_labels: l
 
 
 def test_the_compiled_models_predict_what_scikit_learn_predicts(tmp_path: Path) -> None:
-    """The numpy copies of the fitted models against the scikit-learn estimators they come from,
+    """The numpy copies of the fitted text models against the scikit-learn estimators they come from,
     on every held-out eval message and training example (and a few edge cases)."""
     examples = load_examples()
     fitted = examples[::2]  # every intent and language, half the training time
@@ -315,14 +319,8 @@ def test_the_compiled_models_predict_what_scikit_learn_predicts(tmp_path: Path) 
             pipeline.predict_proba(normalised), pipeline.predict(normalised), probabilities, classifier.labels
         )
         assert [classifier.predict(t).label for t in texts] == list(pipeline.predict(normalised))
-
-    vectors = encoder.encode(texts)
-    _assert_same_predictions(
-        estimators.semantic.predict_proba(vectors),
-        estimators.semantic.predict(vectors),
-        compiled.semantic.predict_proba(vectors),
-        list(compiled.semantic.labels),
-    )
+    # The sentence-vector side (`compiled.KernelClassifier`) is numpy from the start: nothing to copy.
+    assert compiled.semantic is estimators.semantic
 
 
 def test_the_encoder_loads_from_its_cache_to_the_same_vectors(tmp_path: Path) -> None:

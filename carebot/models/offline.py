@@ -77,7 +77,7 @@ class OfflineClassifier:
             # Milliseconds of CPU: a thread would not run it sooner (the GIL), only add a hand-over
             # each way; turns run on the workers' own loop, not the API's.
             return self.classify_now(text, previous=previous)
-        # The first call loads the models from disk (or trains them: some 15 s on a new 2-core
+        # The first call loads the models from disk (or trains them: some 25 s on a new 2-core
         # machine): off the event loop, in a thread a stopping process does not wait for.
         reading = await in_daemon_thread(lambda: self.classify_now(text, previous=previous))
         self._loaded = True

@@ -1,7 +1,7 @@
 """The scope thresholds chosen for the shipped training examples, kept next to them.
 
 Choosing them reads every example with classifiers fitted without it (five fits: `text_models`),
-about fifteen seconds; a first start on a new machine would pay that before its first answer. They
+about forty seconds; a first start on a new machine would pay that before its first answer. They
 depend only on the examples, the shop words and the code, so they are chosen once, when the data
 changes, and shipped in `data/scope_thresholds.json` under a fingerprint of the data they were
 chosen on. A process training on the shipped data reads them; any other data (a test's subset, a

@@ -27,7 +27,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from importlib.metadata import version
@@ -39,7 +39,7 @@ import numpy as np
 from carebot.models import chat_spelling, compiled, scope
 from carebot.models.cache_files import read_pickle, write_pickle
 from carebot.models.chat_spelling import spelled_out
-from carebot.models.compiled import LinearClassifier, TextPipeline
+from carebot.models.compiled import KernelClassifier, TextPipeline
 from carebot.models.scope import (
     OUT_OF_SCOPE,
     CurvePoint,
@@ -55,7 +55,6 @@ from carebot.models.shipped_scope import data_fingerprint, shipped_choice
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
-    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
 from carebot.domain import ORDER_NUMBER
@@ -215,7 +214,7 @@ class IntentParameters:
     """What training learns (picklable: no encoder in it, and no scikit-learn)."""
 
     lexical: TextClassifier
-    semantic: LinearClassifier
+    semantic: KernelClassifier
     thresholds: ScopeThresholds
     """Chosen on the training examples, each read by a fit without it (`scope.choose_thresholds`)."""
     validation_curve: tuple[CurvePoint, ...]
@@ -227,14 +226,14 @@ class IntentEstimators:
     """The scikit-learn estimators training fits, before they are copied into `IntentParameters`."""
 
     lexical: Pipeline
-    semantic: LogisticRegression
+    semantic: KernelClassifier
     thresholds: ScopeThresholds
     validation_curve: tuple[CurvePoint, ...]
 
     def compiled(self) -> IntentParameters:
         return IntentParameters(
             lexical=TextClassifier.from_fitted(self.lexical, spelled=True),
-            semantic=LinearClassifier.from_fitted(self.semantic),
+            semantic=self.semantic,
             thresholds=self.thresholds,
             validation_curve=self.validation_curve,
         )
@@ -323,18 +322,57 @@ def _lexical_pipeline() -> Pipeline:
     return _text_pipeline(char_range=(2, 5), c=20.0, tol=1e-2)
 
 
-def _semantic_model() -> LogisticRegression:
-    from sklearn.linear_model import LogisticRegression
+# The sentence-vector side: kernel ridge regression (RBF kernel on the unit vectors, one-hot labels),
+# not a linear model. Out of scope and several shop intents are many small clusters of phrasings
+# in the encoder's space that no hyperplane separates: out of fold on the training examples, a
+# logistic regression reads 0.898 of them right, this 0.947 (averaged with the lexical side: 0.945
+# against 0.961). gamma 0.7-1.0, ridge 0.03-0.1 and a scale of 8-12 all score within 0.1 of it.
+_KERNEL_GAMMA = 1.0
+_KERNEL_RIDGE = 0.1
+# Softmax of scale x scores: the scale of least out-of-fold log loss (0.18).
+_KERNEL_SCALE = 10.0
+# The vectors are read on their 192 main directions (of 512): the same accuracy (0.961 against
+# 0.962 with all 512), and the training vectors a message is compared with take 8 MB, not 21: they
+# stay in the CPU's cache, 0.25 ms a message instead of 1.9.
+_KERNEL_COMPONENTS = 192
 
-    # tol 1e-3: the same thresholds and validation accuracy (0.902 against 0.900) in a third of the time.
-    return LogisticRegression(C=10.0, max_iter=5000, tol=1e-3)
+
+def _fit_semantic(vectors: NDArray[np.float32], labels: list[str]) -> KernelClassifier:
+    """Solves (K + ridge I) W = Y - mean(Y) by Cholesky, in float32 (10,000 examples: a 400 MB
+    kernel, 3-6 s on two cores; the same predictions as float64 to 1e-4)."""
+    from scipy.linalg import cho_factor, cho_solve
+
+    vectors = np.asarray(vectors, dtype=np.float32)
+    _, _, directions = np.linalg.svd(vectors, full_matrices=False)
+    projection = np.ascontiguousarray(directions[:_KERNEL_COMPONENTS].T, dtype=np.float32)
+    classes = sorted(set(labels))
+    targets = (np.asarray(labels)[:, None] == np.asarray(classes)[None, :]).astype(np.float32)
+    offset = targets.mean(axis=0)
+    unfitted = KernelClassifier(
+        labels=tuple(classes),
+        projection=projection,
+        support=np.zeros((0, _KERNEL_COMPONENTS), dtype=np.float32),
+        weights=np.zeros((0, len(classes)), dtype=np.float32),
+        offset=offset,
+        gamma=_KERNEL_GAMMA,
+        scale=_KERNEL_SCALE,
+    )
+    support = unfitted.project(vectors)
+    kernel = support @ support.T
+    kernel -= 1.0
+    kernel *= 2.0 * _KERNEL_GAMMA
+    np.exp(kernel, out=kernel)
+    kernel[np.diag_indices_from(kernel)] += _KERNEL_RIDGE
+    factor = cho_factor(kernel, lower=True, overwrite_a=True, check_finite=False)
+    weights = cho_solve(factor, targets - offset, check_finite=False).astype(np.float32)
+    return replace(unfitted, support=support, weights=weights)
 
 
 def _fit_classifiers(
     texts: list[str], vectors: NDArray[np.float32], labels: list[str]
-) -> tuple[Pipeline, LogisticRegression]:
+) -> tuple[Pipeline, KernelClassifier]:
     lexical = _lexical_pipeline().fit([normalise(t, spelled=True) for t in texts], labels)
-    return lexical, _semantic_model().fit(vectors, labels)
+    return lexical, _fit_semantic(vectors, labels)
 
 
 def validation_folds(examples: list[Example]) -> list[int]:
@@ -367,7 +405,7 @@ def _out_of_fold_readings(
         held = [i for i, f in enumerate(folds) if f == fold]
         trained = [labels[i] for i in training]
         words = clone(lexical.named_steps["model"]).fit(features[training], trained)
-        meaning = _semantic_model().fit(vectors[training], trained)
+        meaning = _fit_semantic(vectors[training], trained)
         probabilities = _combined(words.predict_proba(features[held]), meaning.predict_proba(vectors[held]))
         classes = [str(c) for c in words.classes_]
         readings += [
@@ -461,7 +499,7 @@ def _training_fingerprint() -> str:
     for module in (__file__, compiled.__file__, scope.__file__, chat_spelling.__file__):
         digest.update(Path(module).read_bytes())
     # The installed version, read without importing scikit-learn (a second) on every start.
-    digest.update(f"{version('scikit-learn')} {np.__version__} {LOCAL_EMBEDDINGS_NAME}".encode())
+    digest.update(f"{version('scikit-learn')} {version('scipy')} {np.__version__} {LOCAL_EMBEDDINGS_NAME}".encode())
     return digest.hexdigest()[:24]
 
 
