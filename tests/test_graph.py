@@ -299,6 +299,21 @@ async def test_a_general_question_about_orders_gets_its_answer_with_the_request_
     assert answer(plain) == "order_status/en order:unknown_customer:" and len(kb.queries) == 1
 
 
+async def test_another_question_while_verification_is_pending_keeps_its_relevant_answer() -> None:
+    # The bar for a general order question (its meaning) is not the bar for a shipping question
+    # asked meanwhile: a passage relevant by its words and meaning together still answers it.
+    delivery = replace(
+        passage("Delivery times", "Standard delivery takes 3 to 5 working days."), semantic=0.5, lexical=1.0
+    )
+    graph, _, _, _ = make_graph(passages=[delivery])
+    asked = await turn(graph, "where is my order?", sender="+15559999")
+    assert (
+        asked["verification"] == {"order_number": None} and answer(asked) == "order_status/en order:unknown_customer:"
+    )
+    meanwhile = await turn(graph, "how long is shipping?", sender="+15559999")
+    assert meanwhile["verification"] is not None and answer(meanwhile) == "shipping/en source:Delivery times"
+
+
 async def test_an_unsure_request_for_an_action_asks_to_verify_not_which_topic() -> None:
     # The shop can act; the sender is unknown, so the exchange waits for verification. The reading
     # is unsure, but the turn has its answer (the request to verify): no list of topics after it.

@@ -671,16 +671,17 @@ def _done_text(step: Propose, view: ShopView) -> str:
 
 
 def _worth_saying_before_verification(passages: list[Passage], state: State) -> bool:
-    """Whether the help centre's best passage goes with the request to verify: the policy on a
-    damaged or missing item or on changing an order when it is relevant, the answer to a general
-    question about orders when it means what the question asks."""
+    """Whether the help centre's best passage goes with the request to verify (still pending, or
+    just made): the answer to a general question about orders when it means what the question
+    asks; anything else (the policy on a damaged or missing item, on changing an order, another
+    question asked meanwhile) when it is relevant."""
     if not passages:
         return False
     best = passages[0]
-    if state.intent == "order_change" or names_item_problem(latest_question(state.messages), state.language):
-        return best.score >= _BEFORE_VERIFICATION_RELEVANCE
-    semantic = best.semantic if best.semantic is not None else best.score
-    return semantic >= _GENERAL_ORDER_QUESTION_RELEVANCE
+    if state.intent == "order_status" and not names_item_problem(latest_question(state.messages), state.language):
+        semantic = best.semantic if best.semantic is not None else best.score
+        return semantic >= _GENERAL_ORDER_QUESTION_RELEVANCE
+    return best.score >= _BEFORE_VERIFICATION_RELEVANCE
 
 
 def _clearly_relevant(passage: Passage, context: Context) -> bool:
