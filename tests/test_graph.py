@@ -75,6 +75,7 @@ SCRIPT = {
     "¿y cuánto cuesta el envío exprés a Valencia?": reading("shipping", "es", language_confidence=0.8),
     "what does processing mean on my order": reading("order_status"),
     "is there a number I can call?": reading("human_agent"),
+    "and how long?": reading("shipping"),
     "give me your phone number": reading("human_agent"),
     "I want to exchange my shoes for another size": replace(
         reading("returns_refunds", confidence=0.3),
@@ -312,6 +313,15 @@ async def test_another_question_while_verification_is_pending_keeps_its_relevant
     )
     meanwhile = await turn(graph, "how long is shipping?", sender="+15559999")
     assert meanwhile["verification"] is not None and answer(meanwhile) == "shipping/en source:Delivery times"
+
+
+async def test_a_confident_follow_up_the_help_centre_cannot_answer_alone_is_read_with_its_topic() -> None:
+    graph, kb, _, _ = make_graph(passages=[passage("Delivery times")])
+    kb.finds_only_with = "shipping"  # a help centre that answers only what names shipping
+    await turn(graph, "how long is shipping?")
+    state = await turn(graph, "and how long?")
+    assert answer(state) == "shipping/en source:Delivery times"
+    assert [q for q, _ in kb.queries][-2:] == ["and how long?", "and how long? shipping"]
 
 
 async def test_an_unsure_request_for_an_action_asks_to_verify_not_which_topic() -> None:

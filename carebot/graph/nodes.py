@@ -413,17 +413,24 @@ class CareNodes:
             return {"turn": {"documents": []}}
         if asks_topic_unless_found(state):
             return {"turn": await self._search_when_unsure(query, state.language, runtime.context)}
-        if state.turn["intent_confidence"] < runtime.context.follow_up_confidence:
+        follow_up = state.turn["intent_confidence"] < runtime.context.follow_up_confidence
+        if follow_up:
             # An unsure reading is a follow-up ("how much is it?", "kalau dana bisa?"): it means
-            # something only with the conversation's topic. The topic's name, not the whole
-            # previous question, so "how much is it?" after "do you deliver to Bali?" looks for
-            # shipping costs rather than the regions again.
-            topic = phrase(state.language, f"topic_{state.intent}") if state.intent in _CONTINUABLE else ""
-            query = f"{query} {topic or previous_question(state.messages)}".strip()
+            # something only with the conversation's topic.
+            query = self._with_topic(query, state)
         if state.intent == "human_agent":
             # Asked how to reach us: the words a help centre's contact page uses.
             query = f"{query} {phrase(state.language, 'contact_search')}"
         passages = await self.deps.knowledge.search(query, language=state.language)
+        if (
+            not follow_up
+            and state.intent in _CONTINUABLE
+            and previous_question(state.messages)
+            and (not passages or passages[0].score < runtime.context.relevance_threshold)
+        ):
+            # A follow-up read with confidence ("and how long?" is surely about shipping) that the
+            # help centre cannot answer on its own words: read it with the topic, once more.
+            passages = await self.deps.knowledge.search(self._with_topic(query, state), language=state.language)
         documents: list[RetrievedDocument] = [asdict(p) for p in passages]  # type: ignore[misc]
         turn: dict[str, Any] = {"documents": documents}
         best = passages[0].score if passages else 0.0
@@ -442,6 +449,14 @@ class CareNodes:
             else:
                 turn["unsure"] = True
         return {"turn": turn}
+
+    @staticmethod
+    def _with_topic(query: str, state: State) -> str:
+        """The message with its conversation's topic: the topic's name, not the whole previous
+        question, so "how much is it?" after "do you deliver to Bali?" looks for shipping costs
+        rather than the regions again."""
+        topic = phrase(state.language, f"topic_{state.intent}") if state.intent in _CONTINUABLE else ""
+        return f"{query} {topic or previous_question(state.messages)}".strip()
 
     async def _search_when_unsure(self, query: str, language: Language, context: Context) -> dict[str, Any]:
         """A message the classifier cannot place is answered from the help centre when a passage is
