@@ -67,9 +67,15 @@ async def test_customers_are_named_once_and_then_from_the_conversation(postgres_
     ann, bo = await _waiting(postgres_url, ["+15550001", "+15550002"])
     listed = await _listed(postgres_url, orders)
     assert (listed[ann], listed[bo]) == ("Ann Lee", "Bo Kim")
-    asked = len(orders.asked)
+
+    # Only these two: the shared database may hold other tests' conversations (an anonymous web
+    # visitor handed over by the browser tests), which have no customer to name.
+    def asked() -> int:
+        return sum(1 for asked_for in orders.asked if asked_for[1] in ("+15550001", "+15550002"))
+
+    before = asked()
     again = await _listed(postgres_url, orders)
-    assert (again[ann], again[bo]) == ("Ann Lee", "Bo Kim") and len(orders.asked) == asked
+    assert (again[ann], again[bo]) == ("Ann Lee", "Bo Kim") and asked() == before
 
 
 async def test_an_order_source_outage_leaves_the_rows_unnamed_and_is_logged(

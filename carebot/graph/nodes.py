@@ -82,6 +82,10 @@ _BEFORE_VERIFICATION_RELEVANCE = 0.5
 # Chosen on the FAQ dev set and golden's order questions (none of golden's unnumbered ones reaches
 # 0.72; the FAQ dev set's answers 0.75 and 0.99).
 _GENERAL_ORDER_QUESTION_RELEVANCE = 0.75
+# A message of this many words or fewer may lean on the conversation for its topic ("and how
+# long?", "to Bali?"); a longer one that the help centre cannot answer ("teak yacht furniture, do
+# you sell it") is a miss, not a follow-up.
+_ELLIPTICAL_WORDS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,11 +429,12 @@ class CareNodes:
         if (
             not follow_up
             and state.intent in _CONTINUABLE
+            and len(_words(query)) <= _ELLIPTICAL_WORDS
             and previous_question(state.messages)
             and (not passages or passages[0].score < runtime.context.relevance_threshold)
         ):
-            # A follow-up read with confidence ("and how long?" is surely about shipping) that the
-            # help centre cannot answer on its own words: read it with the topic, once more.
+            # A short follow-up read with confidence ("and how long?" is surely about shipping) that
+            # the help centre cannot answer on its own words: read it with the topic, once more.
             passages = await self.deps.knowledge.search(self._with_topic(query, state), language=state.language)
         documents: list[RetrievedDocument] = [asdict(p) for p in passages]  # type: ignore[misc]
         turn: dict[str, Any] = {"documents": documents}
