@@ -368,11 +368,23 @@ def test_sentiment_orders_messages_by_anger() -> None:
 
 def test_relevant_sentences_pick_what_the_question_asks() -> None:
     text = (
-        "We ship from Oakland. Standard delivery takes 3 to 5 working days. "
-        "Express delivery takes 1 to 2 working days. Our mugs are stoneware. Gift wrap is free."
+        "We ship from our warehouse in Oakland, California, on weekdays. Standard delivery takes 3 to 5 working days. "
+        "Express delivery takes 1 to 2 working days. Our mugs are stoneware and go in the dishwasher. "
+        "Gift wrap is free on every order, and we add a handwritten card if you ask for one at checkout."
     )
     chosen = relevant_sentences("how many days does express delivery take", passage(text=text), limit=2)
     assert chosen == ["Standard delivery takes 3 to 5 working days.", "Express delivery takes 1 to 2 working days."]
+
+
+def test_a_short_passage_is_said_whole() -> None:
+    # A FAQ's answer lists the statuses in short sentences: three picked by shared words would
+    # leave out the one the customer sees on their order.
+    text = (
+        "Pending: Payment being verified. Processing: Being prepared for shipment. Shipped: On its way. "
+        "Delivered: Successfully delivered. Cancelled: Order was cancelled."
+    )
+    said = relevant_sentences("what does processing mean on my order", passage(text=text))
+    assert "Shipped: On its way." in said and len(said) == 5
 
 
 def test_two_passages_the_search_cannot_tell_apart_are_both_said() -> None:

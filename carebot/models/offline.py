@@ -149,6 +149,11 @@ _FUNCTION_WORDS = frozenset(
 # (evals/faq/silicon-stack/dev.jsonl): of its 54 questions, 5 had the right passage second within
 # 0.10 and 4 had it first with the runner-up that close.
 NEAR_TIE = 0.10
+# A passage this short is one answer, said whole: a FAQ's answer (the public FAQ's run 26–39 words)
+# lists its steps or its five order statuses in short sentences, and three of them leave out the
+# one asked about. Longer sections (the demo's run 44–104 words) cover several questions, and
+# the sentences that match the question are picked from them.
+WHOLE_PASSAGE_WORDS = 40
 
 
 def _stems(text: str) -> set[str]:
@@ -158,9 +163,10 @@ def _stems(text: str) -> set[str]:
 
 
 def relevant_sentences(question: str, passage: Passage, *, limit: int = 3) -> list[str]:
-    """The passage's sentences that best answer the question, in their original order."""
+    """The passage's sentences that best answer the question, in their original order; all of a
+    short passage's (`WHOLE_PASSAGE_WORDS`)."""
     sentences = [s.strip(" -*•\t") for s in _SENTENCE_BREAK.split(passage.text) if s.strip(" -*•\t")]
-    if len(sentences) <= limit:
+    if len(sentences) <= limit or len(_WORD.findall(passage.text)) <= WHOLE_PASSAGE_WORDS:
         return sentences
     wanted = _stems(question)
     ranked = sorted(range(len(sentences)), key=lambda i: (-len(wanted & _stems(sentences[i])), i))
