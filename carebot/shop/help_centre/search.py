@@ -111,6 +111,54 @@ _EXPANSIONS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
 }
 
 
+# Customers' words for what help centres name otherwise ("send it back" is a return, "postage" is
+# shipping, "close my account" deletes it): the full-text search reads the help centre's word in
+# their place. Replaced rather than added, so a question's share of matched words (its coverage)
+# still counts each thing it asks once. Only for the words search: the encoder reads the customer's.
+_CUSTOMER_WORDS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
+    "en": (
+        (
+            re.compile(
+                r"\b(send|sent|give|take|bring|ship|post|mail)(ing)?\s+"
+                r"((it|them|this|that|these|those|something|stuff|things?|items?|an item)\s+)?back\b"
+            ),
+            "return",
+        ),
+        (re.compile(r"\b(money back|reimburse\w*)\b"), "refund"),
+        (re.compile(r"\b(swap|swapping|swapped|trade in)\b"), "exchange"),
+        (re.compile(r"\bpostage\b"), "shipping"),
+        (re.compile(r"\b(sign|signing|log|logging)[ -]?(in|on)\b"), "log in"),
+        (
+            re.compile(r"\b(close|closing|deactivate|cancel|remove|get rid of)\s+(my |the )?(account|profile)\b"),
+            "delete account",
+        ),
+        (
+            re.compile(r"\b(register|registering|registration|sign(ing)? up|signup|make an account|open an account)\b"),
+            "create account",
+        ),
+    ),
+    "es": (
+        (re.compile(r"\b(mandar|enviar|regresar)(lo|la|los|las)?\s+de vuelta\b|\bdevolver\w*\b"), "devolución"),
+        (re.compile(r"\b(reembols\w*|me devuelvan el dinero|devolución del dinero)\b"), "reembolso"),
+        (re.compile(r"\b(cerrar|dar de baja|eliminar|borrar)\s+(mi |la )?cuenta\b"), "eliminar cuenta"),
+        (re.compile(r"\b(registrarme|registrarse|registro|crear(me)? una cuenta|abrir una cuenta)\b"), "crear cuenta"),
+    ),
+    "id": (
+        (re.compile(r"\b(balikin|dibalikin|kembaliin|dikembaliin|balikan)\b"), "retur"),
+        (re.compile(r"\b(tutup|hapus|nonaktifkan)\s+akun\b"), "hapus akun"),
+        (re.compile(r"\b(daftar|bikin akun|buat akun|registrasi)\b"), "daftar akun"),
+    ),
+}
+
+
+def in_help_centre_words(query: str, language: str) -> str:
+    """The query with customers' words for a help centre's topics replaced by the help centre's."""
+    text = query.lower()
+    for pattern, words in _CUSTOMER_WORDS.get(language, ()):
+        text = pattern.sub(words, text)
+    return text
+
+
 def expand_query(query: str, language: str) -> str:
     """The query with the help centre's words for what it describes (see `_EXPANSIONS`)."""
     lowered = query.lower()
@@ -348,7 +396,7 @@ class PostgresKnowledgeBase:
 
     async def _search_in(self, query: str, language: str, k: int) -> list[Passage]:
         cfg = TS_CONFIGS.get(language, "simple")
-        text = topic_words(query, language)
+        text = topic_words(in_help_centre_words(query, language), language)
         async with self._pool.connection() as conn:
             cur = await conn.execute(_SEARCH_SQL, {"cfg": cfg, "text": text, "k": k})
             rows = await cur.fetchall()
