@@ -125,7 +125,7 @@ _CUSTOMER_WORDS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
             "return",
         ),
         (re.compile(r"\b(money back|reimburse\w*)\b"), "refund"),
-        (re.compile(r"\b(swap|swapping|swapped|trade in)\b"), "exchange"),
+        (re.compile(r"\b(swap|swapping|swapped)\b"), "exchange"),
         (re.compile(r"\bpostage\b"), "shipping"),
         (re.compile(r"\b(sign|signing|log|logging)[ -]?(in|on)\b"), "log in"),
         (
@@ -141,12 +141,13 @@ _CUSTOMER_WORDS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
         (re.compile(r"\b(mandar|enviar|regresar)(lo|la|los|las)?\s+de vuelta\b|\bdevolver\w*\b"), "devolución"),
         (re.compile(r"\b(reembols\w*|me devuelvan el dinero|devolución del dinero)\b"), "reembolso"),
         (re.compile(r"\b(cerrar|dar de baja|eliminar|borrar)\s+(mi |la )?cuenta\b"), "eliminar cuenta"),
-        (re.compile(r"\b(registrarme|registrarse|registro|crear(me)? una cuenta|abrir una cuenta)\b"), "crear cuenta"),
+        (re.compile(r"\b(registrarme|registrarse|crear(me)? una cuenta|abrir una cuenta)\b"), "crear cuenta"),
     ),
     "id": (
         (re.compile(r"\b(balikin|dibalikin|kembaliin|dikembaliin|balikan)\b"), "retur"),
         (re.compile(r"\b(tutup|hapus|nonaktifkan)\s+akun\b"), "hapus akun"),
-        (re.compile(r"\b(daftar|bikin akun|buat akun|registrasi)\b"), "daftar akun"),
+        # Not "daftar" alone: it is also a list ("daftar harga").
+        (re.compile(r"\b(daftar akun|bikin akun|buat akun|registrasi)\b"), "daftar akun"),
     ),
 }
 
