@@ -77,6 +77,12 @@ SCRIPT = {
     "is there a number I can call?": reading("human_agent"),
     "and how long?": reading("shipping"),
     "give me your phone number": reading("human_agent"),
+    "my box showed up all smashed, what now": replace(
+        reading("complaint", confidence=0.3),
+        unsure=True,
+        off_topic=0.4,
+        topics=("returns_refunds", "order_status"),
+    ),
     "I want to exchange my shoes for another size": replace(
         reading("returns_refunds", confidence=0.3),
         unsure=True,
@@ -460,6 +466,19 @@ async def test_an_off_topic_unsure_message_sharing_a_word_with_a_passage_is_not_
     # The same passage with meaning and words both matching is answered.
     graph, _, _, _ = make_graph(passages=[replace(missing, score=0.8, semantic=0.6, lexical=0.5)])
     assert answer(await turn(graph, "when is the next full moon")) == "shipping/en source:Shipping"
+
+
+async def test_an_unsure_message_about_a_damaged_item_gets_the_policy_not_a_list_of_topics() -> None:
+    # Meaning and words are each short of the floor (the customer says "smashed", the help centre
+    # "damaged"), but an item that arrived broken is the help centre's business: its policy answers.
+    damaged = passage("Lost or damaged parcels", "Send us a photo of the damage within 48 hours.")
+    graph, kb, _, _ = make_graph(passages=[replace(damaged, score=0.54, semantic=0.38, lexical=0.25)])
+    state = await turn(graph, "my box showed up all smashed, what now")
+    assert answer(state).endswith("source:Lost or damaged parcels") and "1. " not in answer(state)
+    assert state["topic_choices"] == [] and state["turn"]["escalation"] is None and len(kb.queries) == 1
+    # The same signals for a message naming no damaged or missing item are asked about.
+    graph, _, _, _ = make_graph(passages=[replace(damaged, score=0.54, semantic=0.38, lexical=0.25)])
+    assert "1. " in answer(await turn(graph, "barangnya kok gitu sih"))
 
 
 async def test_another_companys_order_is_asked_about_without_an_answer_from_the_help_centre() -> None:

@@ -468,7 +468,12 @@ class CareNodes:
         clearly relevant ("how do I leave a review" → reviews): its meaning and its words both match
         (`Context.unsure_signal_floor`); with none, the turn asks which topic."""
         passages = await self.deps.knowledge.search(query, language=language)
-        if not passages or not _clearly_relevant(passages[0], context):
+        if not passages:
+            return {"documents": []}
+        # "My box showed up all smashed, what now": an item that arrived damaged or never arrived is
+        # the help centre's business whatever else the message says; its policy is the answer.
+        item_problem = names_item_problem(query, language) and passages[0].score >= context.relevance_threshold
+        if not (item_problem or _clearly_relevant(passages[0], context)):
             return {"documents": []}
         return {"documents": [asdict(p) for p in passages]}
 
