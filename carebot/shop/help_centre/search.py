@@ -160,6 +160,55 @@ def in_help_centre_words(query: str, language: str) -> str:
     return text
 
 
+# Other names a help centre gives the thing a customer's word names, where no word is wrong:
+# "pictures" may be the help centre's "images" or its "photos", "site" its "website", "green" its
+# "environmental" or "eco-friendly". A key word of the question is found when the chunk has it or
+# any of these (one word of the question still counts once).
+_ALSO_CALLED: dict[str, dict[str, str]] = {
+    "en": {
+        **dict.fromkeys(("picture", "pictures", "pic", "pics", "photo", "photos"), "image images photo picture"),
+        **dict.fromkeys(("image", "images"), "photo photos picture"),
+        **dict.fromkeys(("site", "page", "webpage", "web"), "website site page"),
+        "website": "site",
+        **dict.fromkeys(("crash", "crashes", "crashing", "frozen", "freezes", "glitch", "glitching"), "working error"),
+        **dict.fromkeys(("green", "eco", "ecological", "planet"), "environmental eco sustainability"),
+        **dict.fromkeys(("bulk", "wholesale", "reseller", "resell"), "wholesale bulk"),
+        **dict.fromkeys(("points", "rewards", "loyalty"), "loyalty rewards points"),
+        **dict.fromkeys(("coupon", "coupons", "voucher", "vouchers"), "promo discount code"),
+        **dict.fromkeys(("receipt", "bill"), "invoice receipt"),
+        "invoice": "receipt",
+        **dict.fromkeys(("parcel", "package", "box"), "package parcel"),
+        **dict.fromkeys(("postage", "delivery", "deliver", "delivered"), "shipping delivery"),
+        **dict.fromkeys(("shipping", "ship", "shipped"), "delivery"),
+        **dict.fromkeys(("price", "cost", "costs", "fee", "fees", "charge"), "cost price fee"),
+        **dict.fromkeys(("email", "mail", "e-mail"), "email"),
+    },
+    "es": {
+        **dict.fromkeys(("foto", "fotos", "imagen", "imágenes", "imagenes"), "imagen imágenes foto fotos"),
+        **dict.fromkeys(("página", "pagina", "sitio", "web"), "web página sitio"),
+        **dict.fromkeys(("envío", "envio", "entrega", "despacho"), "envío entrega"),
+        **dict.fromkeys(("factura", "recibo", "boleta", "comprobante"), "factura recibo"),
+        **dict.fromkeys(("cupón", "cupon", "código", "codigo", "descuento"), "cupón código descuento"),
+        **dict.fromkeys(("precio", "costo", "coste", "cargo", "tarifa"), "precio costo coste cargo"),
+    },
+    "id": {
+        **dict.fromkeys(("foto", "gambar"), "foto gambar"),
+        **dict.fromkeys(("situs", "web", "website", "halaman"), "situs website halaman"),
+        **dict.fromkeys(("ongkir", "pengiriman", "kirim"), "pengiriman ongkos kirim"),
+        **dict.fromkeys(("struk", "nota", "faktur", "invoice", "tagihan"), "faktur invoice struk tagihan"),
+        **dict.fromkeys(("voucher", "kupon", "promo", "diskon"), "voucher kupon promo diskon"),
+        **dict.fromkeys(("harga", "biaya", "ongkos", "tarif"), "harga biaya ongkos"),
+    },
+}
+
+
+def word_groups(text: str, language: str) -> list[str]:
+    """The search's key words, each with the other names the help centre may use for it."""
+    also = _ALSO_CALLED.get(language, {})
+    words = dict.fromkeys(_WORD.findall(text.lower()))  # each word once, in order
+    return [f"{word} {also[word]}" if word in also else word for word in words]
+
+
 def expand_query(query: str, language: str) -> str:
     """The query with the help centre's words for what it describes (see `_EXPANSIONS`)."""
     lowered = query.lower()
@@ -183,22 +232,24 @@ class KnowledgeBase(Protocol):
         ...
 
 
-# Score: the share of the question's key terms a chunk contains (title, heading or body);
-# ties go to the chunk whose own section has more of them, then to the denser match. IDF
-# weighting was tried on the retrieval set and lost: in a help centre of a few dozen articles,
-# the rarest words are often filler ("something").
+# Score: the share of the question's key words a chunk contains (title, heading or body), each word
+# counting as found when the chunk has it or one of its other names (`word_groups`); ties go to the
+# chunk whose own section has more of them, then to the denser match. IDF weighting was tried on
+# the retrieval set and lost: in a help centre of a few dozen articles, the rarest words are often
+# filler ("something").
 _SEARCH_SQL = """
-WITH q AS (
-    SELECT tsvector_to_array(to_tsvector(%(cfg)s::regconfig, %(text)s)) AS terms
+WITH g AS (
+    SELECT DISTINCT tsvector_to_array(to_tsvector(%(cfg)s::regconfig, words)) AS terms
+    FROM unnest(%(groups)s::text[]) AS words
+), gq AS (
+    SELECT terms FROM g WHERE cardinality(terms) > 0
 ), tq AS (
-    SELECT terms, (SELECT string_agg(quote_literal(t), ' | ') FROM unnest(terms) t)::tsquery AS query
-    FROM q WHERE cardinality(terms) > 0
+    SELECT count(*) AS n, (SELECT string_agg(quote_literal(t), ' | ') FROM gq, unnest(gq.terms) t)::tsquery AS query
+    FROM gq HAVING count(*) > 0
 )
 SELECT d.title, d.source, d.language, c.heading, c.body,
-       (SELECT count(*) FROM unnest(tq.terms) t WHERE t = ANY(tsvector_to_array(c.tsv)))::float
-           / cardinality(tq.terms) AS coverage,
-       (SELECT count(*) FROM unnest(tq.terms) t WHERE t = ANY(tsvector_to_array(ts_filter(c.tsv, '{a,b}'))))
-           AS section_matches,
+       (SELECT count(*) FROM gq WHERE gq.terms && tsvector_to_array(c.tsv))::float / tq.n AS coverage,
+       (SELECT count(*) FROM gq WHERE gq.terms && tsvector_to_array(ts_filter(c.tsv, '{a,b}'))) AS section_matches,
        ts_rank_cd(c.tsv, tq.query, 32) AS rank
 FROM tq, kb_chunks c JOIN kb_documents d ON d.id = c.document_id
 WHERE c.ts_config = %(cfg)s::regconfig AND c.tsv @@ tq.query
@@ -397,9 +448,9 @@ class PostgresKnowledgeBase:
 
     async def _search_in(self, query: str, language: str, k: int) -> list[Passage]:
         cfg = TS_CONFIGS.get(language, "simple")
-        text = topic_words(in_help_centre_words(query, language), language)
+        groups = word_groups(topic_words(in_help_centre_words(query, language), language), language)
         async with self._pool.connection() as conn:
-            cur = await conn.execute(_SEARCH_SQL, {"cfg": cfg, "text": text, "k": k})
+            cur = await conn.execute(_SEARCH_SQL, {"cfg": cfg, "groups": groups, "k": k})
             rows = await cur.fetchall()
         return [_passage(row, float(row["coverage"])) for row in rows]
 
