@@ -174,7 +174,7 @@ _ALSO_CALLED: dict[str, dict[str, str]] = {
         **dict.fromkeys(("green", "eco", "ecological", "planet"), "environmental eco sustainability"),
         **dict.fromkeys(("bulk", "wholesale", "reseller", "resell"), "wholesale bulk"),
         **dict.fromkeys(("points", "rewards", "loyalty"), "loyalty rewards points"),
-        **dict.fromkeys(("coupon", "coupons", "voucher", "vouchers"), "promo discount code"),
+        **dict.fromkeys(("coupon", "coupons", "voucher", "vouchers"), "promo discount"),
         **dict.fromkeys(("receipt", "bill"), "invoice receipt"),
         "invoice": "receipt",
         **dict.fromkeys(("parcel", "package", "box"), "package parcel"),
@@ -188,7 +188,7 @@ _ALSO_CALLED: dict[str, dict[str, str]] = {
         **dict.fromkeys(("página", "pagina", "sitio", "web"), "web página sitio"),
         **dict.fromkeys(("envío", "envio", "entrega", "despacho"), "envío entrega"),
         **dict.fromkeys(("factura", "recibo", "boleta", "comprobante"), "factura recibo"),
-        **dict.fromkeys(("cupón", "cupon", "código", "codigo", "descuento"), "cupón código descuento"),
+        **dict.fromkeys(("cupón", "cupon", "descuento"), "cupón descuento"),
         **dict.fromkeys(("precio", "costo", "coste", "cargo", "tarifa"), "precio costo coste cargo"),
     },
     "id": {
