@@ -77,6 +77,9 @@ SCRIPT = {
     "is there a number I can call?": reading("human_agent"),
     "and how long?": reading("shipping"),
     "give me your phone number": reading("human_agent"),
+    "are you open on weekends?": reading("out_of_scope"),
+    "what time does the post office open on weekends?": reading("out_of_scope"),
+    "is there live chat": reading("human_agent"),
     "my box showed up all smashed, what now": replace(
         reading("complaint", confidence=0.3),
         unsure=True,
@@ -365,6 +368,20 @@ async def test_asking_how_to_reach_the_shop_gets_the_contact_page_and_the_offer_
     graph, _, _, _ = make_graph(passages=[passage("Contact us", score=0.1)])
     nothing = await turn(graph, "is there a number I can call?")
     assert nothing["turn"]["escalation"]["reason"] == "human_requested"
+
+
+async def test_the_shops_hours_asked_of_it_get_the_contact_page_even_when_read_as_off_topic() -> None:
+    hours = passage("Contact us", "Live chat and phone Mon-Fri 9-17, Sat 10-14.")
+    graph, _, _, _ = make_graph(passages=[hours])
+    # Opening hours sound like any business's, and the classifier read them so; asked of the shop
+    # ("are you …"), they are the contact page's, with the offer of a person.
+    weekend = await turn(graph, "are you open on weekends?")
+    assert answer(weekend) == "human_agent/en source:Contact us" and weekend["turn"]["escalation"] is None
+    live_chat = await turn(graph, "is there live chat", thread="t2")
+    assert answer(live_chat) == "human_agent/en source:Contact us" and live_chat["turn"]["escalation"] is None
+    # Another business's hours are still declined.
+    post_office = await turn(graph, "what time does the post office open on weekends?", thread="t3")
+    assert post_office["intent"] == "out_of_scope" and "not something I can help with" in answer(post_office)
 
 
 def with_verifier() -> tuple[Any, FakeVerifier]:

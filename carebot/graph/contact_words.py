@@ -19,10 +19,17 @@ _HOW_TO_REACH = re.compile(
     # English
     r"how (do|can|could|would|should) (i|we|you) (contact|reach|call|phone|ring|email|e-mail|message|write to|"
     r"get (hold of|in touch with|through to)|speak to|talk to)|"
-    r"(is there|do you have|have you got|got) (a|an|any) (phone|telephone|number|email|e-mail|hotline|helpline|"
-    r"contact|whatsapp|live chat)|"
-    r"(what is|whats|what's|where is|wheres|where's|where can i find) (your|the) (phone|telephone|"
+    r"(is there|are there|do (you|u|ya) have|have (you|u) got|got) (a |an |any )?(phone|telephone|number|email|"
+    r"e-mail|hotline|helpline|contact|whatsapp|live chat|chat support|phone support|support line)|"
+    r"(what is|whats|what's|where is|wheres|where's|where can i find) (your|ur|the) (phone|telephone|"
     r"number|email|e-mail|contact|hotline|helpline|whatsapp|address|opening hours|hours)|"
+    # When the shop answers: its hours
+    r"(when|what time|what hours|which days|what days) (is|are|do|does) (you|u|your (team|staff|shop|store|"
+    r"support|customer service)|customer (service|support)|support|the (shop|store|team)) (open|available|"
+    r"online|around|answer|reply|respond|work)|"
+    r"(are|r) (you|u) (open|available|online) (on|at|today|tonight|tomorrow|now|this|weekends?|sundays?|"
+    r"saturdays?|holidays?|24)|"
+    r"(opening|business|office|support|customer service) hours|"
     r"(phone|contact|customer service|customer support|support|helpline|hotline) (number|details|info|email|"
     r"address|hours)|"
     r"(can|could) i (call|phone|ring|email) (you|your|the|someone|somebody)|"
@@ -34,12 +41,17 @@ _HOW_TO_REACH = re.compile(
     r"whatsapp|horario|contacto)|"
     r"(telefono|numero|correo|email) de (atencion|contacto|servicio|soporte)|"
     r"(puedo|se puede) (llamar|escribir)(les|le|los)?|"
+    r"(a que hora|que horario|cuando) (abren|atienden|cierran|contestan|responden)|"
+    r"horarios? de (atencion|servicio|soporte|la tienda)|(estan|estas) (abiertos|abierta|abierto) (el|los|hoy|manana)|"
+    r"atienden (el|los|hoy|manana|en) |"
     # Indonesian
     r"(gimana|bagaimana|gmn|cara) (cara )?(hubungi|menghubungi|kontak|mengontak|telepon|menelepon|nelpon|"
     r"telp|email|chat)|"
     r"(nomor|nomer|no) (telepon|telpon|telp|hp|wa|whatsapp|cs|customer service|kontak|layanan)|"
     r"(ada|punya) (nomor|nomer|telepon|telpon|email|wa|whatsapp|kontak)|"
-    r"(bisa|boleh) (ditelepon|telepon|nelpon|telp|dihubungi)"
+    r"(bisa|boleh) (ditelepon|telepon|nelpon|telp|dihubungi)|"
+    r"jam (buka|operasional|kerja|layanan|online)|(cs|admin|toko) (buka|aktif|online|libur) (jam|hari)|"
+    r"(buka|libur) (hari )?(sabtu|minggu|tanggal merah|hari libur)"
     r")\b"
 )
 # Asking for a person now, or to be called back, or demanding a way to reach one ("give me the
@@ -50,6 +62,17 @@ _WANTS_PERSON_NOW = re.compile(
     r"orang|manusia|agen|atasan|telepon saya|telpon saya|hubungi saya|telp saya|"
     r"give me|send me|minta|kasih|kasi|bagi|dame|pasame|mandame|pasenme|denme)\b"
 )
+
+
+# Said to the shop ("are you open on sundays", "whats ur phone number"): how to reach the shop,
+# not the post office's hours ("what time does the post office open").
+_TO_THE_SHOP = re.compile(r"\b(you|u|your|ur|ya|kalian|anda|kakak|kak|min|ustedes|usted|su|sus|tu|tus|te)\b")
+
+
+def asks_the_shop_how_to_reach_it(text: str) -> bool:
+    """`asks_how_to_reach`, said to the shop: worth answering even when the classifier reads it as
+    being about something else (opening hours sound like any business's)."""
+    return asks_how_to_reach(text) and _TO_THE_SHOP.search(plain_text(text)) is not None
 
 
 def asks_how_to_reach(text: str) -> bool:

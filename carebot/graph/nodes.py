@@ -34,7 +34,7 @@ from carebot.graph.action_flow import (
 )
 from carebot.graph.action_words import requested_action, says_yes
 from carebot.graph.catalogue_answers import asks_catalogue, catalogue_answer, products_named
-from carebot.graph.contact_words import asks_how_to_reach
+from carebot.graph.contact_words import asks_how_to_reach, asks_the_shop_how_to_reach_it
 from carebot.graph.context import Context
 from carebot.graph.state import ActionOutcome, Escalation, RetrievedDocument, State, Turn, Verification, new_turn
 from carebot.models.types import (
@@ -289,8 +289,12 @@ class CareNodes:
             default=runtime.context.default_language,
         )
         reason = _hand_over_reason(reading, state, runtime.context)
-        if reason is None and (intent == "human_agent" or unsure) and asks_how_to_reach(question):
-            # How to reach us, however the classifier read it: the contact page, or a person.
+        if reason is None and (
+            ((intent == "human_agent" or unsure) and asks_how_to_reach(question))
+            or (intent == "out_of_scope" and asks_the_shop_how_to_reach_it(question))
+        ):
+            # How to reach us, however the classifier read it ("are you open on sundays?" sounds like
+            # any business's hours, but it is asked of the shop): the contact page, or a person.
             intent, unsure = "human_agent", False
         if chosen == "human_agent":
             reason = "human_requested"
