@@ -31,6 +31,7 @@ SCRIPT = {
     "status of A2002?": reading("order_status", order_number="A2002"),
     "status of A1001?": reading("order_status", order_number="A1001"),
     "A2002 arrived broken": reading("order_status", order_number="A2002"),
+    "A2002: you sent me a blue one instead of the red": reading("order_status", order_number="A2002"),
     "cancel A1001": reading("order_change", order_number="A1001"),
     "how long is shipping?": reading("shipping"),
     "¿cuánto tarda el envío?": reading("shipping", "es"),
@@ -290,6 +291,9 @@ async def test_a_damaged_item_gets_the_policy_before_verification_and_a_plain_st
     assert answer(broken) == "order_status/en order:not_found: source:Damaged items"
     status = await turn(graph, "status of A2002?", sender="+15550001", thread="t2")
     assert answer(status) == "order_status/en order:not_found:" and len(kb.queries) == 1
+    # Not the item ordered is a problem with the item too: its policy comes with the request.
+    wrong = await turn(graph, "A2002: you sent me a blue one instead of the red", sender="+15550001", thread="t3")
+    assert answer(wrong) == "order_status/en order:not_found: source:Damaged items" and len(kb.queries) == 2
 
 
 async def test_a_general_question_about_orders_gets_its_answer_with_the_request_to_verify() -> None:

@@ -66,7 +66,7 @@ def topic_words(query: str, language: str) -> str:
 # Query expansion: customers name a problem or ask about a place in words a help centre rarely
 # uses ("smashed", "never got it", "to Bali", "how much"); each pattern adds the words the
 # help centre's own wording would use, for both searches. The first ones name a problem with an
-# item (damaged, or never received): the help centre's policy on it is worth saying even while
+# item (damaged, never received, or not the one ordered): the help centre's policy on it is worth saying even while
 # the order itself waits for the customer to verify (`names_item_problem`).
 _ITEM_PROBLEMS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
     "en": (
@@ -78,6 +78,14 @@ _ITEM_PROBLEMS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
             ),
             "parcel delivered not received missing",
         ),
+        (
+            re.compile(
+                # Not "I ordered the wrong size": the customer's own choice is an exchange.
+                r"\b(wrong (item|product|thing|parcel|package)|incorrect item|not what i (ordered|bought|paid for))\b|"
+                r"\b(sent|got|received|came|arrived|delivered|gave)\b.{0,25}\b(wrong|instead of)\b"
+            ),
+            "wrong item received",
+        ),
     ),
     "es": (
         (re.compile(r"\b(rot[oa]s?|quebrad[oa]s?|roto|estropead[oa]s?|dañad[oa]s?|golpead[oa]s?)\b"), "dañados"),
@@ -85,10 +93,24 @@ _ITEM_PROBLEMS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
             re.compile(r"\b(no (me )?(ha )?lleg\w*|nunca lleg\w*|perdid[oa]|extraviad[oa]|robad[oa])\b"),
             "paquete entregado no recibido",
         ),
+        (
+            re.compile(
+                r"\b((art[ií]culo|producto|talla|color|modelo|pedido|uno|una) equivocad[oa]|"
+                r"no es lo que (ped[ií]|compr[eé])|me (enviaron|mandaron) (otro|otra|uno equivocado|una equivocada))\b"
+            ),
+            "artículo equivocado recibiste",
+        ),
     ),
     "id": (
         (re.compile(r"\b(pecah|retak|penyok|hancur|rusak)\b"), "rusak"),
         (re.compile(r"\b(belum (sampai|datang|diterima|terima)|tidak (sampai|datang)|hilang)\b"), "paket hilang"),
+        (
+            re.compile(
+                r"\b(salah kirim|dikirim(in)? yang salah|(barang|barangnya|warna|warnanya|ukuran|ukurannya) "
+                r"(salah|beda)|bukan yang (saya|aku|sy|gue|gw) (pesan|beli))\b"
+            ),
+            "barang salah",
+        ),
     ),
 }
 _EXPANSIONS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
