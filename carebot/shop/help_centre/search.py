@@ -68,7 +68,10 @@ def topic_words(query: str, language: str) -> str:
 # help centre's own wording would use, for both searches. The first ones name a problem with an
 # item (damaged, never received, or not the one ordered): the help centre's policy on it is worth saying even while
 # the order itself waits for the customer to verify (`names_item_problem`).
-_ITEM_PROBLEMS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
+# Per language: a pattern of the customer's words, and the help centre's words for what it names.
+_WordRules = dict[str, tuple[tuple[re.Pattern[str], str], ...]]
+
+_ITEM_PROBLEMS: _WordRules = {
     "en": (
         (re.compile(r"\b(broke|broken|smashed|cracked|shattered|dented|crushed|torn|damage\w*)\b"), "damaged"),
         (
@@ -113,7 +116,7 @@ _ITEM_PROBLEMS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
         ),
     ),
 }
-_EXPANSIONS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
+_EXPANSIONS: _WordRules = {
     "en": (
         *_ITEM_PROBLEMS["en"],
         (re.compile(r"\b(deliver|ship|send|post)\w*\s+(to|in)\s+(?!me\b|my\b|you\b)\w+"), "regions countries"),
@@ -137,7 +140,7 @@ _EXPANSIONS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
 # shipping, "close my account" deletes it): the full-text search reads the help centre's word in
 # their place. Replaced rather than added, so a question's share of matched words (its coverage)
 # still counts each thing it asks once. Only for the words search: the encoder reads the customer's.
-_CUSTOMER_WORDS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
+_CUSTOMER_WORDS: _WordRules = {
     "en": (
         (
             re.compile(
@@ -200,10 +203,10 @@ _ALSO_CALLED: dict[str, dict[str, str]] = {
         **dict.fromkeys(("receipt", "bill"), "invoice receipt"),
         "invoice": "receipt",
         **dict.fromkeys(("parcel", "package", "box"), "package parcel"),
-        **dict.fromkeys(("postage", "delivery", "deliver", "delivered"), "shipping delivery"),
+        **dict.fromkeys(("delivery", "deliver", "delivered"), "shipping delivery"),  # "postage" is replaced before
         **dict.fromkeys(("shipping", "ship", "shipped"), "delivery"),
         **dict.fromkeys(("price", "cost", "costs", "fee", "fees", "charge"), "cost price fee"),
-        **dict.fromkeys(("email", "mail", "e-mail"), "email"),
+        "mail": "email",
     },
     "es": {
         **dict.fromkeys(("foto", "fotos", "imagen", "imágenes", "imagenes"), "imagen imágenes foto fotos"),
