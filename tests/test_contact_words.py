@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from carebot.graph.contact_words import asks_how_to_reach, asks_the_shop_how_to_reach_it
+from carebot.graph.action_words import asks_how_to
+from carebot.graph.contact_words import asks_how_to_reach, asks_the_shop_how_to_reach_it, names_someone
 
 
 @pytest.mark.parametrize(
@@ -49,3 +50,45 @@ def test_hours_read_as_the_shops_only_when_asked_of_it() -> None:
     assert asks_the_shop_how_to_reach_it("jam buka kapan kak")
     assert not asks_the_shop_how_to_reach_it("whats the phone number for comcast support")
     assert not asks_the_shop_how_to_reach_it("a que hora abren los bancos")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "real person pls",
+        "can i get a callback",
+        "is anyone there?",
+        "this bot is useless",
+        "necesito un asesor",
+        "llámenme por favor",
+        "mau ngobrol sama CS",
+        "minta ditelpon balik kak",
+        "can i get someone on the phone",
+        "give me your phone number",
+    ],
+)
+def test_a_request_for_a_person_names_someone(text: str) -> None:
+    assert names_someone(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is there a rewards club",
+        "can i shop from my phone with an app",
+        "¿tienen tarjetas de regalo?",
+        "ada aplikasinya?",
+    ],
+)
+def test_a_question_about_the_shop_names_no_one(text: str) -> None:
+    assert not names_someone(text)
+
+
+def test_asking_how_to_do_something_is_told_from_asking_about_one_thing() -> None:
+    assert asks_how_to("how do i follow my delivery")
+    assert asks_how_to("where can i see where my parcel is")
+    assert asks_how_to("¿dónde puedo ver mi pedido?")
+    assert asks_how_to("gimana cara lacak paket")
+    assert not asks_how_to("where is my order")
+    assert not asks_how_to("paket saya dimana")
+    assert not asks_how_to("has my order shipped")

@@ -81,6 +81,8 @@ SCRIPT = {
     "are you open on weekends?": reading("out_of_scope"),
     "what time does the post office open on weekends?": reading("out_of_scope"),
     "is there live chat": reading("human_agent"),
+    "is there a rewards club": reading("human_agent"),
+    "how do i follow my delivery": reading("order_status"),
     "my box showed up all smashed, what now": replace(
         reading("complaint", confidence=0.3),
         unsure=True,
@@ -386,6 +388,40 @@ async def test_the_shops_hours_asked_of_it_get_the_contact_page_even_when_read_a
     # Another business's hours are still declined.
     post_office = await turn(graph, "what time does the post office open on weekends?", thread="t3")
     assert post_office["intent"] == "out_of_scope" and "not something I can help with" in answer(post_office)
+
+
+async def test_a_question_read_as_a_request_for_a_person_that_asks_for_no_one_gets_the_answer_and_the_offer() -> None:
+    loyalty = replace(
+        passage("Do you have a loyalty program?", "Earn 1 point per $1 spent."), semantic=0.8, lexical=0.5
+    )
+    graph, _, _, _ = make_graph(passages=[loyalty])
+    # The intent model read "is there a rewards club" as a request for a person; it names no one.
+    asked = await turn(graph, "is there a rewards club")
+    assert answer(asked) == "human_agent/en source:Do you have a loyalty program?"
+    assert asked["turn"]["escalation"] is None and asked["offered_human"]
+    taken = await turn(graph, "yes please")
+    assert taken["turn"]["escalation"]["reason"] == "human_requested"
+    # Nothing in the help centre clearly answers it: a person does, as before.
+    graph, _, _, _ = make_graph(passages=[replace(loyalty, semantic=0.2)])
+    unanswered = await turn(graph, "is there a rewards club")
+    assert unanswered["turn"]["escalation"]["reason"] == "human_requested"
+    # Asking for a person is a hand-over whatever the help centre holds.
+    graph, kb, _, _ = make_graph(passages=[loyalty])
+    human = await turn(graph, "I want a human")
+    assert human["turn"]["escalation"]["reason"] == "human_requested" and kb.queries == []
+
+
+async def test_asking_how_to_follow_an_order_gets_the_help_centres_answer_with_the_request_to_verify() -> None:
+    tracking = replace(
+        passage("Can I track my order?", "Use the link in your shipping email."), semantic=0.6, lexical=0.5
+    )
+    graph, _, _, _ = make_graph(passages=[tracking])
+    how = await turn(graph, "how do i follow my delivery", sender="+15559999")
+    assert how["verification"] == {"order_number": None}
+    assert answer(how) == "order_status/en order:unknown_customer: source:Can I track my order?"
+    # "Where is my order?" asks about one order: the request to verify, alone, at the same relevance.
+    where = await turn(graph, "where is my order?", sender="+15559999", thread="t2")
+    assert answer(where) == "order_status/en order:unknown_customer:"
 
 
 def with_verifier() -> tuple[Any, FakeVerifier]:

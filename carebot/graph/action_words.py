@@ -93,6 +93,24 @@ _KIND_OF_THING = re.compile(
 )
 
 
+# Asking how or where to do something oneself ("how do i follow my delivery", "where can i see where
+# my parcel is", "¿dónde puedo ver mi pedido?", "gimana cara lacak paket"): a question the help centre
+# answers for any order, whichever the customer means.
+_HOW_TO = re.compile(
+    r"\b(how (do|can|could|would|should) (i|we|you)|how to|where (can|do|could|would|should) (i|we)|"
+    r"is there (a|any) way|(can|could) i (see|check|track|trace|follow|find|view|know)|"
+    r"como (puedo|podemos|hago|se puede|veo|sigo|rastreo|reviso|consulto|se)|donde (puedo|podemos|veo|se puede)|"
+    r"(hay|existe) (alguna )?(forma|manera) de|se puede (ver|rastrear|seguir|consultar|revisar)|"
+    r"(gimana|gmn|bagaimana) (cara|caranya)|cara(nya)? (cek|ngecek|mengecek|lacak|melacak|lihat|melihat|liat|"
+    r"pantau|memantau|tracking|track)|(di ?mana|dmn) (bisa|saya bisa|aku bisa|sy bisa))\b"
+)
+
+
+def asks_how_to(text: str) -> bool:
+    """Whether the message asks how or where to do something, rather than about one thing."""
+    return _HOW_TO.search(" ".join(_words(text.lstrip("¿¡ ")))) is not None
+
+
 def requested_action(text: str) -> ActionKind | None:
     """The action a message asks for, or None (no action verb, or a question about the rules)."""
     plain = _RETURN_NOUN.sub(" ", " ".join(_words(text.lstrip("¿¡ "))))

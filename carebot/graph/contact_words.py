@@ -80,3 +80,29 @@ def asks_how_to_reach(text: str) -> bool:
     for a person now ("can I talk to a human", "call me back", "give me the number")."""
     plain = plain_text(text)
     return _HOW_TO_REACH.search(plain) is not None and _WANTS_PERSON_NOW.search(plain) is None
+
+
+# Words of a request for someone, help or a way to reach the shop (accents stripped): what a
+# genuine ask for a person says in some way ("real person pls", "can i talk to someone", "necesito
+# un asesor", "mau ngobrol sama CS", "this bot is useless, get me help").
+_SOMEONE = re.compile(
+    r"\b(human|humans|person|people|someone|somebody|anyone|anybody|agents?|staff|reps?|representative|"
+    r"manager|supervisor|operator|employee|colleague|team|boss|owner|real|live|bot|robot|machine|ai|automated|"
+    r"talk|speak|chat|call\w*|ring|phone (me|us|call)|(by|on the|over the) phone|hotline|helpline|contact\w*|"
+    r"reach|escalat\w*|transfer|connect|hand me|"
+    r"help|assist\w*|support|service|care|complain\w*|"
+    r"personas?|humanos?|alguien|gente|agentes?|asesora?|ejecutiv\w*|representante|operadora?|encargado|responsable|"
+    r"vendedor\w*|gerente|empleado|equipo|habl\w*|charlar|conversar|llam\w*|videollamada|contact\w*|comuni\w*|"
+    r"transferir|pas\w*me|pasen|pasar|ayud\w*|atencion|soporte|queja|reclam\w*|"
+    r"orang|urang|manusia|agen|cs|admin\w*|mimin|min|petugas\w*|staf|karyawan|atasan\w*|manajer\w*|pemilik|pihak|"
+    r"tim|sales|bicar\w*|berbicara|ngomong|ngobrol|\w*tele?p\w*|nelpon|\w*hubungi|kontak|\w*sambung\w*|alihkan|"
+    r"eskalasi|bantu|bantuan|tolong|layanan|komplain|keluhan)\b"
+)
+
+
+def names_someone(text: str) -> bool:
+    """Whether the message speaks of a person, of help, or of reaching the shop in any way. A message
+    the intent model reads as a request for a person that does none of this ("is there a rewards
+    club", "can i shop from my phone with an app") is a question the help centre may answer."""
+    plain = plain_text(text)
+    return any(words.search(plain) is not None for words in (_SOMEONE, _WANTS_PERSON_NOW, _HOW_TO_REACH))

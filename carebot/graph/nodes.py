@@ -32,9 +32,9 @@ from carebot.graph.action_flow import (
     new_pending,
     take_answer,
 )
-from carebot.graph.action_words import requested_action, says_yes
+from carebot.graph.action_words import asks_how_to, requested_action, says_yes
 from carebot.graph.catalogue_answers import asks_catalogue, catalogue_answer, products_named
-from carebot.graph.contact_words import asks_how_to_reach, asks_the_shop_how_to_reach_it
+from carebot.graph.contact_words import asks_how_to_reach, asks_the_shop_how_to_reach_it, names_someone
 from carebot.graph.context import Context
 from carebot.graph.state import ActionOutcome, Escalation, RetrievedDocument, State, Turn, Verification, new_turn
 from carebot.models.types import (
@@ -189,8 +189,9 @@ def _hand_over_reason(reading: Classification, state: State, context: Context) -
     question = latest_question(state.messages)
     if state.offered_human and takes_offer(question):
         return "human_requested"
-    if reading.intent == "human_agent" and not asks_how_to_reach(question):
-        # "Is there a number I can call?" is answered from the help centre, with the offer of a person.
+    if reading.intent == "human_agent" and not asks_how_to_reach(question) and names_someone(question):
+        # "Is there a number I can call?" is answered from the help centre, with the offer of a person;
+        # so is a question that asks for no one at all (`asks_for_no_one`).
         return "human_requested"
     if reading.sentiment <= context.escalation_sentiment:
         return "negative_sentiment"
@@ -305,6 +306,14 @@ class CareNodes:
             if contact or code:
                 # The customer is answering our request to verify: not a new topic.
                 intent, reason, unsure = "order_status", None, False
+        # "Is there a rewards club": read as a request for a person, yet it asks for no one. The help
+        # centre answers it when clearly relevant, with the offer of a person; otherwise a person does.
+        asks_for_no_one = (
+            reason is None
+            and intent == "human_agent"
+            and not asks_how_to_reach(question)
+            and not names_someone(question)
+        )
         call = await self._read_action(question, reading, contact or code, state.messages[:-1])
         turn = new_turn(
             intent_confidence=confidence,
@@ -314,7 +323,7 @@ class CareNodes:
             code=code,
             escalation=_escalation(reason) if reason else None,
             missed_before=state.offered_human,
-            unsure_reading=unsure and reason is None,
+            unsure_reading=(unsure or asks_for_no_one) and reason is None,
             topics=list(reading.topics or _DEFAULT_TOPICS) if unsure else [],
             off_topic=reading.off_topic,
             elsewhere=unsure and reading.elsewhere,
@@ -420,7 +429,14 @@ class CareNodes:
             # "My Rappi order is late": the help centre's passage on late orders is about the shop's.
             return {"turn": {"documents": []}}
         if asks_topic_unless_found(state):
-            return {"turn": await self._search_when_unsure(query, state.language, runtime.context)}
+            found = await self._search_when_unsure(query, state.language, runtime.context)
+            if state.intent != "human_agent":
+                return {"turn": found}
+            # Read as a request for a person but asking for no one: the answer with the offer of a
+            # person, or the person.
+            if not found["documents"]:
+                found["escalation"] = _escalation("human_requested")
+            return {"turn": found, "offered_human": True}
         follow_up = state.turn["intent_confidence"] < runtime.context.follow_up_confidence
         if follow_up:
             # An unsure reading is a follow-up ("how much is it?", "kalau dana bisa?"): it means
@@ -707,9 +723,12 @@ def _worth_saying_before_verification(passages: list[Passage], state: State) -> 
     if not passages:
         return False
     best = passages[0]
-    if state.intent == "order_status" and not names_item_problem(latest_question(state.messages), state.language):
+    question = latest_question(state.messages)
+    if state.intent == "order_status" and not names_item_problem(question, state.language):
         semantic = best.semantic if best.semantic is not None else best.score
-        return semantic >= _GENERAL_ORDER_QUESTION_RELEVANCE
+        # "How do I follow my delivery" asks how, for any order: the same bar as other questions.
+        needed = _BEFORE_VERIFICATION_RELEVANCE if asks_how_to(question) else _GENERAL_ORDER_QUESTION_RELEVANCE
+        return semantic >= needed
     return best.score >= _BEFORE_VERIFICATION_RELEVANCE
 
 
