@@ -102,6 +102,14 @@ class Settings(BaseSettings):
         description="The semantic relevance and the lexical coverage a passage needs, each, to answer a message"
         " the classifier is unsure about.",
     )
+    plain_answer_semantic: float = Field(
+        default=0.8,
+        ge=0,
+        le=1.01,
+        description="A message read confidently as off topic is still answered from the help centre when a passage"
+        " reaches this semantic relevance and PLAIN_ANSWER_LEXICAL coverage (above 1: never).",
+    )
+    plain_answer_lexical: float = Field(default=0.5, ge=0, le=1.01)
     unsure_relevance_threshold: float = Field(
         default=0.55,
         ge=0,

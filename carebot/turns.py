@@ -146,6 +146,8 @@ class TurnRunner:
             relevance_threshold=self._settings.relevance_threshold,
             unsure_signal_floor=self._settings.unsure_signal_floor,
             unsure_relevance=self._settings.unsure_relevance_threshold,
+            plain_answer_semantic=self._settings.plain_answer_semantic,
+            plain_answer_lexical=self._settings.plain_answer_lexical,
         )
 
     async def chat(

@@ -82,6 +82,7 @@ SCRIPT = {
     "what time does the post office open on weekends?": reading("out_of_scope"),
     "is there live chat": reading("human_agent"),
     "is there a rewards club": reading("human_agent"),
+    "is there an app for iphone": replace(reading("out_of_scope"), topics=("product", "account")),
     "how do i follow my delivery": reading("order_status"),
     "my box showed up all smashed, what now": replace(
         reading("complaint", confidence=0.3),
@@ -422,6 +423,21 @@ async def test_asking_how_to_follow_an_order_gets_the_help_centres_answer_with_t
     # "Where is my order?" asks about one order: the request to verify, alone, at the same relevance.
     where = await turn(graph, "where is my order?", sender="+15559999", thread="t2")
     assert answer(where) == "order_status/en order:unknown_customer:"
+
+
+async def test_a_question_read_as_off_topic_that_the_help_centre_answers_plainly_is_answered() -> None:
+    app = passage("Is there a mobile app?", "Yes: search for us in the App Store or Google Play.")
+    graph, _, _, _ = make_graph(passages=[replace(app, semantic=0.9, lexical=0.5)])
+    answered = await turn(graph, "is there an app for iphone")
+    assert answered["intent"] == "product" and answer(answered) == "product/en source:Is there a mobile app?"
+    # A passage that only resembles it: declined, as read.
+    graph, _, _, _ = make_graph(passages=[replace(app, semantic=0.6, lexical=0.5)])
+    declined = await turn(graph, "is there an app for iphone")
+    assert declined["intent"] == "out_of_scope" and "not something I can help with" in answer(declined)
+    # A classifier that ranks no shop topics (a chat model's reading): declined without a search.
+    graph, kb, _, _ = make_graph(passages=[replace(app, semantic=0.9, lexical=0.5)])
+    joke = await turn(graph, "tell me a joke")
+    assert joke["intent"] == "out_of_scope" and kb.queries == []
 
 
 def with_verifier() -> tuple[Any, FakeVerifier]:

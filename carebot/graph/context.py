@@ -38,6 +38,17 @@ class Context:
     answered, 14 of 29 shop questions answered rightly, 1 wrongly), tied with semantic ≥ 0.05–0.10
     and lexical ≥ 0.45–0.50, which answers 3 fewer shop questions; 0.30 is also the bar a placed
     question's passage must pass (`relevance_threshold`)."""
+    plain_answer_semantic: float = 0.8
+    """A message read confidently as about something else is still answered from the help centre
+    when a passage answers it plainly: this semantic relevance *and* this lexical coverage ("is there
+    an app for iphone" → "Is there a mobile app?", 0.90 and 0.50). Chosen on development data only:
+    of 1,856 confident off-topic readings of off-topic messages (`out_of_scope.v1` and 1,140
+    helper-written requests, each on the demo help centre and the public FAQ) one passage reaches
+    both ("how do i permanently delete my facebook", 0.91 / 0.67; at 0.7 / 0.5, five; at 0.6 / 0.4,
+    ten), while the FAQ development sets' off-topic readings of questions it answers reach 0.90–1.0
+    and 0.4–0.5."""
+    plain_answer_lexical: float = 0.5
+    """The lexical coverage a plain answer needs with `plain_answer_semantic`."""
     unsure_relevance: float = 0.55
     """For a help centre whose passages carry one score only (Bedrock, no embeddings): the score
     that answers a message the classifier is unsure about; below it the bot asks which topic."""

@@ -185,6 +185,12 @@ def asked_three_times(messages: list[AnyMessage]) -> bool:
     return all(SequenceMatcher(None, asked[-1], earlier).ratio() >= _SAME_QUESTION for earlier in asked[:-1])
 
 
+def _off_topic_topics(intent: Intent, reading: Classification) -> list[Intent]:
+    """An off-topic reading's likeliest shop topics: what it is answered under if the help centre
+    answers it plainly after all (a classifier that ranks no topics: declined unsearched)."""
+    return list(reading.topics) if intent == "out_of_scope" else []
+
+
 def _hand_over_reason(reading: Classification, state: State, context: Context) -> EscalationReason | None:
     question = latest_question(state.messages)
     if state.offered_human and takes_offer(question):
@@ -324,7 +330,7 @@ class CareNodes:
             escalation=_escalation(reason) if reason else None,
             missed_before=state.offered_human,
             unsure_reading=(unsure or asks_for_no_one) and reason is None,
-            topics=list(reading.topics or _DEFAULT_TOPICS) if unsure else [],
+            topics=list(reading.topics or _DEFAULT_TOPICS) if unsure else _off_topic_topics(intent, reading),
             off_topic=reading.off_topic,
             elsewhere=unsure and reading.elsewhere,
             requested_action=call.kind if call else None,
@@ -425,6 +431,8 @@ class CareNodes:
         """Find help-centre passages; with nothing relevant enough (and no order to talk
         about) the turn goes to a human rather than to a made-up answer."""
         query = latest_question(state.messages)
+        if state.intent == "out_of_scope":
+            return await self._answer_if_plain(query, state, runtime.context)
         if asks_topic_unless_found(state) and state.turn.get("elsewhere", False):  # absent from turns saved before it
             # "My Rappi order is late": the help centre's passage on late orders is about the shop's.
             return {"turn": {"documents": []}}
@@ -482,6 +490,19 @@ class CareNodes:
         rather than the regions again."""
         topic = phrase(state.language, f"topic_{state.intent}") if state.intent in _CONTINUABLE else ""
         return f"{query} {topic or previous_question(state.messages)}".strip()
+
+    async def _answer_if_plain(self, query: str, state: State, context: Context) -> dict[str, Any]:
+        """A message read confidently as about something else ("is there an app for iphone") that a
+        passage answers plainly, in meaning and in words, is the shop's after all: answered under its
+        likeliest shop topic. Otherwise it is declined, as read."""
+        passages = await self.deps.knowledge.search(query, language=state.language)
+        best = passages[0] if passages else None
+        if best is None or best.semantic is None or best.lexical is None:
+            return {"turn": {"documents": []}}
+        if best.semantic < context.plain_answer_semantic or best.lexical < context.plain_answer_lexical:
+            return {"turn": {"documents": []}}
+        # The one place besides `classify` that sets the intent: the search is the evidence.
+        return {"intent": state.turn["topics"][0], "turn": {"documents": [asdict(p) for p in passages]}}
 
     async def _search_when_unsure(self, query: str, language: Language, context: Context) -> dict[str, Any]:
         """A message the classifier cannot place is answered from the help centre when a passage is

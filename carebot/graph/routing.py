@@ -40,7 +40,8 @@ def route_by_reading(state: State) -> Literal["retrieve", "lookup_order", "looku
     if state.turn["unsure_reading"]:
         return "retrieve"  # search first; ask which topic only when nothing relevant is found
     if state.intent == "out_of_scope":
-        return "decline"
+        # Searched first when the classifier ranked the shop's topics: a plain answer outweighs the reading.
+        return "retrieve" if state.turn["topics"] else "decline"
     if state.intent in ORDER_INTENTS:
         return "lookup_order"
     if state.intent == "greeting":
@@ -92,9 +93,13 @@ def route_after_lookup(state: State) -> Literal["retrieve", "generate", "escalat
     return "retrieve" if item_problem or state.turn["order_number"] is None else "generate"
 
 
-def route_after_retrieve(state: State) -> Literal["generate", "escalate", "ask_to_rephrase", "ask_topic"]:
+def route_after_retrieve(
+    state: State,
+) -> Literal["generate", "escalate", "ask_to_rephrase", "ask_topic", "decline"]:
     if state.turn["escalation"]:
         return "escalate"
+    if state.intent == "out_of_scope":
+        return "decline"  # no passage answered it plainly
     if asks_topic_unless_found(state) and not state.turn["documents"]:
         return "ask_topic"
     return "ask_to_rephrase" if state.turn["unsure"] else "generate"

@@ -104,7 +104,8 @@ class Turn(TypedDict):
     the help centre is searched, and answers when a passage is clearly relevant; otherwise the bot
     asks which topic is meant, with `topics` as choices, rather than guess or decline."""
     topics: list[Intent]
-    """The likeliest shop topics of an unsure reading, best first: the choices if the bot asks."""
+    """The likeliest shop topics of an unsure reading, best first: the choices if the bot asks. Of an
+    off-topic reading: the topic it is answered under if a passage answers it plainly (none: not searched)."""
     off_topic: float | None
     """The classifier's evidence that the message is about something other than the shop (None: not given)."""
     elsewhere: bool

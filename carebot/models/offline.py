@@ -67,7 +67,7 @@ class OfflineClassifier:
             order_number=parse_order_number(text),
             off_topic=round(reading.off_topic, 3),
             unsure=unsure,
-            topics=cast(tuple[Intent, ...], reading.topics if unsure else ()),
+            topics=cast(tuple[Intent, ...], reading.topics if unsure or intent == OUT_OF_SCOPE else ()),
             elsewhere=unsure and reading.elsewhere,
         )
 

@@ -202,7 +202,8 @@ class IntentReading:
     """Neither a confident shop intent nor confidently off topic: `label` is the best guess, and
     the graph searches the help centre, then asks which topic is meant, rather than decline."""
     topics: tuple[str, ...] = ()
-    """The shop topics a customer can be asked to choose from, likeliest first."""
+    """The shop topics a customer can be asked to choose from, likeliest first (also given with an
+    off-topic reading: the topic its question is answered under if the help centre plainly answers it)."""
     elsewhere: bool = False
     """Unsure because the message names the shop's things but reads as about something else
     (another company's order, a bank's fee): asked which topic at once, the help centre not searched
@@ -295,12 +296,12 @@ class IntentModel:
         outcome = decide(reading, learned.thresholds)
         # What a decline could rest on: none for a message that names the shop (never declined).
         off_topic = 0.0 if reading.names_the_shop else reading.off_topic
-        if outcome == "decline":
-            return IntentReading(OUT_OF_SCOPE, off_topic, off_topic)
         if outcome == "answer":
             return IntentReading(reading.best_intent, reading.intent_probability, off_topic)
         labels = learned.lexical.labels
         ranked = [labels[i] for i in np.argsort(-probabilities) if labels[i] in _TOPICS]
+        if outcome == "decline":
+            return IntentReading(OUT_OF_SCOPE, off_topic, off_topic, topics=tuple(ranked[:_TOPICS_OFFERED]))
         return IntentReading(
             reading.best_intent,
             reading.intent_probability,

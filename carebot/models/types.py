@@ -31,7 +31,8 @@ class Classification:
     """Neither a confident shop intent nor confidently off topic: `intent` is only the best guess,
     and the graph searches the help centre, then asks with `topics` as the choices."""
     topics: tuple[Intent, ...] = ()
-    """The likeliest shop topics, best first, to offer when unsure."""
+    """The likeliest shop topics, best first, to offer when unsure; with an `out_of_scope` reading,
+    the topic it is answered under if the help centre plainly answers it (none: declined unsearched)."""
     elsewhere: bool = False
     """Unsure because the message names the shop's things but reads as about something else
     ("my Rappi order is late"): the graph asks which topic at once, without searching the help centre."""
