@@ -298,6 +298,8 @@ async def test_customers_words_find_the_article_named_in_the_help_centres(pool: 
         "login.md": "# Trouble logging in\n\nIf you cannot log in, clear your cookies and try again.\n",
         "images.md": "# Images not loading\n\nIf product images stay empty, refresh the website.\n",
         "eco.md": "# Our environmental policy\n\nWe ship in recycled boxes and offset every delivery.\n",
+        "sharing.md": "# Sharing your data\n\nWe never sell your details to third parties.\n",
+        "tax.md": "# Tax exemption\n\nSend us your exemption certificate before you order.\n",
     }.items():
         (workdir / name).write_text(text, encoding="utf-8")
     await ingest(pool, workdir)
@@ -310,6 +312,8 @@ async def test_customers_words_find_the_article_named_in_the_help_centres(pool: 
         # Words the help centre may call otherwise: found when the chunk has either name.
         ("pictures on your site are blank", "images.md"),
         ("are you a green company", "eco.md"),
+        ("do you pass my info to other companies", "sharing.md"),
+        ("we are a charity, do we pay it", "tax.md"),
     ]:
         passages = await kb.search(question, language="en")
         assert passages and passages[0].source == f"help/{article}", (question, passages[:2])
