@@ -23,6 +23,9 @@ from carebot.graph.contact_words import asks_how_to_reach, asks_the_shop_how_to_
         "horario de atención?",
         "jam buka kapan kak",
         "nomor CS berapa?",
+        "whats the best way to reach your support team, email or chat?",
+        "is someone available at weekends or only mon-fri",
+        "can i just call someone?",
     ],
 )
 def test_questions_on_how_to_reach_the_shop(text: str) -> None:
@@ -89,6 +92,7 @@ def test_asking_how_to_do_something_is_told_from_asking_about_one_thing() -> Non
     assert asks_how_to("where can i see where my parcel is")
     assert asks_how_to("¿dónde puedo ver mi pedido?")
     assert asks_how_to("gimana cara lacak paket")
+    assert asks_how_to("wheres my parcel rn?? is there a link to follow it")
     assert not asks_how_to("where is my order")
     assert not asks_how_to("paket saya dimana")
     assert not asks_how_to("has my order shipped")

@@ -25,7 +25,7 @@ from carebot.models.factory import build_embedder
 from carebot.models.text_models import detect_language
 from carebot.shop.help_centre.documents import MAX_CHUNK_CHARS, chunk_markdown
 from carebot.shop.help_centre.ingest import IngestReport, ingest_paths, list_documents
-from carebot.shop.help_centre.search import PostgresKnowledgeBase, fuse, topic_words
+from carebot.shop.help_centre.search import PostgresKnowledgeBase, fuse, names_item_problem, topic_words
 from tests.conftest import BIN, REPO, settings_for
 from tests.loopback import LoopbackServer, Recorded
 
@@ -300,6 +300,7 @@ async def test_customers_words_find_the_article_named_in_the_help_centres(pool: 
         "eco.md": "# Our environmental policy\n\nWe ship in recycled boxes and offset every delivery.\n",
         "sharing.md": "# Sharing your data\n\nWe never sell your details to third parties.\n",
         "tax.md": "# Tax exemption\n\nSend us your exemption certificate before you order.\n",
+        "emails.md": "# Marketing emails\n\nTo opt out, click the link at the bottom of any email.\n",
     }.items():
         (workdir / name).write_text(text, encoding="utf-8")
     await ingest(pool, workdir)
@@ -314,9 +315,28 @@ async def test_customers_words_find_the_article_named_in_the_help_centres(pool: 
         ("are you a green company", "eco.md"),
         ("do you pass my info to other companies", "sharing.md"),
         ("we are a charity, do we pay it", "tax.md"),
+        ("stop sending me newsletters pls", "emails.md"),
     ]:
         passages = await kb.search(question, language="en")
         assert passages and passages[0].source == f"help/{article}", (question, passages[:2])
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("it says delivered but theres nothing at my door", True),
+        ("my parcel never showed up", True),
+        ("you sent me someone else's stuff, this isnt what i bought", True),
+        ("the lamp arrived smashed", True),
+        ("is it delivered yet?", False),
+        ("I ordered the wrong size", False),
+        ("where is my order", False),
+    ],
+)
+def test_an_item_that_arrived_damaged_wrong_or_never_is_told_from_a_question_about_an_order(
+    text: str, problem: bool
+) -> None:
+    assert names_item_problem(text, "en") is problem
 
 
 def test_fusion_ranks_by_meaning_with_the_words_as_a_bonus() -> None:

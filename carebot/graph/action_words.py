@@ -98,7 +98,8 @@ _KIND_OF_THING = re.compile(
 # answers for any order, whichever the customer means.
 _HOW_TO = re.compile(
     r"\b(how (do|can|could|would|should) (i|we|you)|how to|where (can|do|could|would|should) (i|we)|"
-    r"is there (a|any) way|(can|could) i (see|check|track|trace|follow|find|view|know)|"
+    r"is there (a|any) way|(is there|do you have|have you got) (a|an|any) (link|page|app|tracker|tracking \w+)|"
+    r"(can|could) i (see|check|track|trace|follow|find|view|know)|"
     r"como (puedo|podemos|hago|se puede|veo|sigo|rastreo|reviso|consulto|se)|donde (puedo|podemos|veo|se puede)|"
     r"(hay|existe) (alguna )?(forma|manera) de|se puede (ver|rastrear|seguir|consultar|revisar)|"
     r"(gimana|gmn|bagaimana) (cara|caranya)|cara(nya)? (cek|ngecek|mengecek|lacak|melacak|lihat|melihat|liat|"

@@ -32,7 +32,10 @@ _HOW_TO_REACH = re.compile(
     r"(opening|business|office|support|customer service) hours|"
     r"(phone|contact|customer service|customer support|support|helpline|hotline) (number|details|info|email|"
     r"address|hours)|"
-    r"(can|could) i (call|phone|ring|email) (you|your|the|someone|somebody)|"
+    r"(can|could) i (just |also )?(call|phone|ring|email) (you|your|the|someone|somebody)|"
+    r"(best|easiest|quickest|fastest) way to (reach|contact|get hold of|get in touch with|talk to|speak to)|"
+    r"(is|are) (someone|anyone|somebody|your team|your staff|support|customer service) (available|around|working|"
+    r"online|there) (at|on|over|during|in the|at the) ?(weekends?|evenings?|nights?|sundays?|saturdays?|holidays?)|"
     r"do you (offer|have) (phone|telephone|live chat|chat|email) support|"
     # Spanish (accents stripped)
     r"como (los|las|les|te|le)? ?(contacto|contacte|contactamos|llamo|escribo|comunico|localizo)|"

@@ -76,15 +76,19 @@ _ITEM_PROBLEMS: _WordRules = {
         (re.compile(r"\b(broke|broken|smashed|cracked|shattered|dented|crushed|torn|damage\w*)\b"), "damaged"),
         (
             re.compile(
-                r"\b(never (got|came|arrived|received)|not (arrived|received)|didn.?t (get|arrive|receive)|"
-                r"missing|lost|stolen)\b"
+                r"\b(never (got|came|arrived|received|showed up|turned up)|not (arrived|received)|"
+                r"didn.?t (get|arrive|receive|show up|turn up)|missing|lost|stolen|"
+                r"(says|said|shows|showing|marked( as)?) delivered but|delivered but (nothing|not|never|no)|"
+                r"nothing (at|on|by) (my|the) (door|doorstep|porch))\b"
             ),
             "parcel delivered not received missing",
         ),
         (
             re.compile(
                 # Not "I ordered the wrong size": the customer's own choice is an exchange.
-                r"\b(wrong (item|product|thing|parcel|package)|incorrect item|not what i (ordered|bought|paid for))\b|"
+                r"\b(wrong (item|product|thing|parcel|package)|incorrect item|"
+                r"(not|isn.?t) what i (ordered|bought|paid for)|"
+                r"someone else.?s (stuff|things|order|parcel|package|item|items))\b|"
                 r"\b(sent|got|received|came|arrived|delivered|gave)\b.{0,25}\b(wrong|instead of)\b"
             ),
             "wrong item received",
@@ -199,7 +203,13 @@ _ALSO_CALLED: dict[str, dict[str, str]] = {
         **dict.fromkeys(("spins", "spinning", "stuck", "hangs", "hanging"), "loading working error"),
         **dict.fromkeys(("charity", "charities", "nonprofit", "ngo", "exempt"), "exempt exemption"),
         **dict.fromkeys(("advertisers", "advertiser", "marketers", "companies"), "third parties"),
-        **dict.fromkeys(("green", "eco", "ecological", "planet"), "environmental eco sustainability"),
+        **dict.fromkeys(
+            ("green", "eco", "ecological", "planet", "carbon", "footprint", "climate"),
+            "environmental eco sustainability",
+        ),
+        **dict.fromkeys(("newsletter", "newsletters", "spam", "unsubscribe"), "marketing emails opt out"),
+        **dict.fromkeys(("guarantee", "guaranteed", "covered"), "warranty"),
+        **dict.fromkeys(("rate", "rating", "ratings"), "review"),
         **dict.fromkeys(("bulk", "wholesale", "reseller", "resell"), "wholesale bulk"),
         **dict.fromkeys(("points", "rewards", "loyalty"), "loyalty rewards points"),
         **dict.fromkeys(("coupon", "coupons", "voucher", "vouchers"), "promo discount"),
