@@ -329,6 +329,8 @@ async def test_customers_words_find_the_article_named_in_the_help_centres(pool: 
         ("you sent me someone else's stuff, this isnt what i bought", True),
         ("the lamp arrived smashed", True),
         ("is it delivered yet?", False),
+        ("ur site is broken", False),  # the website's trouble, not an item's
+        ("the checkout page is broken and my mug arrived broken", True),
         ("I ordered the wrong size", False),
         ("where is my order", False),
     ],

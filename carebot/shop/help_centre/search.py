@@ -120,8 +120,14 @@ _ITEM_PROBLEMS: _WordRules = {
         ),
     ),
 }
+# "Your site is broken" is trouble with the website, not a damaged item: read before the item rules.
+_SITE_TROUBLE = re.compile(
+    r"\b(site|website|web ?page|page|app|link|checkout|button|search|login|code)\s+"
+    r"(is\s+|s\s+|seems\s+|looks\s+|keeps\s+|are\s+|went\s+|got\s+)?(broke|broken|crashed|crashing|down|dead)\b"
+)
 _EXPANSIONS: _WordRules = {
     "en": (
+        (_SITE_TROUBLE, "website not working error"),
         *_ITEM_PROBLEMS["en"],
         (re.compile(r"\b(deliver|ship|send|post)\w*\s+(to|in)\s+(?!me\b|my\b|you\b)\w+"), "regions countries"),
         (re.compile(r"\bhow much\b|\bprice\b|\bexpensive\b"), "costs"),
@@ -149,7 +155,8 @@ _CUSTOMER_WORDS: _WordRules = {
         (
             re.compile(
                 r"\b(send|sent|give|take|bring|ship|post|mail)(ing)?\s+"
-                r"((it|them|this|that|these|those|something|stuff|things?|items?|an item)\s+)?back\b"
+                r"((it|them|this|that|these|those|something|somethin|smth|sth|stuff|things?|items?|an item|"
+                r"the \w+|my \w+)\s+)?back\b"
             ),
             "return",
         ),
@@ -250,14 +257,20 @@ def word_groups(text: str, language: str) -> list[str]:
 def expand_query(query: str, language: str) -> str:
     """The query with the help centre's words for what it describes (see `_EXPANSIONS`)."""
     lowered = query.lower()
-    extra = [words for pattern, words in _EXPANSIONS.get(language, ()) if pattern.search(lowered)]
+    items = _SITE_TROUBLE.sub(" ", lowered)  # "your site is broken" names no damaged item
+    item_rules = _ITEM_PROBLEMS.get(language, ())
+    extra = [
+        words
+        for pattern, words in _EXPANSIONS.get(language, ())
+        if pattern.search(items if (pattern, words) in item_rules else lowered)
+    ]
     return " ".join([query, *extra])
 
 
 def names_item_problem(text: str, language: str) -> bool:
     """Whether the message says an item arrived damaged or never arrived ("my lamp came broken",
     "me llegó rota", "paketnya hilang"), in `language` or in English."""
-    lowered = text.lower()
+    lowered = _SITE_TROUBLE.sub(" ", text.lower())
     patterns = (*_ITEM_PROBLEMS.get(language, ()), *_ITEM_PROBLEMS["en"])
     return any(pattern.search(lowered) for pattern, _ in patterns)
 
