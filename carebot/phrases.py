@@ -73,6 +73,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "not_sure": "I'm not sure I understood. Could you say it in other words? Or, if you prefer, reply "
         '"yes" and I\'ll pass you to a colleague.',
         "contact_search": "contact customer service phone email hours",
+        "contact_search_phone": "phone support call us number",
+        "contact_search_hours": "business hours customer service available",
         "contact_offer_human": "If you'd rather talk to a colleague here in the chat, reply \"yes\" and I'll pass "
         "you on.",
         "escalate_repeated_question": "I'm sorry I couldn't help with this. I've passed the conversation to a "
@@ -232,6 +234,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "not_sure": 'Maaf, saya kurang paham. Bisa dijelaskan dengan kata lain? Atau balas "ya" dan saya '
         "sambungkan dengan rekan kami.",
         "contact_search": "kontak hubungi layanan pelanggan telepon email jam",
+        "contact_search_phone": "telepon nomor layanan pelanggan",
+        "contact_search_hours": "jam operasional layanan pelanggan",
         "contact_offer_human": 'Kalau ingin bicara dengan rekan kami langsung di chat ini, balas "ya" dan saya '
         "sambungkan.",
         "escalate_repeated_question": "Maaf saya belum bisa membantu soal ini. Percakapan ini sudah saya teruskan "
@@ -390,6 +394,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "not_sure": "No estoy seguro de haberte entendido. ¿Puedes decirlo con otras palabras? O, si prefieres, "
         'responde "sí" y te paso con un compañero.',
         "contact_search": "contacto atención al cliente teléfono correo horario",
+        "contact_search_phone": "teléfono llamar número atención al cliente",
+        "contact_search_hours": "horario de atención al cliente",
         "contact_offer_human": 'Si prefieres hablar con un compañero aquí en el chat, responde "sí" y te paso con él.',
         "escalate_repeated_question": "Siento no haber podido ayudarte con esto. Pasé la conversación a un "
         "compañero, que te responderá aquí lo antes posible.",

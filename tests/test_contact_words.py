@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 
 from carebot.graph.action_words import asks_how_to
-from carebot.graph.contact_words import asks_how_to_reach, asks_the_shop_how_to_reach_it, names_someone
+from carebot.graph.contact_words import (
+    asks_how_to_reach,
+    asks_the_shop_how_to_reach_it,
+    contact_search_key,
+    names_someone,
+)
 
 
 @pytest.mark.parametrize(
@@ -96,3 +101,12 @@ def test_asking_how_to_do_something_is_told_from_asking_about_one_thing() -> Non
     assert not asks_how_to("where is my order")
     assert not asks_how_to("paket saya dimana")
     assert not asks_how_to("has my order shipped")
+
+
+def test_a_contact_question_is_searched_with_the_words_of_the_way_it_names() -> None:
+    # A help centre with a row for the phone line and one for the hours answers each with its own.
+    assert contact_search_key("can i ring you") == "contact_search_phone"
+    assert contact_search_key("nomor CS berapa?") == "contact_search_phone"
+    assert contact_search_key("are you open on sundays") == "contact_search_hours"
+    assert contact_search_key("¿a qué hora atienden?") == "contact_search_hours"
+    assert contact_search_key("how do i contact you") == "contact_search"

@@ -366,7 +366,7 @@ async def test_asking_how_to_reach_the_shop_gets_the_contact_page_and_the_offer_
     graph, kb, _, _ = make_graph(passages=[contact])
     asked = await turn(graph, "is there a number I can call?")
     assert answer(asked) == "human_agent/en source:Contact us" and asked["turn"]["escalation"] is None
-    assert "customer service phone" in kb.queries[0][0]  # searched with the words of a contact page
+    assert "phone support" in kb.queries[0][0]  # searched with the words of a help centre's phone line
     taken = await turn(graph, "yes please")
     assert taken["turn"]["escalation"]["reason"] == "human_requested"
     # A demand for a way to reach a person, or a help centre with no contact page: a colleague at once.

@@ -85,6 +85,29 @@ def asks_how_to_reach(text: str) -> bool:
     return _HOW_TO_REACH.search(plain) is not None and _WANTS_PERSON_NOW.search(plain) is None
 
 
+# Which way of reaching the shop a question names: a phone, or its hours (accents stripped).
+_ASKS_PHONE = re.compile(
+    r"\b(phone|call|ring|number|hotline|helpline|telephone|telefono|llamar|llamo|llamarlos|numero|telepon|telpon|"
+    r"telp|nelpon|ditelepon|nomor|nomer)\b"
+)
+_ASKS_HOURS = re.compile(
+    r"\b(hours|open|available|weekends?|sundays?|saturdays?|holidays?|what time|horarios?|abren|atienden|abiertos?|"
+    r"jam|buka|libur)\b"
+)
+
+
+def contact_search_key(text: str) -> str:
+    """The phrase (`phrases.py`) that searches the help centre for how to reach the shop: the words of
+    a phone line or of opening hours when the question names one ("can i ring you", "are you open on
+    sundays"), so a help centre with a row for each answers with it; otherwise those of a contact page."""
+    plain = plain_text(text)
+    if _ASKS_HOURS.search(plain):
+        return "contact_search_hours"
+    if _ASKS_PHONE.search(plain):
+        return "contact_search_phone"
+    return "contact_search"
+
+
 # Words of a request for someone, help or a way to reach the shop (accents stripped): what a
 # genuine ask for a person says in some way ("real person pls", "can i talk to someone", "necesito
 # un asesor", "mau ngobrol sama CS", "this bot is useless, get me help").

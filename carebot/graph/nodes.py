@@ -34,7 +34,12 @@ from carebot.graph.action_flow import (
 )
 from carebot.graph.action_words import asks_how_to, requested_action, says_yes
 from carebot.graph.catalogue_answers import asks_catalogue, catalogue_answer, products_named
-from carebot.graph.contact_words import asks_how_to_reach, asks_the_shop_how_to_reach_it, names_someone
+from carebot.graph.contact_words import (
+    asks_how_to_reach,
+    asks_the_shop_how_to_reach_it,
+    contact_search_key,
+    names_someone,
+)
 from carebot.graph.context import Context
 from carebot.graph.state import ActionOutcome, Escalation, RetrievedDocument, State, Turn, Verification, new_turn
 from carebot.models.types import (
@@ -452,7 +457,7 @@ class CareNodes:
             query = self._with_topic(query, state)
         if state.intent == "human_agent":
             # Asked how to reach us: the words a help centre's contact page uses.
-            query = f"{query} {phrase(state.language, 'contact_search')}"
+            query = f"{query} {phrase(state.language, contact_search_key(query))}"
         passages = await self.deps.knowledge.search(query, language=state.language)
         if (
             not follow_up
