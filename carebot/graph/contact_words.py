@@ -118,7 +118,7 @@ _SOMEONE = re.compile(
     r"reach|escalat\w*|transfer|connect|hand me|"
     r"help|assist\w*|support|service|care|complain\w*|"
     r"personas?|humanos?|alguien|gente|agentes?|asesora?|ejecutiv\w*|representante|operadora?|encargado|responsable|"
-    r"vendedor\w*|gerente|empleado|equipo|habl\w*|charlar|conversar|llam\w*|videollamada|contact\w*|comuni\w*|"
+    r"vendedor\w*|gerente|empleado|equipo|habl\w*|charlar|conversar|llam\w*|videollamada|comuni\w*|"
     r"transferir|pas\w*me|pasen|pasar|ayud\w*|atencion|soporte|queja|reclam\w*|"
     r"orang|urang|manusia|agen|cs|admin\w*|mimin|min|petugas\w*|staf|karyawan|atasan\w*|manajer\w*|pemilik|pihak|"
     r"tim|sales|bicar\w*|berbicara|ngomong|ngobrol|\w*tele?p\w*|nelpon|\w*hubungi|kontak|\w*sambung\w*|alihkan|"

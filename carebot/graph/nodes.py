@@ -317,14 +317,10 @@ class CareNodes:
             if contact or code:
                 # The customer is answering our request to verify: not a new topic.
                 intent, reason, unsure = "order_status", None, False
-        # "Is there a rewards club": read as a request for a person, yet it asks for no one. The help
-        # centre answers it when clearly relevant, with the offer of a person; otherwise a person does.
-        asks_for_no_one = (
-            reason is None
-            and intent == "human_agent"
-            and not asks_how_to_reach(question)
-            and not names_someone(question)
-        )
+        # "Is there a rewards club": read as a request for a person, yet it asks for no one (a question
+        # on how to reach the shop names a way to). The help centre answers it when clearly relevant,
+        # with the offer of a person; otherwise a person does.
+        asks_for_no_one = reason is None and intent == "human_agent" and not names_someone(question)
         call = await self._read_action(question, reading, contact or code, state.messages[:-1])
         turn = new_turn(
             intent_confidence=confidence,
